@@ -1,0 +1,62 @@
+/*
+ * backend.h - the internal interface every backend implements (CPU reference,
+ * CUDA). A backend owns the population (P x D floats, double-buffered), the
+ * bound training data and its work space; the engine (evolver.c) orchestrates
+ * and keeps the fitness and ranking on the host. Never installed.
+ */
+#ifndef DEVO_BACKEND_H
+#define DEVO_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devo.h"
+#include "model.h"
+
+typedef struct devo_backend_config {
+    const devo_model *arch;      /* borrowed for the backend's whole life */
+    size_t population;           /* P */
+    size_t top_k;                /* k */
+    uint64_t seed;
+    float init_std;
+    float mutation_std;
+    uint64_t mutation_threshold; /* devo_mutation_threshold(mutation_rate) */
+    devo_fitness fitness;        /* built-in fitness computed by evaluate */
+    size_t batch_size;           /* samples per evaluation chunk */
+    int threads;                 /* CPU threads, 0 = all cores */
+    devo_precision precision;
+} devo_backend_config;
+
+typedef struct devo_backend_i {
+    const char *name;
+    devo_status (*create)(void **ctx, const devo_backend_config *cfg);
+    void (*destroy)(void *ctx); /* accepts NULL */
+    /* The first population from w0 (D): devo_cpu_init_population's rule. */
+    devo_status (*init_population)(void *ctx, const float *w0);
+    /* Keeps (or uploads once) the training data: x (n, inputs), y (n, target width). */
+    devo_status (*bind_data)(void *ctx, const float *x, const float *y, size_t n);
+    /* Built-in fitness of individuals [first, first + count) into fitness[first ..], on the
+     * bound samples listed in rows (row_count of them), or on all of them when rows is NULL. */
+    devo_status (*evaluate)(void *ctx, const size_t *rows, size_t row_count, size_t first,
+                            size_t count, double *fitness);
+    /* order (P) = the ranking of fitness (P), devo_rank's order. */
+    devo_status (*rank)(void *ctx, const double *fitness, size_t *order);
+    /* The next generation: slot r < k gets individual order[r] unchanged; slot k + c
+     * gets the child of elites pairs[2c], pairs[2c+1] (ranks), drawn for `generation`. */
+    devo_status (*breed)(void *ctx, const size_t *order, const uint32_t *pairs,
+                         uint32_t generation);
+    /* A host view of the population (P, D), valid until the next breed. */
+    devo_status (*population)(void *ctx, const float **view);
+    /* Copies individual `index` (D floats) to dst. */
+    devo_status (*individual)(void *ctx, size_t index, float *dst);
+    /* Every individual on its own inputs: x (P, rows, inputs) -> y (P, rows, outputs), activated. */
+    devo_status (*forward)(void *ctx, const float *x, size_t rows, float *y);
+} devo_backend_i;
+
+/* The CPU reference backend; always built. */
+const devo_backend_i *devo_backend_cpu(void);
+
+/* The CUDA backend, or NULL when devo was built without CUDA. */
+const devo_backend_i *devo_backend_cuda(void);
+
+#endif /* DEVO_BACKEND_H */

@@ -1,0 +1,9 @@
+/*
+ * backend_cuda_absent.c - what a build without CUDA says about CUDA: no
+ * backend, no devices. Compiled instead of cuda/ when DEVO_CUDA is off.
+ */
+#include "backend.h"
+
+const devo_backend_i *devo_backend_cuda(void) { return NULL; }
+
+int devo_cuda_device_count(void) { return 0; }

@@ -1,0 +1,195 @@
+/*
+ * evolver.c - the evolution engine and the public ask/tell API (see evolver.h).
+ */
+#include "evolver.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "options.h"
+#include "rng.h"
+#include "selection.h"
+
+double devo_now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void devo_evolver_free(devo_evolver *e)
+{
+    if (!e) return;
+    if (e->backend) e->backend->destroy(e->ctx);
+    devo_model_free(e->arch);
+    free(e->fitness);
+    free(e->spare);
+    free(e->order);
+    free(e->pairs);
+    free(e->best);
+    free(e);
+}
+
+static devo_status open_backend(devo_evolver *e, const char *fn)
+{
+    const devo_backend_i *backend;
+    DEVO_TRY(devo_options_backend(&e->opt, &backend));
+    devo_backend_config cfg = {
+        .arch = e->arch,
+        .population = e->P,
+        .top_k = e->k,
+        .seed = e->opt.seed,
+        .init_std = (float)e->opt.init_std,
+        .mutation_std = (float)e->opt.mutation_std,
+        .mutation_threshold = devo_mutation_threshold(e->opt.mutation_rate),
+        .fitness = e->opt.fitness,
+        .batch_size = e->opt.batch_size,
+        .threads = e->opt.threads,
+        .precision = e->opt.precision,
+    };
+    devo_status status = backend->create(&e->ctx, &cfg);
+    if (status != DEVO_OK) return devo_fail(status, "%s: %s", fn, devo_last_error());
+    e->backend = backend;
+    return backend->init_population(e->ctx, e->arch->weights);
+}
+
+devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
+                              const devo_evolve_options *opt, const char *fn)
+{
+    if (!out) return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
+    DEVO_TRY(devo_model_check_compiled(m, fn));
+    devo_evolve_options defaults;
+    devo_evolve_options_init(&defaults);
+    DEVO_TRY(devo_options_check(opt ? opt : &defaults, fn));
+    devo_evolver *e = calloc(1, sizeof *e);
+    if (!e) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+    e->opt = opt ? *opt : defaults;
+    e->P = e->opt.population;
+    e->k = e->opt.top_k;
+    e->D = m->param_count;
+    e->best_ever = NAN;
+    e->start_seconds = devo_now_seconds();
+    devo_status status = devo_model_clone(m, &e->arch);
+    if (status == DEVO_OK) {
+        e->fitness = malloc(e->P * sizeof *e->fitness);
+        e->spare = malloc(e->P * sizeof *e->spare);
+        e->order = malloc(e->P * sizeof *e->order);
+        e->pairs = malloc((e->P - e->k + 1) * 2 * sizeof *e->pairs);
+        e->best = malloc(e->D * sizeof *e->best);
+        if (!e->fitness || !e->spare || !e->order || !e->pairs || !e->best)
+            status = devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+    }
+    if (status == DEVO_OK) status = open_backend(e, fn);
+    if (status != DEVO_OK) {
+        devo_evolver_free(e);
+        return status;
+    }
+    for (size_t i = 0; i < e->P; i++) e->fitness[i] = NAN;
+    devo_parent_pairs(e->k, e->P - e->k, e->pairs);
+    *out = e;
+    return DEVO_OK;
+}
+
+devo_status devo_evolver_select(devo_evolver *e, devo_generation_stats *stats)
+{
+    DEVO_TRY(e->backend->rank(e->ctx, e->fitness, e->order));
+    if (isnan(e->fitness[e->order[0]]))
+        return devo_fail(DEVO_ERR_NUMERIC, "generation %zu: every fitness is NaN",
+                         e->generation + 1);
+    e->generation++;
+    DEVO_TRY(e->backend->individual(e->ctx, e->order[0], e->best));
+    e->best_fitness = e->fitness[e->order[0]];
+    if (isnan(e->best_ever) || e->best_fitness > e->best_ever) e->best_ever = e->best_fitness;
+    memset(stats, 0, sizeof *stats);
+    devo_elite_stats(e->fitness, e->order, e->P, e->k, stats);
+    stats->generation = e->generation;
+    stats->best_ever = e->best_ever;
+    stats->evaluations = e->evaluations;
+    stats->seconds = devo_now_seconds() - e->start_seconds;
+    return DEVO_OK;
+}
+
+devo_status devo_evolver_breed(devo_evolver *e)
+{
+    DEVO_TRY(e->backend->breed(e->ctx, e->order, e->pairs, (uint32_t)e->generation));
+    // Elites move to slots 0..k-1 in rank order; children are not evaluated yet.
+    for (size_t i = 0; i < e->P; i++) e->spare[i] = i < e->k ? e->fitness[e->order[i]] : NAN;
+    double *swap = e->fitness;
+    e->fitness = e->spare;
+    e->spare = swap;
+    return DEVO_OK;
+}
+
+/* ------------------------------------------------------------ public ask/tell */
+
+devo_status devo_evolver_create(devo_evolver **out, const devo_model *m,
+                                const devo_evolve_options *opt)
+{
+    return devo_evolver_open(out, m, opt, "devo_evolver_create");
+}
+
+devo_status devo_evolver_ask(devo_evolver *e, const float **weights, size_t *population,
+                             size_t *dim)
+{
+    DEVO_REQUIRE_NONNULL(e, "devo_evolver_ask");
+    if (weights) DEVO_TRY(e->backend->population(e->ctx, weights));
+    if (population) *population = e->P;
+    if (dim) *dim = e->D;
+    return DEVO_OK;
+}
+
+devo_status devo_evolver_tell(devo_evolver *e, const double *fitness,
+                              devo_generation_stats *stats)
+{
+    DEVO_REQUIRE_NONNULL(e, "devo_evolver_tell");
+    DEVO_REQUIRE_NONNULL(fitness, "devo_evolver_tell");
+    if (e->generation + 1 >= UINT32_MAX)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "devo_evolver_tell: too many generations");
+    memcpy(e->fitness, fitness, e->P * sizeof *fitness);
+    devo_generation_stats local;
+    devo_status status = devo_evolver_select(e, &local);
+    if (status != DEVO_OK) return devo_fail(status, "devo_evolver_tell: %s", devo_last_error());
+    e->evaluations += e->P;
+    local.evaluations = e->evaluations;
+    if (stats) *stats = local;
+    return devo_evolver_breed(e);
+}
+
+devo_status devo_evolver_forward(devo_evolver *e, const float *x, size_t rows, float *y)
+{
+    DEVO_REQUIRE_NONNULL(e, "devo_evolver_forward");
+    DEVO_REQUIRE_NONNULL(x, "devo_evolver_forward");
+    DEVO_REQUIRE_NONNULL(y, "devo_evolver_forward");
+    if (rows == 0)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "devo_evolver_forward: rows must be > 0");
+    return e->backend->forward(e->ctx, x, rows, y);
+}
+
+static int same_architecture(const devo_model *a, const devo_model *b)
+{
+    if (a->input_dim != b->input_dim || a->layer_count != b->layer_count) return 0;
+    for (size_t l = 0; l < a->layer_count; l++)
+        if (a->layers[l].units != b->layers[l].units || a->layers[l].act != b->layers[l].act)
+            return 0;
+    return 1;
+}
+
+devo_status devo_evolver_best(const devo_evolver *e, devo_model *dst, double *fitness)
+{
+    DEVO_REQUIRE_NONNULL(e, "devo_evolver_best");
+    DEVO_TRY(devo_model_check_compiled(dst, "devo_evolver_best"));
+    if (e->generation == 0)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "devo_evolver_best: no generation has been told yet");
+    if (!same_architecture(e->arch, dst))
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "devo_evolver_best: dst's architecture differs from the evolver's");
+    memcpy(dst->weights, e->best, e->D * sizeof(float));
+    if (fitness) *fitness = e->best_fitness;
+    return DEVO_OK;
+}
+
+size_t devo_evolver_generation(const devo_evolver *e) { return e ? e->generation : 0; }

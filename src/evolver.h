@@ -1,0 +1,44 @@
+/*
+ * evolver.h - the engine shared by ask/tell and devo_fit_evolve: the
+ * population on a backend, host fitness and ranking, selection statistics,
+ * the best individual, and breeding. Private.
+ */
+#ifndef DEVO_EVOLVER_H
+#define DEVO_EVOLVER_H
+
+#include "backend.h"
+
+struct devo_evolver {
+    const devo_backend_i *backend;
+    void *ctx;
+    devo_model *arch;          /* private clone of the model: layers, and scratch weights */
+    devo_evolve_options opt;
+    size_t P, D, k;
+    double *fitness;           /* (P): fitness of the current population, NaN = unknown */
+    double *spare;             /* (P): the fitness array of the next generation */
+    size_t *order;             /* (P): the last ranking */
+    uint32_t *pairs;           /* (P - k, 2): parent ranks of each child */
+    float *best;               /* (D): best individual of the last selected generation */
+    double best_fitness;
+    double best_ever;
+    uint64_t evaluations;
+    size_t generation;         /* generations selected so far */
+    double start_seconds;
+};
+
+/* Validates and creates an evolver (first population made); `fn` names the caller. */
+devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
+                              const devo_evolve_options *opt, const char *fn);
+
+/* Ranks the current fitness, keeps the best individual and fills *stats.
+ * DEVO_ERR_NUMERIC when every fitness is NaN. */
+devo_status devo_evolver_select(devo_evolver *e, devo_generation_stats *stats);
+
+/* Makes the next generation from the last ranking: elites (with their fitness)
+ * in slots 0..k-1, then the children (fitness unknown). */
+devo_status devo_evolver_breed(devo_evolver *e);
+
+/* Monotonic wall clock in seconds. */
+double devo_now_seconds(void);
+
+#endif /* DEVO_EVOLVER_H */

@@ -1,0 +1,215 @@
+/*
+ * fit_evolve.c - devo_fit_evolve, the seed's model.fit_evolve(x, y): the
+ * generation loop over the engine, with the fitness (built-in on the backend,
+ * or custom on the host), sample subsets, elite reuse, history and verbose
+ * output. Also devo_history_free.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "evolver.h"
+#include "report.h"
+#include "rng.h"
+
+void devo_history_free(devo_history *h)
+{
+    if (!h) return;
+    free(h->best);
+    free(h->mean);
+    free(h->std);
+    free(h->population_mean);
+    free(h->best_ever);
+    free(h->evaluations);
+    free(h->seconds);
+    memset(h, 0, sizeof *h);
+}
+
+static devo_status history_reserve(devo_history *h, size_t capacity)
+{
+    devo_history_free(h);
+    if (capacity == 0) return DEVO_OK;
+    h->best = malloc(capacity * sizeof(double));
+    h->mean = malloc(capacity * sizeof(double));
+    h->std = malloc(capacity * sizeof(double));
+    h->population_mean = malloc(capacity * sizeof(double));
+    h->best_ever = malloc(capacity * sizeof(double));
+    h->evaluations = malloc(capacity * sizeof(uint64_t));
+    h->seconds = malloc(capacity * sizeof(double));
+    if (!h->best || !h->mean || !h->std || !h->population_mean || !h->best_ever ||
+        !h->evaluations || !h->seconds) {
+        devo_history_free(h);
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "devo_fit_evolve: cannot allocate the history");
+    }
+    return DEVO_OK;
+}
+
+static void history_append(devo_history *h, const devo_generation_stats *s)
+{
+    size_t g = h->generations++;
+    h->best[g] = s->best;
+    h->mean[g] = s->mean;
+    h->std[g] = s->std;
+    h->population_mean[g] = s->population_mean;
+    h->best_ever[g] = s->best_ever;
+    h->evaluations[g] = s->evaluations;
+    h->seconds[g] = s->seconds;
+}
+
+/* The samples one generation is judged on. */
+typedef struct sample_plan {
+    const float *x, *y; /* the whole data: (n, inputs), (n, width) */
+    size_t n, inputs, width;
+    size_t count;       /* samples per generation: n, or fitness_samples */
+    size_t *rows;       /* (count) sorted row indices of a subset; NULL = all rows */
+    size_t *shuffle;    /* (n): Fisher-Yates work space */
+    float *subset_x;    /* (count, inputs): the subset gathered, for a custom fitness */
+    float *subset_y;    /* (count, width) */
+} sample_plan;
+
+static void plan_free(sample_plan *plan)
+{
+    free(plan->rows);
+    free(plan->shuffle);
+    free(plan->subset_x);
+    free(plan->subset_y);
+    plan->rows = plan->shuffle = NULL;
+    plan->subset_x = plan->subset_y = NULL;
+}
+
+static int compare_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Draws generation g's subset: a partial Fisher-Yates shuffle on stream SUBSET. */
+static void plan_draw(sample_plan *plan, uint64_t seed, uint32_t generation, int gather)
+{
+    for (size_t i = 0; i < plan->n; i++) plan->shuffle[i] = i;
+    for (size_t i = 0; i < plan->count; i++) {
+        devo_philox_block b = devo_rng_block(seed, DEVO_STREAM_SUBSET, generation, 0, (uint32_t)i);
+        uint64_t word = (uint64_t)b.w[0] | ((uint64_t)b.w[1] << 32);
+        double u = (double)(word >> 11) * (1.0 / 9007199254740992.0); // [0, 1)
+        size_t j = i + (size_t)(u * (double)(plan->n - i));
+        size_t swap = plan->shuffle[i];
+        plan->shuffle[i] = plan->shuffle[j];
+        plan->shuffle[j] = swap;
+    }
+    memcpy(plan->rows, plan->shuffle, plan->count * sizeof(size_t));
+    qsort(plan->rows, plan->count, sizeof(size_t), compare_size);
+    if (!gather) return;
+    for (size_t r = 0; r < plan->count; r++) {
+        memcpy(plan->subset_x + r * plan->inputs, plan->x + plan->rows[r] * plan->inputs,
+               plan->inputs * sizeof(float));
+        memcpy(plan->subset_y + r * plan->width, plan->y + plan->rows[r] * plan->width,
+               plan->width * sizeof(float));
+    }
+}
+
+static devo_status plan_init(sample_plan *plan, const devo_model *m, const float *x,
+                             const float *y, size_t n, const devo_evolve_options *o)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->x = x;
+    plan->y = y;
+    plan->n = n;
+    plan->inputs = m->input_dim;
+    plan->width = devo_model_target_width(m);
+    plan->count = o->fitness_samples ? o->fitness_samples : n;
+    if (!o->fitness_samples) return DEVO_OK;
+    plan->rows = malloc(plan->count * sizeof(size_t));
+    plan->shuffle = malloc(n * sizeof(size_t));
+    int ok = plan->rows && plan->shuffle;
+    if (o->fitness_fn) {
+        plan->subset_x = malloc(plan->count * plan->inputs * sizeof(float));
+        plan->subset_y = malloc(plan->count * plan->width * sizeof(float));
+        ok = ok && plan->subset_x && plan->subset_y;
+    }
+    if (!ok) {
+        plan_free(plan);
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "devo_fit_evolve: cannot allocate the subset");
+    }
+    return DEVO_OK;
+}
+
+/* Fitness of individuals [first, P) on this generation's samples. */
+static devo_status evaluate(devo_evolver *e, const sample_plan *plan, size_t first)
+{
+    const devo_evolve_options *o = &e->opt;
+    if (!o->fitness_fn) {
+        DEVO_TRY(e->backend->evaluate(e->ctx, plan->rows, plan->count, first, e->P - first,
+                                      e->fitness));
+    } else {
+        const float *x = plan->rows ? plan->subset_x : plan->x;
+        const float *y = plan->rows ? plan->subset_y : plan->y;
+        for (size_t i = first; i < e->P; i++) {
+            DEVO_TRY(e->backend->individual(e->ctx, i, e->arch->weights));
+            e->fitness[i] = o->fitness_fn(e->arch, x, y, plan->count, o->fitness_user);
+        }
+    }
+    e->evaluations += e->P - first;
+    return DEVO_OK;
+}
+
+static devo_status check_fit_arguments(const devo_model *m, const float *x, const float *y,
+                                       size_t n, const devo_evolve_options *o)
+{
+    const char *fn = "devo_fit_evolve";
+    DEVO_TRY(devo_model_check_compiled(m, fn));
+    DEVO_REQUIRE_NONNULL(x, fn);
+    DEVO_REQUIRE_NONNULL(y, fn);
+    if (n == 0) return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: n must be > 0", fn);
+    if (!o->fitness_fn && o->fitness == DEVO_FITNESS_NEG_LOSS && m->loss == DEVO_LOSS_NONE)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "%s: fitness NEG_LOSS needs a loss, but the model was compiled with "
+                         "DEVO_LOSS_NONE (use a custom fitness_fn or DEVO_FITNESS_ACCURACY)", fn);
+    if (o->fitness_samples > n)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "%s: fitness_samples (%zu) exceeds the number of samples (%zu)", fn,
+                         o->fitness_samples, n);
+    if (!o->fitness_fn) DEVO_TRY(devo_model_check_targets(m, y, n, fn));
+    return DEVO_OK;
+}
+
+/* The generation loop; on success m gets the best individual of the last generation. */
+static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan, devo_history *hist)
+{
+    const devo_evolve_options *o = &e->opt;
+    int deterministic = !o->fitness_fn && !o->fitness_samples;
+    DEVO_TRY(e->backend->bind_data(e->ctx, plan->x, plan->y, plan->n));
+    for (size_t g = 1; g <= o->max_generations; g++) {
+        if (plan->rows) plan_draw(plan, o->seed, (uint32_t)g, o->fitness_fn != NULL);
+        DEVO_TRY(evaluate(e, plan, g == 1 || !deterministic ? 0 : e->k));
+        devo_generation_stats stats;
+        DEVO_TRY(devo_evolver_select(e, &stats));
+        stats.max_generations = o->max_generations;
+        if (hist) history_append(hist, &stats);
+        devo_report_generation(&stats, o->verbose);
+        int stop = o->on_generation && o->on_generation(&stats, o->on_generation_user);
+        if (stop || g == o->max_generations) break;
+        DEVO_TRY(devo_evolver_breed(e));
+    }
+    if (e->generation > 0) memcpy(m->weights, e->best, e->D * sizeof(float));
+    return DEVO_OK;
+}
+
+devo_status devo_fit_evolve(devo_model *m, const float *x, const float *y, size_t n,
+                            const devo_evolve_options *opt, devo_history *hist)
+{
+    devo_evolve_options defaults;
+    devo_evolve_options_init(&defaults);
+    const devo_evolve_options *o = opt ? opt : &defaults;
+    DEVO_TRY(check_fit_arguments(m, x, y, n, o));
+    devo_evolver *e;
+    DEVO_TRY(devo_evolver_open(&e, m, o, "devo_fit_evolve"));
+    sample_plan plan;
+    devo_status status = plan_init(&plan, m, x, y, n, o);
+    if (status == DEVO_OK && hist) status = history_reserve(hist, o->max_generations);
+    if (status == DEVO_OK) status = run(e, m, &plan, hist);
+    devo_report_finish(o->verbose);
+    plan_free(&plan);
+    devo_evolver_free(e);
+    return status;
+}

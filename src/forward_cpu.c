@@ -1,0 +1,174 @@
+/*
+ * forward_cpu.c - the CPU reference forward pass of a population (see forward_cpu.h).
+ * Plain loops around cblas_sgemm; readability first, it is the oracle.
+ */
+#include "forward_cpu.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "nn_math.h"
+
+size_t devo_cpu_forward_bytes(const devo_model *arch, size_t max_rows, size_t max_individuals)
+{
+    size_t packed = arch->input_dim * max_individuals * arch->layers[0].units;
+    size_t buffer = max_individuals * max_rows * devo_model_max_units(arch);
+    return (packed + 2 * buffer) * sizeof(float);
+}
+
+devo_status devo_cpu_forward_init(devo_cpu_forward *f, const devo_model *arch, size_t max_rows,
+                                  size_t max_individuals)
+{
+    size_t widest = devo_model_max_units(arch) > arch->input_dim ? devo_model_max_units(arch)
+                                                                 : arch->input_dim;
+    if (max_rows > INT_MAX || widest > INT_MAX / max_individuals)
+        return devo_fail(DEVO_ERR_UNSUPPORTED,
+                         "cpu forward: %zu rows x %zu individuals x %zu units exceeds BLAS's int "
+                         "dimensions", max_rows, max_individuals, widest);
+    f->packed = f->buffers[0] = f->buffers[1] = NULL;
+    f->arch = arch;
+    f->max_rows = max_rows;
+    f->max_individuals = max_individuals;
+    size_t packed = arch->input_dim * max_individuals * arch->layers[0].units;
+    size_t buffer = max_individuals * max_rows * devo_model_max_units(arch);
+    f->packed = malloc(packed * sizeof(float));
+    f->buffers[0] = malloc(buffer * sizeof(float));
+    f->buffers[1] = malloc(buffer * sizeof(float));
+    if (!f->packed || !f->buffers[0] || !f->buffers[1]) {
+        devo_cpu_forward_release(f);
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
+                         "cpu forward: cannot allocate %zu bytes of work space",
+                         devo_cpu_forward_bytes(arch, max_rows, max_individuals));
+    }
+    return DEVO_OK;
+}
+
+void devo_cpu_forward_release(devo_cpu_forward *f)
+{
+    free(f->packed);
+    free(f->buffers[0]);
+    free(f->buffers[1]);
+    f->packed = f->buffers[0] = f->buffers[1] = NULL;
+}
+
+void devo_cpu_forward_pack(devo_cpu_forward *f, const float *w, size_t count)
+{
+    // packed is (inputs, count * units), individual p's kernel in columns p*units ..
+    const devo_layer *first = &f->arch->layers[0];
+    size_t D = f->arch->param_count, width = count * first->units;
+    for (size_t p = 0; p < count; p++) {
+        const float *kernel = w + p * D + first->kernel_offset;
+        for (size_t i = 0; i < first->inputs; i++)
+            for (size_t j = 0; j < first->units; j++)
+                f->packed[i * width + p * first->units + j] = kernel[i * first->units + j];
+    }
+}
+
+/* Adds the bias to each of `rows` rows (row stride ld) and applies the activation,
+ * except on the last layer, whose pre-activations are the result. */
+static void bias_activate(float *h, size_t rows, size_t ld, const float *bias,
+                          const devo_layer *layer, int last)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *row = h + r * ld;
+        for (size_t j = 0; j < layer->units; j++) row[j] += bias[j];
+        if (!last) devo_activate_row(layer->act, row, layer->units);
+    }
+}
+
+/* Layers 1.. of every individual, from layer 0's output `in`; returns the logits. */
+static devo_logits_view forward_rest(devo_cpu_forward *f, const float *w, size_t count,
+                                     devo_logits_view in, size_t rows)
+{
+    const devo_model *arch = f->arch;
+    size_t D = arch->param_count;
+    for (size_t l = 1; l < arch->layer_count; l++) {
+        const devo_layer *layer = &arch->layers[l];
+        float *out = f->buffers[l % 2];
+        // per individual: out_p (rows, units) = in_p (rows, inputs) x kernel_p (inputs, units)
+        for (size_t p = 0; p < count; p++) {
+            const float *in_p = in.base + p * in.individual_stride;
+            float *out_p = out + p * rows * layer->units;
+            const float *weights = w + p * D;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)layer->units,
+                        (int)layer->inputs, 1.0f, in_p, (int)in.row_stride,
+                        weights + layer->kernel_offset, (int)layer->units, 0.0f, out_p,
+                        (int)layer->units);
+            bias_activate(out_p, rows, layer->units, weights + layer->bias_offset, layer,
+                          l + 1 == arch->layer_count);
+        }
+        in.base = out;
+        in.individual_stride = rows * layer->units;
+        in.row_stride = layer->units;
+    }
+    return in;
+}
+
+devo_logits_view devo_cpu_forward_shared(devo_cpu_forward *f, const float *w, size_t count,
+                                         const float *x, size_t rows)
+{
+    const devo_layer *first = &f->arch->layers[0];
+    size_t D = f->arch->param_count, width = count * first->units;
+    float *out = f->buffers[0];
+    // out (rows, count * units) = x (rows, inputs) x packed (inputs, count * units)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)width,
+                (int)first->inputs, 1.0f, x, (int)first->inputs, f->packed, (int)width, 0.0f, out,
+                (int)width);
+    int last = f->arch->layer_count == 1;
+    for (size_t p = 0; p < count; p++)
+        bias_activate(out + p * first->units, rows, width, w + p * D + first->bias_offset, first,
+                      last);
+    devo_logits_view view = {out, first->units, width};
+    return forward_rest(f, w, count, view, rows);
+}
+
+devo_logits_view devo_cpu_forward_own(devo_cpu_forward *f, const float *w, size_t count,
+                                      const float *x, size_t rows)
+{
+    const devo_layer *first = &f->arch->layers[0];
+    size_t D = f->arch->param_count;
+    float *out = f->buffers[0];
+    int last = f->arch->layer_count == 1;
+    for (size_t p = 0; p < count; p++) {
+        // out_p (rows, units) = x_p (rows, inputs) x kernel_p (inputs, units)
+        const float *weights = w + p * D;
+        float *out_p = out + p * rows * first->units;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)first->units,
+                    (int)first->inputs, 1.0f, x + p * rows * first->inputs, (int)first->inputs,
+                    weights + first->kernel_offset, (int)first->units, 0.0f, out_p,
+                    (int)first->units);
+        bias_activate(out_p, rows, first->units, weights + first->bias_offset, first, last);
+    }
+    devo_logits_view view = {out, rows * first->units, first->units};
+    return forward_rest(f, w, count, view, rows);
+}
+
+void devo_cpu_accumulate_metrics(const devo_model *arch, devo_logits_view view, size_t p,
+                                 size_t rows, const float *t, double *loss_sum, size_t *correct)
+{
+    size_t outputs = devo_model_output_dim(arch), width = devo_model_target_width(arch);
+    devo_activation act = arch->layers[arch->layer_count - 1].act;
+    const float *logits = view.base + p * view.individual_stride;
+    for (size_t r = 0; r < rows; r++) {
+        const float *z = logits + r * view.row_stride, *target = t + r * width;
+        if (arch->loss != DEVO_LOSS_NONE)
+            *loss_sum += devo_sample_loss(act, arch->loss, z, outputs, target);
+        *correct += (size_t)devo_sample_correct(act, arch->loss, z, outputs, target);
+    }
+}
+
+void devo_cpu_write_outputs(const devo_model *arch, devo_logits_view view, size_t p, size_t rows,
+                            float *y)
+{
+    size_t outputs = devo_model_output_dim(arch);
+    devo_activation act = arch->layers[arch->layer_count - 1].act;
+    const float *logits = view.base + p * view.individual_stride;
+    for (size_t r = 0; r < rows; r++) {
+        float *row = y + r * outputs;
+        memcpy(row, logits + r * view.row_stride, outputs * sizeof(float));
+        devo_activate_row(act, row, outputs);
+    }
+}

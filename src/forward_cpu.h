@@ -1,0 +1,60 @@
+/*
+ * forward_cpu.h - the CPU reference forward pass of a population of networks
+ * that share one architecture, on OpenBLAS sgemm. It computes the last layer's
+ * pre-activations ("logits"); callers apply the output activation or a loss.
+ * Not for: selection or variation (backend_cpu.c), or single-model helpers.
+ */
+#ifndef DEVO_FORWARD_CPU_H
+#define DEVO_FORWARD_CPU_H
+
+#include "model.h"
+
+/* Work space for forwarding up to max_individuals individuals on up to
+ * max_rows samples at a time. */
+typedef struct devo_cpu_forward {
+    const devo_model *arch; /* borrowed: the layers */
+    size_t max_rows;
+    size_t max_individuals;
+    float *packed;     /* (inputs, max_individuals * units0): first-layer kernels side by side */
+    float *buffers[2]; /* ping-pong activations, each max_individuals * max_rows * max_units */
+} devo_cpu_forward;
+
+/* Where individual p's logits for sample r are: base + p * individual_stride + r * row_stride,
+ * output_dim floats each. */
+typedef struct devo_logits_view {
+    const float *base;
+    size_t individual_stride;
+    size_t row_stride;
+} devo_logits_view;
+
+/* Bytes of work space devo_cpu_forward_init allocates for these sizes. */
+size_t devo_cpu_forward_bytes(const devo_model *arch, size_t max_rows, size_t max_individuals);
+
+devo_status devo_cpu_forward_init(devo_cpu_forward *f, const devo_model *arch, size_t max_rows,
+                                  size_t max_individuals);
+void devo_cpu_forward_release(devo_cpu_forward *f);
+
+/* Packs the first-layer kernels of `count` individuals, w is (count, D), side
+ * by side into f->packed (inputs, count * units0) for devo_cpu_forward_shared. */
+void devo_cpu_forward_pack(devo_cpu_forward *f, const float *w, size_t count);
+
+/* Every individual on the same samples: x is (rows, inputs), w is (count, D)
+ * and must be what the last devo_cpu_forward_pack saw. The first layer is one
+ * sgemm: x (rows, inputs) times packed (inputs, count * units0). */
+devo_logits_view devo_cpu_forward_shared(devo_cpu_forward *f, const float *w, size_t count,
+                                         const float *x, size_t rows);
+
+/* Every individual on its own samples: x is (count, rows, inputs), w is (count, D). */
+devo_logits_view devo_cpu_forward_own(devo_cpu_forward *f, const float *w, size_t count,
+                                      const float *x, size_t rows);
+
+/* Adds individual p's summed per-sample loss (if the model has one) and count of
+ * correct samples over `rows` samples of the view; t is (rows, target width). */
+void devo_cpu_accumulate_metrics(const devo_model *arch, devo_logits_view view, size_t p,
+                                 size_t rows, const float *t, double *loss_sum, size_t *correct);
+
+/* Writes individual p's activated outputs for `rows` samples of the view to y (rows, outputs). */
+void devo_cpu_write_outputs(const devo_model *arch, devo_logits_view view, size_t p, size_t rows,
+                            float *y);
+
+#endif /* DEVO_FORWARD_CPU_H */

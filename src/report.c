@@ -1,0 +1,61 @@
+/*
+ * report.c - the verbose output of a run (see report.h).
+ */
+#include "report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void devo_format_round4(double x, char *buf, size_t size)
+{
+    if (isnan(x)) {
+        snprintf(buf, size, "nan");
+        return;
+    }
+    if (isinf(x)) {
+        snprintf(buf, size, x > 0 ? "inf" : "-inf");
+        return;
+    }
+    snprintf(buf, size, "%.4f", x);
+    size_t len = strlen(buf);
+    while (len > 0 && buf[len - 1] == '0' && buf[len - 2] != '.') buf[--len] = '\0';
+}
+
+static void print_bar(const devo_generation_stats *s)
+{
+    enum { WIDTH = 30 };
+    size_t total = s->max_generations ? s->max_generations : s->generation;
+    size_t filled = total ? s->generation * WIDTH / total : WIDTH;
+    char bar[WIDTH + 1];
+    for (size_t i = 0; i < WIDTH; i++) bar[i] = i < filled ? '#' : '.';
+    bar[WIDTH] = '\0';
+    double rate = s->seconds > 0.0 ? (double)s->generation / s->seconds : 0.0;
+    double left = rate > 0.0 ? (double)(total - s->generation) / rate : 0.0;
+    char best[64];
+    devo_format_round4(s->best, best, sizeof best);
+    fprintf(stderr, "\r[%s] %zu/%zu best %s  %.2f gen/s  %02d:%02d left ", bar, s->generation,
+            total, best, rate, (int)(left / 60.0), (int)fmod(left, 60.0));
+    fflush(stderr);
+}
+
+void devo_report_generation(const devo_generation_stats *s, int verbose)
+{
+    if (verbose == 2) {
+        print_bar(s);
+        return;
+    }
+    if (verbose != 1) return;
+    char score[64], best[64], std[64];
+    devo_format_round4(s->mean, score, sizeof score);
+    devo_format_round4(s->best, best, sizeof best);
+    devo_format_round4(s->std, std, sizeof std);
+    printf("[Generation %zu / %zu] score: %s (best: %s; std: %s)\n", s->generation,
+           s->max_generations, score, best, std);
+    fflush(stdout);
+}
+
+void devo_report_finish(int verbose)
+{
+    if (verbose == 2) fputc('\n', stderr);
+}

@@ -1,0 +1,116 @@
+/*
+ * rng.h - Philox4x32-10 and the one counter layout every random draw of devo
+ * uses, so that a run's draws depend on its seed alone: never on thread count,
+ * evaluation order or backend. Header-only; compiles as C11 and as CUDA C
+ * (the CUDA backend draws the same blocks with cuRAND's Philox device API).
+ *
+ * Key: the 64-bit seed, key[0] = low 32 bits, key[1] = high 32 bits.
+ * Counter (four 32-bit words):
+ *   ctr[0]  block index inside the stream (what a block covers depends on the stream)
+ *   ctr[1]  individual: the population slot being made (0 where no individual applies)
+ *   ctr[2]  generation: 0 for the first population, g for the children made after generation g
+ *   ctr[3]  stream tag, one of devo_rng_stream
+ * The same block in cuRAND: curand_init(seed, ((uint64)tag << 32) | generation,
+ * 4 * (((uint64)individual << 32) | block), &state), then curand4(&state).
+ *
+ * Streams and what one block (four words w0..w3) gives:
+ *   INIT_NOISE   block e/4: four N(0,1) for elements 4b..4b+3 (first population)
+ *   CROSSOVER    block e/128: 128 bits, bit (e%32) of word (e/32)%4; set = take parent i
+ *   MUTATE_MASK  block e/4: word e%4 < threshold(mutation_rate) = mutate element e
+ *   MUTATE_NOISE block e/4: four N(0,1) for elements 4b..4b+3
+ *   GLOROT       block e/4: word e%4 as a uniform in (0,1) (initial weights, key = init seed)
+ *   SUBSET       block i: w0 | w1 << 32, the i-th draw of a generation's sample subset
+ * A normal pair comes from Box-Muller on (w0, w1) -> elements 0, 1 and (w2, w3) -> 2, 3.
+ */
+#ifndef DEVO_RNG_H
+#define DEVO_RNG_H
+
+#include <math.h>
+#include <stdint.h>
+
+#ifdef __CUDACC__
+#define DEVO_HD static __host__ __device__ inline
+#else
+#define DEVO_HD static inline
+#endif
+
+typedef enum devo_rng_stream {
+    DEVO_STREAM_INIT_NOISE = 1,
+    DEVO_STREAM_CROSSOVER = 2,
+    DEVO_STREAM_MUTATE_MASK = 3,
+    DEVO_STREAM_MUTATE_NOISE = 4,
+    DEVO_STREAM_GLOROT = 5,
+    DEVO_STREAM_SUBSET = 6
+} devo_rng_stream;
+
+typedef struct devo_philox_block {
+    uint32_t w[4];
+} devo_philox_block;
+
+DEVO_HD uint32_t devo_mulhilo32(uint32_t a, uint32_t b, uint32_t *hi)
+{
+    uint64_t product = (uint64_t)a * (uint64_t)b;
+    *hi = (uint32_t)(product >> 32);
+    return (uint32_t)product;
+}
+
+/* Philox4x32 with 10 rounds (Salmon et al. 2011, Random123's philox4x32_R(10, ...)). */
+DEVO_HD devo_philox_block devo_philox4x32_10(const uint32_t ctr_in[4], const uint32_t key_in[2])
+{
+    uint32_t c0 = ctr_in[0], c1 = ctr_in[1], c2 = ctr_in[2], c3 = ctr_in[3];
+    uint32_t k0 = key_in[0], k1 = key_in[1];
+    for (int round = 0; round < 10; round++) {
+        uint32_t hi0, hi1;
+        uint32_t lo0 = devo_mulhilo32(0xD2511F53u, c0, &hi0);
+        uint32_t lo1 = devo_mulhilo32(0xCD9E8D57u, c2, &hi1);
+        uint32_t n0 = hi1 ^ c1 ^ k0, n2 = hi0 ^ c3 ^ k1;
+        c0 = n0;
+        c1 = lo1;
+        c2 = n2;
+        c3 = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    devo_philox_block out = {{c0, c1, c2, c3}};
+    return out;
+}
+
+/* The block of the layout above. */
+DEVO_HD devo_philox_block devo_rng_block(uint64_t seed, devo_rng_stream stream, uint32_t generation,
+                                         uint32_t individual, uint32_t block)
+{
+    uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    uint32_t ctr[4] = {block, individual, generation, (uint32_t)stream};
+    return devo_philox4x32_10(ctr, key);
+}
+
+/* A word as a float uniform in (0, 1]: never 0, so its log is finite. */
+DEVO_HD float devo_u01(uint32_t word)
+{
+    return (float)word * 2.3283064365386963e-10f + 1.1641532182693481e-10f;
+}
+
+/* Four N(0,1) floats from a block, Box-Muller on (w0, w1) and (w2, w3). */
+DEVO_HD void devo_block_normals(devo_philox_block b, float out[4])
+{
+    for (int pair = 0; pair < 2; pair++) {
+        float radius = sqrtf(-2.0f * logf(devo_u01(b.w[2 * pair])));
+        float angle = 6.2831853071795865f * devo_u01(b.w[2 * pair + 1]);
+        out[2 * pair] = radius * cosf(angle);
+        out[2 * pair + 1] = radius * sinf(angle);
+    }
+}
+
+/* Mutate element iff its word < this threshold; rate in [0,1]; 1 gives 2^32 (always). */
+DEVO_HD uint64_t devo_mutation_threshold(double rate)
+{
+    return (uint64_t)(rate * 4294967296.0);
+}
+
+/* Crossover: nonzero when element e (within its block of 128) comes from parent i. */
+DEVO_HD int devo_crossover_bit(devo_philox_block b, uint64_t element)
+{
+    return (int)((b.w[(element / 32) % 4] >> (element % 32)) & 1u);
+}
+
+#endif /* DEVO_RNG_H */
