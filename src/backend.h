@@ -51,6 +51,12 @@ typedef struct devo_backend_i {
     devo_status (*individual)(void *ctx, size_t index, float *dst);
     /* Every individual on its own inputs: x (P, rows, inputs) -> y (P, rows, outputs), activated. */
     devo_status (*forward)(void *ctx, const float *x, size_t rows, float *y);
+    /* Bytes this backend holds on its device (0 for the host backend). Optional. */
+    size_t (*device_bytes)(void *ctx);
+
+    /* The hardware ceiling, for benchmarks (no context needed): the FLOP/s of one large
+     * square sgemm and the bytes/s of a large device-to-device (or memcpy) copy. Optional. */
+    devo_status (*measure_ceiling)(int threads, double *gemm_flops, double *copy_bytes_per_second);
 } devo_backend_i;
 
 /* The CPU reference backend; always built. */

@@ -1,37 +1,29 @@
 /*
  * backend_cpu.c - the CPU reference backend: the population as one P x D host
- * buffer (double-buffered), evaluation on OpenBLAS sgemm in chunks of
- * batch_size samples with the first layer of a whole group of individuals as
- * one GEMM, host ranking, and the reference variation.
+ * buffer (double-buffered), evaluation by evaluate_cpu.c (OpenBLAS sgemm),
+ * host ranking, the reference variation, and the CPU's hardware ceiling.
  */
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "backend.h"
 #include "error.h"
+#include "evaluate_cpu.h"
+#include "clock.h"
 #include "forward_cpu.h"
 #include "selection.h"
 #include "variation_cpu.h"
 
-/* Upper bound of the evaluation work space (activations and packed kernels). */
-#define DEVO_CPU_WORKSPACE_BYTES ((size_t)256 << 20)
-
 typedef struct cpu_backend {
     devo_backend_config cfg;
     size_t D;
-    float *population; /* (P, D) */
-    float *next;       /* (P, D): the generation being made */
-    size_t *scratch;   /* (P): ranking scratch */
+    float *population;  /* (P, D) */
+    float *next;        /* (P, D): the generation being made */
+    size_t *scratch;    /* (P): ranking scratch */
     const float *x, *y; /* bound data: (n, inputs), (n, target width); borrowed */
     size_t n;
-    size_t group;      /* individuals evaluated together */
-    devo_cpu_forward forward;
-    float *gathered_x; /* (batch_size, inputs): one chunk of a sample subset */
-    float *gathered_y; /* (batch_size, target width) */
-    double *loss_sum;  /* (group): per-individual loss sums of the group being evaluated */
-    size_t *correct;   /* (group) */
+    devo_cpu_evaluator *evaluator;
 } cpu_backend;
 
 static void cpu_destroy(void *ctx)
@@ -41,21 +33,8 @@ static void cpu_destroy(void *ctx)
     free(b->population);
     free(b->next);
     free(b->scratch);
-    free(b->gathered_x);
-    free(b->gathered_y);
-    free(b->loss_sum);
-    free(b->correct);
-    devo_cpu_forward_release(&b->forward);
+    devo_cpu_evaluator_free(b->evaluator);
     free(b);
-}
-
-/* Individuals per evaluation group so that the work space stays under its bound. */
-static size_t evaluation_group(const devo_model *arch, size_t P, size_t rows)
-{
-    size_t group = P;
-    while (group > 1 && devo_cpu_forward_bytes(arch, rows, group) > DEVO_CPU_WORKSPACE_BYTES)
-        group = (group + 1) / 2;
-    return group;
 }
 
 static devo_status cpu_create(void **ctx, const devo_backend_config *cfg)
@@ -64,32 +43,24 @@ static devo_status cpu_create(void **ctx, const devo_backend_config *cfg)
         return devo_fail(DEVO_ERR_UNSUPPORTED,
                          "cpu backend: only DEVO_PRECISION_FP32 is supported (asked for %d)",
                          (int)cfg->precision);
+    size_t P = cfg->population, D = cfg->arch->param_count;
+    if (P > SIZE_MAX / sizeof(float) / D)
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
+                         "cpu backend: population %zu x %zu weights does not fit in memory", P, D);
     cpu_backend *b = calloc(1, sizeof *b);
     if (!b) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
     b->cfg = *cfg;
-    b->D = cfg->arch->param_count;
-    size_t P = cfg->population, D = b->D;
-    size_t width = devo_model_target_width(cfg->arch);
-    b->group = evaluation_group(cfg->arch, P, cfg->batch_size);
-    if (P > SIZE_MAX / sizeof(float) / D) {
-        cpu_destroy(b);
-        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu backend: population %zu x %zu weights "
-                                                 "does not fit in memory", P, D);
-    }
+    b->D = D;
     b->population = malloc(P * D * sizeof(float));
     b->next = malloc(P * D * sizeof(float));
     b->scratch = malloc(P * sizeof(size_t));
-    b->gathered_x = malloc(cfg->batch_size * cfg->arch->input_dim * sizeof(float));
-    b->gathered_y = malloc(cfg->batch_size * width * sizeof(float));
-    b->loss_sum = malloc(b->group * sizeof(double));
-    b->correct = malloc(b->group * sizeof(size_t));
-    if (!b->population || !b->next || !b->scratch || !b->gathered_x || !b->gathered_y ||
-        !b->loss_sum || !b->correct) {
+    if (!b->population || !b->next || !b->scratch) {
         cpu_destroy(b);
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
                          "cpu backend: cannot allocate 2 x %zu x %zu population weights", P, D);
     }
-    devo_status status = devo_cpu_forward_init(&b->forward, cfg->arch, cfg->batch_size, b->group);
+    devo_status status = devo_cpu_evaluator_create(&b->evaluator, cfg->arch, P, cfg->batch_size,
+                                                   cfg->threads);
     if (status != DEVO_OK) {
         cpu_destroy(b);
         return status;
@@ -119,8 +90,7 @@ static devo_status cpu_bind_data(void *ctx, const float *x, const float *y, size
 static int use_threads(int threads)
 {
     int previous = openblas_get_num_threads();
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    openblas_set_num_threads(threads > 0 ? threads : (int)(cores > 0 ? cores : 1));
+    openblas_set_num_threads(devo_cpu_thread_count(threads));
     return previous;
 }
 
@@ -128,42 +98,8 @@ static devo_status cpu_evaluate(void *ctx, const size_t *rows, size_t row_count,
                                 size_t count, double *fitness)
 {
     cpu_backend *b = ctx;
-    const devo_model *arch = b->cfg.arch;
-    size_t inputs = arch->input_dim, width = devo_model_target_width(arch);
-    size_t samples = rows ? row_count : b->n, batch = b->cfg.batch_size;
-    double *loss_sum = b->loss_sum;
-    size_t *correct = b->correct;
-    int previous_threads = use_threads(b->cfg.threads);
-    for (size_t g0 = first; g0 < first + count; g0 += b->group) {
-        size_t members = first + count - g0 < b->group ? first + count - g0 : b->group;
-        const float *w = b->population + g0 * b->D;
-        devo_cpu_forward_pack(&b->forward, w, members);
-        memset(loss_sum, 0, members * sizeof *loss_sum);
-        memset(correct, 0, members * sizeof *correct);
-        for (size_t s0 = 0; s0 < samples; s0 += batch) {
-            size_t chunk = samples - s0 < batch ? samples - s0 : batch;
-            const float *x = b->x + s0 * inputs, *y = b->y + s0 * width;
-            if (rows) {
-                for (size_t r = 0; r < chunk; r++) {
-                    memcpy(b->gathered_x + r * inputs, b->x + rows[s0 + r] * inputs,
-                           inputs * sizeof(float));
-                    memcpy(b->gathered_y + r * width, b->y + rows[s0 + r] * width,
-                           width * sizeof(float));
-                }
-                x = b->gathered_x;
-                y = b->gathered_y;
-            }
-            devo_logits_view view = devo_cpu_forward_shared(&b->forward, w, members, x, chunk);
-            for (size_t p = 0; p < members; p++)
-                devo_cpu_accumulate_metrics(arch, view, p, chunk, y, &loss_sum[p], &correct[p]);
-        }
-        for (size_t p = 0; p < members; p++)
-            fitness[g0 + p] = b->cfg.fitness == DEVO_FITNESS_ACCURACY
-                                  ? (double)correct[p] / (double)samples
-                                  : -loss_sum[p] / (double)samples;
-    }
-    openblas_set_num_threads(previous_threads);
-    return DEVO_OK;
+    return devo_cpu_evaluate(b->evaluator, b->population + first * b->D, count, b->x, b->y, rows,
+                             rows ? row_count : b->n, b->cfg.fitness, fitness + first);
 }
 
 static devo_status cpu_rank(void *ctx, const double *fitness, size_t *order)
@@ -221,6 +157,73 @@ static devo_status cpu_forward(void *ctx, const float *x, size_t rows, float *y)
     return DEVO_OK;
 }
 
+/* Seconds of the fastest of `runs` calls of fn(state). */
+static double fastest_seconds(void (*fn)(void *), void *state, int runs)
+{
+    double best = 0.0;
+    for (int r = 0; r < runs; r++) {
+        double start = devo_now_seconds();
+        fn(state);
+        double seconds = devo_now_seconds() - start;
+        if (r == 0 || seconds < best) best = seconds;
+    }
+    return best;
+}
+
+typedef struct ceiling_buffers {
+    int n;
+    float *a, *b, *c;
+    size_t copy_bytes;
+} ceiling_buffers;
+
+static void square_sgemm(void *state)
+{
+    ceiling_buffers *s = state;
+    // c (n, n) = a (n, n) x b (n, n), all row-major
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->n, s->n, s->n, 1.0f, s->a, s->n,
+                s->b, s->n, 0.0f, s->c, s->n);
+}
+
+static void big_copy(void *state)
+{
+    ceiling_buffers *s = state;
+    memcpy(s->c, s->a, s->copy_bytes);
+}
+
+static devo_status cpu_measure_ceiling(int threads, double *gemm_flops,
+                                       double *copy_bytes_per_second)
+{
+    ceiling_buffers s = {.n = 2048};
+    size_t elements = (size_t)s.n * (size_t)s.n;
+    s.a = malloc(elements * sizeof(float));
+    s.b = malloc(elements * sizeof(float));
+    s.c = malloc(elements * sizeof(float));
+    if (!s.a || !s.b || !s.c) {
+        free(s.a);
+        free(s.b);
+        free(s.c);
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu ceiling: cannot allocate 3 x %d^2 floats",
+                         s.n);
+    }
+    for (size_t i = 0; i < elements; i++) {
+        s.a[i] = (float)(i % 7) * 0.25f;
+        s.b[i] = (float)(i % 5) * 0.5f;
+        s.c[i] = 0.0f;
+    }
+    s.copy_bytes = elements * sizeof(float);
+    int previous_threads = use_threads(threads);
+    double gemm_seconds = fastest_seconds(square_sgemm, &s, 3);
+    openblas_set_num_threads(previous_threads);
+    double copy_seconds = fastest_seconds(big_copy, &s, 5);
+    *gemm_flops = 2.0 * s.n * (double)s.n * s.n / gemm_seconds;
+    // A copy reads and writes every byte once.
+    *copy_bytes_per_second = 2.0 * (double)s.copy_bytes / copy_seconds;
+    free(s.a);
+    free(s.b);
+    free(s.c);
+    return DEVO_OK;
+}
+
 const devo_backend_i *devo_backend_cpu(void)
 {
     static const devo_backend_i cpu = {
@@ -235,6 +238,7 @@ const devo_backend_i *devo_backend_cpu(void)
         .population = cpu_population,
         .individual = cpu_individual,
         .forward = cpu_forward,
+        .measure_ceiling = cpu_measure_ceiling,
     };
     return &cpu;
 }

@@ -38,7 +38,4 @@ devo_status devo_evolver_select(devo_evolver *e, devo_generation_stats *stats);
  * in slots 0..k-1, then the children (fitness unknown). */
 devo_status devo_evolver_breed(devo_evolver *e);
 
-/* Monotonic wall clock in seconds. */
-double devo_now_seconds(void);
-
 #endif /* DEVO_EVOLVER_H */

@@ -14,9 +14,12 @@
 
 size_t devo_cpu_forward_bytes(const devo_model *arch, size_t max_rows, size_t max_individuals)
 {
-    size_t packed = arch->input_dim * max_individuals * arch->layers[0].units;
-    size_t buffer = max_individuals * max_rows * devo_model_max_units(arch);
-    return (packed + 2 * buffer) * sizeof(float);
+    return 2 * max_individuals * max_rows * devo_model_max_units(arch) * sizeof(float);
+}
+
+size_t devo_cpu_packed_floats(const devo_model *arch, size_t count)
+{
+    return arch->input_dim * count * arch->layers[0].units;
 }
 
 devo_status devo_cpu_forward_init(devo_cpu_forward *f, const devo_model *arch, size_t max_rows,
@@ -28,16 +31,14 @@ devo_status devo_cpu_forward_init(devo_cpu_forward *f, const devo_model *arch, s
         return devo_fail(DEVO_ERR_UNSUPPORTED,
                          "cpu forward: %zu rows x %zu individuals x %zu units exceeds BLAS's int "
                          "dimensions", max_rows, max_individuals, widest);
-    f->packed = f->buffers[0] = f->buffers[1] = NULL;
+    f->buffers[0] = f->buffers[1] = NULL;
     f->arch = arch;
     f->max_rows = max_rows;
     f->max_individuals = max_individuals;
-    size_t packed = arch->input_dim * max_individuals * arch->layers[0].units;
     size_t buffer = max_individuals * max_rows * devo_model_max_units(arch);
-    f->packed = malloc(packed * sizeof(float));
     f->buffers[0] = malloc(buffer * sizeof(float));
     f->buffers[1] = malloc(buffer * sizeof(float));
-    if (!f->packed || !f->buffers[0] || !f->buffers[1]) {
+    if (!f->buffers[0] || !f->buffers[1]) {
         devo_cpu_forward_release(f);
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
                          "cpu forward: cannot allocate %zu bytes of work space",
@@ -48,22 +49,22 @@ devo_status devo_cpu_forward_init(devo_cpu_forward *f, const devo_model *arch, s
 
 void devo_cpu_forward_release(devo_cpu_forward *f)
 {
-    free(f->packed);
     free(f->buffers[0]);
     free(f->buffers[1]);
-    f->packed = f->buffers[0] = f->buffers[1] = NULL;
+    f->buffers[0] = f->buffers[1] = NULL;
 }
 
-void devo_cpu_forward_pack(devo_cpu_forward *f, const float *w, size_t count)
+void devo_cpu_pack_first_layer(const devo_model *arch, const float *w, size_t count,
+                               float *packed)
 {
     // packed is (inputs, count * units), individual p's kernel in columns p*units ..
-    const devo_layer *first = &f->arch->layers[0];
-    size_t D = f->arch->param_count, width = count * first->units;
+    const devo_layer *first = &arch->layers[0];
+    size_t D = arch->param_count, width = count * first->units;
     for (size_t p = 0; p < count; p++) {
         const float *kernel = w + p * D + first->kernel_offset;
         for (size_t i = 0; i < first->inputs; i++)
             for (size_t j = 0; j < first->units; j++)
-                f->packed[i * width + p * first->units + j] = kernel[i * first->units + j];
+                packed[i * width + p * first->units + j] = kernel[i * first->units + j];
     }
 }
 
@@ -108,14 +109,14 @@ static devo_logits_view forward_rest(devo_cpu_forward *f, const float *w, size_t
 }
 
 devo_logits_view devo_cpu_forward_shared(devo_cpu_forward *f, const float *w, size_t count,
-                                         const float *x, size_t rows)
+                                         const float *packed, const float *x, size_t rows)
 {
     const devo_layer *first = &f->arch->layers[0];
     size_t D = f->arch->param_count, width = count * first->units;
     float *out = f->buffers[0];
     // out (rows, count * units) = x (rows, inputs) x packed (inputs, count * units)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)width,
-                (int)first->inputs, 1.0f, x, (int)first->inputs, f->packed, (int)width, 0.0f, out,
+                (int)first->inputs, 1.0f, x, (int)first->inputs, packed, (int)width, 0.0f, out,
                 (int)width);
     int last = f->arch->layer_count == 1;
     for (size_t p = 0; p < count; p++)

@@ -9,13 +9,12 @@
 
 #include "model.h"
 
-/* Work space for forwarding up to max_individuals individuals on up to
- * max_rows samples at a time. */
+/* Work space (one per thread) for forwarding up to max_individuals individuals
+ * on up to max_rows samples at a time. */
 typedef struct devo_cpu_forward {
     const devo_model *arch; /* borrowed: the layers */
     size_t max_rows;
     size_t max_individuals;
-    float *packed;     /* (inputs, max_individuals * units0): first-layer kernels side by side */
     float *buffers[2]; /* ping-pong activations, each max_individuals * max_rows * max_units */
 } devo_cpu_forward;
 
@@ -27,22 +26,27 @@ typedef struct devo_logits_view {
     size_t row_stride;
 } devo_logits_view;
 
-/* Bytes of work space devo_cpu_forward_init allocates for these sizes. */
+/* Bytes of work space devo_cpu_forward_init allocates for these sizes (packed kernels not
+ * included). */
 size_t devo_cpu_forward_bytes(const devo_model *arch, size_t max_rows, size_t max_individuals);
 
 devo_status devo_cpu_forward_init(devo_cpu_forward *f, const devo_model *arch, size_t max_rows,
                                   size_t max_individuals);
 void devo_cpu_forward_release(devo_cpu_forward *f);
 
-/* Packs the first-layer kernels of `count` individuals, w is (count, D), side
- * by side into f->packed (inputs, count * units0) for devo_cpu_forward_shared. */
-void devo_cpu_forward_pack(devo_cpu_forward *f, const float *w, size_t count);
+/* Floats of the packed first-layer kernels of `count` individuals. */
+size_t devo_cpu_packed_floats(const devo_model *arch, size_t count);
 
-/* Every individual on the same samples: x is (rows, inputs), w is (count, D)
- * and must be what the last devo_cpu_forward_pack saw. The first layer is one
- * sgemm: x (rows, inputs) times packed (inputs, count * units0). */
+/* Packs the first-layer kernels of `count` individuals, w is (count, D), side
+ * by side into packed (inputs, count * units0) for devo_cpu_forward_shared. */
+void devo_cpu_pack_first_layer(const devo_model *arch, const float *w, size_t count,
+                               float *packed);
+
+/* Every individual on the same samples: x is (rows, inputs), w is (count, D),
+ * packed is devo_cpu_pack_first_layer of w. The first layer is one sgemm:
+ * x (rows, inputs) times packed (inputs, count * units0). */
 devo_logits_view devo_cpu_forward_shared(devo_cpu_forward *f, const float *w, size_t count,
-                                         const float *x, size_t rows);
+                                         const float *packed, const float *x, size_t rows);
 
 /* Every individual on its own samples: x is (count, rows, inputs), w is (count, D). */
 devo_logits_view devo_cpu_forward_own(devo_cpu_forward *f, const float *w, size_t count,

@@ -224,11 +224,12 @@ static devo_status forward_chunks(const devo_model *m, const float *x, size_t n,
     size_t rows_max = n < DEVO_MODEL_CHUNK_ROWS ? n : DEVO_MODEL_CHUNK_ROWS;
     devo_status status = devo_cpu_forward_init(&f, m, rows_max, 1);
     if (status != DEVO_OK) return devo_fail(status, "%s: %s", fn, devo_last_error());
-    devo_cpu_forward_pack(&f, m->weights, 1);
+    // One individual: its first-layer kernel is already laid out as the packed matrix.
+    const float *kernel = m->weights + m->layers[0].kernel_offset;
     for (size_t first = 0; first < n; first += rows_max) {
         size_t rows = n - first < rows_max ? n - first : rows_max;
         devo_logits_view view =
-            devo_cpu_forward_shared(&f, m->weights, 1, x + first * m->input_dim, rows);
+            devo_cpu_forward_shared(&f, m->weights, 1, kernel, x + first * m->input_dim, rows);
         visit(m, view, first, rows, state);
     }
     devo_cpu_forward_release(&f);

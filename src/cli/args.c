@@ -54,6 +54,12 @@ static int parse_value(const cli_flag *flag, const char *text)
         return 1;
     }
     case CLI_STRING: *(const char **)flag->target = text; return 1;
+    case CLI_REPEAT: {
+        cli_strings *list = flag->target;
+        if (list->count == CLI_MAX_REPEATS) return 0;
+        list->items[list->count++] = text;
+        return 1;
+    }
     case CLI_SWITCH: return 0;
     }
     return 0;

@@ -14,8 +14,16 @@ typedef enum cli_kind {
     CLI_DOUBLE, /* finite double */
     CLI_U64,    /* uint64_t */
     CLI_STRING, /* const char *, points into argv */
-    CLI_SWITCH  /* int set to 1, takes no value */
+    CLI_SWITCH, /* int set to 1, takes no value */
+    CLI_REPEAT  /* cli_strings: every occurrence is kept */
 } cli_kind;
+
+#define CLI_MAX_REPEATS 16
+
+typedef struct cli_strings {
+    const char *items[CLI_MAX_REPEATS];
+    size_t count;
+} cli_strings;
 
 typedef struct cli_flag {
     const char *name; /* without the leading "--" */

@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "args.h"
+#include "clock.h"
 #include "commands.h"
 #include "devo.h"
 #include "names.h"
@@ -48,13 +48,6 @@ static float *targets_for(const devo_dataset *d, devo_loss loss, size_t outputs)
             y[i * width + (size_t)labels[i]] = 1.0f;
     }
     return y;
-}
-
-static double wall_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* Prints "NAME: loss L  accuracy A" for a split; 0 on a library failure. */
@@ -167,10 +160,10 @@ int cmd_evolve(int argc, char **argv)
     fflush(stdout);
     a.opt.on_generation = stop_when_interrupted;
     signal(SIGINT, on_interrupt);
-    double start = wall_seconds();
+    double start = devo_now_seconds();
     devo_status status =
         devo_fit_evolve(m, devo_dataset_x(train), y, devo_dataset_count(train), &a.opt, NULL);
-    double seconds = wall_seconds() - start;
+    double seconds = devo_now_seconds() - start;
     signal(SIGINT, SIG_DFL);
     if (status != DEVO_OK) goto fail;
     if (interrupted) printf("interrupted: stopped after the current generation\n");

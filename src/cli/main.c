@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench.h"
 #include "commands.h"
 #include "devo.h"
 
@@ -13,7 +14,8 @@ static void print_usage(FILE *out)
             "usage: devo <command> [options]\n\n"
             "Evolves the weights of neural networks with a genetic algorithm.\n\n"
             "commands:\n"
-            "  evolve    evolve a dense network on an IDX (MNIST-format) dataset\n\n"
+            "  evolve    evolve a dense network on an IDX (MNIST-format) dataset\n"
+            "  bench     measure throughput against the hardware ceiling\n\n"
             "'devo <command> --help' describes a command; 'devo --version' prints the version.\n");
 }
 
@@ -34,6 +36,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(command, "evolve") == 0) return cmd_evolve(argc - 2, argv + 2);
+    if (strcmp(command, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     fprintf(stderr, "devo: unknown command '%s' (see devo --help)\n", command);
     return 2;
 }

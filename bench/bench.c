@@ -1,0 +1,329 @@
+/*
+ * bench.c - 'devo bench' (see bench.h): flags, the sweep, the table, the CSV
+ * and the plot. Each row is measured by bench_row.c.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "backend.h"
+#include "bench_row.h"
+#include "gnuplot.h"
+#include "names.h"
+
+#define BENCH_MAX_LIST 32
+
+typedef struct bench_args {
+    const char *populations, *backends, *precisions, *data, *csv, *plot;
+    cli_strings layers;
+    size_t samples, generations, warmup, top_k, batch_size;
+    int threads;
+} bench_args;
+
+typedef struct ceiling {
+    double gemm_flops, copy_bytes_per_second;
+} ceiling;
+
+/* Splits "a,b,c" into at most BENCH_MAX_LIST parts (pointers into a copy the caller frees). */
+static size_t split_list(const char *text, char **copy, const char **items)
+{
+    *copy = strdup(text);
+    size_t count = 0;
+    for (char *part = strtok(*copy, ","); part && count < BENCH_MAX_LIST; part = strtok(NULL, ","))
+        items[count++] = part;
+    return count;
+}
+
+static int parse_populations(const char *text, size_t *out, size_t *count)
+{
+    char *copy;
+    const char *items[BENCH_MAX_LIST];
+    *count = split_list(text, &copy, items);
+    int ok = *count > 0;
+    for (size_t i = 0; ok && i < *count; i++) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(items[i], &end, 10);
+        ok = !errno && !*end && items[i][0] != '-' && v >= 2 && v <= (1ull << 24);
+        out[i] = (size_t)v;
+    }
+    free(copy);
+    return ok;
+}
+
+static void print_header(FILE *out)
+{
+    fprintf(out, "%-5s %-5s %-16s %6s %9s %11s %9s %9s %6s %8s %8s %8s %8s %8s %6s %9s %9s\n",
+            "back", "prec", "network", "P", "gen/s", "evals/s", "GFLOP/s", "ceiling", "%ceil",
+            "eval_ms", "sel_ms", "vary_ms", "varyGB/s", "copyGB/s", "%copy", "host_MB",
+            "device_MB");
+}
+
+static const char *csv_header =
+    "backend,precision,network,population,top_k,params,samples,generations_per_s,"
+    "evaluations_per_s,gflops,ceiling_gflops,ceiling_fraction,evaluate_ms,select_ms,vary_ms,"
+    "vary_gbps,copy_ceiling_gbps,copy_fraction,host_peak_mb,device_mb\n";
+
+static void print_row(FILE *out, int csv, const char *backend, const char *precision,
+                      const char *network, size_t P, size_t k, size_t samples,
+                      const bench_row_result *r, const ceiling *top)
+{
+    double gflops = r->gemm_flops / r->evaluate_seconds / 1e9;
+    double ceiling_gflops = top->gemm_flops / 1e9;
+    double vary_gbps = r->variation_bytes / r->vary_seconds / 1e9;
+    double copy_gbps = top->copy_bytes_per_second / 1e9;
+    double evals = (double)P / r->generation_seconds;
+    if (csv)
+        fprintf(out, "%s,%s,%s,%zu,%zu,%zu,%zu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,"
+                     "%.6g,%.6g,%.6g\n",
+                backend, precision, network, P, k, r->params, samples, 1.0 / r->generation_seconds,
+                evals, gflops, ceiling_gflops, gflops / ceiling_gflops, 1e3 * r->evaluate_seconds,
+                1e3 * r->select_seconds, 1e3 * r->vary_seconds, vary_gbps, copy_gbps,
+                vary_gbps / copy_gbps, r->host_peak_bytes / 1e6, r->device_bytes / 1e6);
+    else
+        fprintf(out,
+                "%-5s %-5s %-16s %6zu %9.3f %11.1f %9.1f %9.1f %5.1f%% %8.2f %8.3f %8.3f %8.2f "
+                "%8.2f %5.1f%% %9.1f %9.1f\n",
+                backend, precision, network, P, 1.0 / r->generation_seconds, evals, gflops,
+                ceiling_gflops, 100.0 * gflops / ceiling_gflops, 1e3 * r->evaluate_seconds,
+                1e3 * r->select_seconds, 1e3 * r->vary_seconds, vary_gbps, copy_gbps,
+                100.0 * vary_gbps / copy_gbps, r->host_peak_bytes / 1e6, r->device_bytes / 1e6);
+    fflush(out);
+}
+
+/* "784-30-10" for a layer spec on `inputs` inputs. */
+static void network_name(const char *layers, size_t inputs, char *out, size_t size)
+{
+    size_t used = (size_t)snprintf(out, size, "%zu", inputs);
+    for (const char *p = layers; *p && used < size; p++) {
+        if (p == layers || p[-1] == ',') used += (size_t)snprintf(out + used, size - used, "-%lu",
+                                                                  strtoul(p, NULL, 10));
+    }
+}
+
+/* Draws evaluations per second against population, one line per backend and network. */
+static int draw_plot(const char *csv_path, const char *png, const char **series, size_t count)
+{
+    size_t size = 4096 + count * 512;
+    char *script = malloc(size);
+    if (!script) return 0;
+    size_t used = (size_t)snprintf(
+        script, size,
+        "set terminal pngcairo size 900,600 noenhanced\nset output '%s'\nset datafile "
+        "separator ','\nset logscale xy\nset key left top\nset grid\nset xlabel 'population'\n"
+        "set ylabel 'individual evaluations per second'\nset title 'devo bench: throughput'\n"
+        "plot ", png);
+    for (size_t i = 0; i < count && used < size; i++)
+        used += (size_t)snprintf(script + used, size - used,
+                                 "%s'%s' using ((strcol(1).' '.strcol(2).' '.strcol(3)) eq '%s' ? "
+                                 "$4 : NaN):9 with linespoints title '%s'",
+                                 i ? ", " : "", csv_path, series[i], series[i]);
+    if (used < size) snprintf(script + used, size - used, "\n");
+    int ok = cli_gnuplot(script);
+    free(script);
+    return ok;
+}
+
+static int parse_bench(int argc, char **argv, bench_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->populations = "16,64,256,1024,4096";
+    a->backends = devo_backend_available(DEVO_BACKEND_CUDA) ? "cpu,cuda" : "cpu";
+    a->precisions = "fp32";
+    a->data = "/usr/share/datasets/fashion-mnist";
+    a->generations = 5;
+    a->warmup = 1;
+    a->batch_size = 1024;
+    const cli_flag flags[] = {
+        {"population", CLI_STRING, &a->populations, "population sizes (16,64,256,1024,4096)"},
+        {"layers", CLI_REPEAT, &a->layers,
+         "network, repeatable (30:relu,10:softmax 256:relu,10:softmax "
+         "256:relu,128:relu,10:softmax)"},
+        {"backend", CLI_STRING, &a->backends, "cpu,cuda (cuda rows where a device is present)"},
+        {"precision", CLI_STRING, &a->precisions, "fp32,tf32,bf16 (fp32; CUDA has all three)"},
+        {"data", CLI_STRING, &a->data, "IDX dataset directory (installed Fashion-MNIST)"},
+        {"samples", CLI_SIZE, &a->samples, "use the first N training samples (0 = all)"},
+        {"generations", CLI_SIZE, &a->generations, "timed generations per row (5)"},
+        {"warmup", CLI_SIZE, &a->warmup, "untimed generations first (1)"},
+        {"top-k", CLI_SIZE, &a->top_k, "elites (0 = population / 4)"},
+        {"batch-size", CLI_SIZE, &a->batch_size, "samples per evaluation chunk (1024)"},
+        {"threads", CLI_INT, &a->threads, "CPU threads, 0 = all cores (0)"},
+        {"csv", CLI_STRING, &a->csv, "also write the rows to this CSV file"},
+        {"plot", CLI_STRING, &a->plot, "draw throughput against population to this PNG"},
+    };
+    int parsed = cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0],
+                           "devo bench [--population 16,64] [--layers 30:relu,10:softmax]... "
+                           "[options]");
+    if (parsed != CLI_OK) return parsed;
+    if (a->layers.count == 0) {
+        a->layers.items[0] = "30:relu,10:softmax";
+        a->layers.items[1] = "256:relu,10:softmax";
+        a->layers.items[2] = "256:relu,128:relu,10:softmax";
+        a->layers.count = 3;
+    }
+    if (a->generations == 0 || a->batch_size == 0) {
+        fprintf(stderr, "devo: bad value '0' for flag '--%s'\n",
+                a->generations == 0 ? "generations" : "batch-size");
+        return CLI_USAGE_ERROR;
+    }
+    if (a->plot && !a->csv) a->csv = "devo-bench.csv";
+    return CLI_OK;
+}
+
+typedef struct sweep {
+    size_t populations[BENCH_MAX_LIST], population_count;
+    const char *backends[BENCH_MAX_LIST], *precisions[BENCH_MAX_LIST];
+    size_t backend_count, precision_count;
+    char *backend_copy, *precision_copy;
+} sweep;
+
+static int parse_sweep(const bench_args *a, sweep *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!parse_populations(a->populations, s->populations, &s->population_count)) {
+        fprintf(stderr, "devo: bad value '%s' for flag '--population' (sizes >= 2, "
+                        "comma-separated)\n", a->populations);
+        return 0;
+    }
+    s->backend_count = split_list(a->backends, &s->backend_copy, s->backends);
+    s->precision_count = split_list(a->precisions, &s->precision_copy, s->precisions);
+    devo_backend backend;
+    devo_precision precision;
+    for (size_t i = 0; i < s->backend_count; i++)
+        if (!cli_backend(s->backends[i], &backend) || backend == DEVO_BACKEND_AUTO) {
+            fprintf(stderr, "devo: bad value '%s' for flag '--backend' (cpu or cuda)\n",
+                    s->backends[i]);
+            return 0;
+        }
+    for (size_t i = 0; i < s->precision_count; i++)
+        if (!cli_precision(s->precisions[i], &precision)) {
+            fprintf(stderr, "devo: bad value '%s' for flag '--precision'\n", s->precisions[i]);
+            return 0;
+        }
+    if (s->backend_count == 0 || s->precision_count == 0) {
+        fprintf(stderr, "devo: --backend and --precision need at least one value\n");
+        return 0;
+    }
+    return 1;
+}
+
+static void sweep_free(sweep *s)
+{
+    free(s->backend_copy);
+    free(s->precision_copy);
+}
+
+/* The rows of one backend; returns the worst exit code. */
+static int bench_backend(const bench_args *a, const sweep *s, const devo_backend_i *backend,
+                         const devo_dataset *data, const float *y, size_t n, FILE *csv,
+                         const char **series, size_t *series_count)
+{
+    ceiling top = {0, 0};
+    devo_status status = backend->measure_ceiling(a->threads, &top.gemm_flops,
+                                                  &top.copy_bytes_per_second);
+    if (status != DEVO_OK) {
+        fprintf(stderr, "devo: %s ceiling: %s\n", backend->name, devo_last_error());
+        return 1;
+    }
+    printf("%s ceiling: sgemm 2048^3 %.1f GFLOP/s, copy %.2f GB/s (read + write)\n",
+           backend->name, top.gemm_flops / 1e9, top.copy_bytes_per_second / 1e9);
+    print_header(stdout);
+    int worst = 0;
+    for (size_t pi = 0; pi < s->precision_count; pi++)
+        for (size_t li = 0; li < a->layers.count; li++) {
+            char network[128];
+            network_name(a->layers.items[li], devo_dataset_dim(data), network, sizeof network);
+            static char names[BENCH_MAX_LIST * CLI_MAX_REPEATS * 4][160];
+            if (*series_count < sizeof names / sizeof names[0]) {
+                snprintf(names[*series_count], sizeof names[0], "%s %s %s", backend->name,
+                         s->precisions[pi], network);
+                series[*series_count] = names[*series_count];
+                (*series_count)++;
+            }
+            for (size_t i = 0; i < s->population_count; i++) {
+                size_t P = s->populations[i];
+                size_t k = a->top_k ? a->top_k : (P / 4 ? P / 4 : 1);
+                if (k > P) k = P;
+                devo_precision precision;
+                cli_precision(s->precisions[pi], &precision);
+                bench_row_config c = {
+                    .backend = backend, .precision = precision, .layers = a->layers.items[li],
+                    .population = P, .top_k = k, .x = devo_dataset_x(data), .y = y, .n = n,
+                    .inputs = devo_dataset_dim(data), .batch_size = a->batch_size,
+                    .threads = a->threads, .warmup = a->warmup, .generations = a->generations,
+                };
+                bench_row_result r;
+                int code = bench_measure_row(&c, &r);
+                if (code == 2) return 2;
+                if (code) {
+                    worst = 1;
+                    continue;
+                }
+                print_row(stdout, 0, backend->name, s->precisions[pi], network, P, k, n, &r,
+                          &top);
+                if (csv)
+                    print_row(csv, 1, backend->name, s->precisions[pi], network, P, k, n, &r,
+                              &top);
+            }
+        }
+    return worst;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    bench_args a;
+    int parsed = parse_bench(argc, argv, &a);
+    if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
+    sweep s;
+    if (!parse_sweep(&a, &s)) {
+        sweep_free(&s);
+        return 2;
+    }
+    devo_dataset *data = NULL;
+    if (devo_dataset_load_idx_dir(&data, a.data, "train") != DEVO_OK) {
+        fprintf(stderr, "devo: %s\n", devo_last_error());
+        sweep_free(&s);
+        return 1;
+    }
+    size_t n = a.samples && a.samples < devo_dataset_count(data) ? a.samples
+                                                                  : devo_dataset_count(data);
+    FILE *csv = NULL;
+    if (a.csv && !(csv = fopen(a.csv, "w"))) {
+        fprintf(stderr, "devo: cannot write '%s': %s\n", a.csv, strerror(errno));
+        devo_dataset_free(data);
+        sweep_free(&s);
+        return 1;
+    }
+    if (csv) fputs(csv_header, csv);
+    printf("devo bench: %zu samples of %zu features; each timed generation evaluates all P "
+           "individuals, ranks and breeds; medians of %zu generations after %zu warm-up; GFLOP/s "
+           "counts the FLOPs of every GEMM (2 x in x out per layer, sample and individual)\n",
+           n, devo_dataset_dim(data), a.generations, a.warmup);
+    int worst = 0;
+    const char *series[BENCH_MAX_LIST * CLI_MAX_REPEATS * 4];
+    size_t series_count = 0;
+    for (size_t bi = 0; bi < s.backend_count && worst != 2; bi++) {
+        devo_backend kind;
+        cli_backend(s.backends[bi], &kind);
+        if (!devo_backend_available(kind)) {
+            printf("%s: skipped (%s)\n", s.backends[bi],
+                   devo_backend_cuda() ? "no CUDA device is present" : "built without CUDA");
+            continue;
+        }
+        const devo_backend_i *backend = kind == DEVO_BACKEND_CUDA ? devo_backend_cuda()
+                                                                  : devo_backend_cpu();
+        int code = bench_backend(&a, &s, backend, data, devo_dataset_y(data), n, csv, series,
+                                 &series_count);
+        if (code > worst) worst = code;
+    }
+    if (csv) fclose(csv);
+    if (worst == 0 && a.plot && !draw_plot(a.csv, a.plot, series, series_count)) worst = 1;
+    devo_dataset_free(data);
+    sweep_free(&s);
+    return worst;
+}

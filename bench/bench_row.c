@@ -1,0 +1,150 @@
+/*
+ * bench_row.c - one measured row of 'devo bench' (see bench_row.h).
+ */
+#include "bench_row.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "names.h"
+#include "rng.h"
+#include "selection.h"
+
+/* Resets the kernel's peak-RSS mark of this process (Linux clear_refs "5"). */
+static void reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return;
+    fputs("5", f);
+    fclose(f);
+}
+
+/* Peak resident set size since the last reset, in bytes (VmHWM); 0 if unknown. */
+static double peak_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0.0;
+    char line[256];
+    double kib = 0.0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %lf kB", &kib) == 1) break;
+    fclose(f);
+    return kib * 1024.0;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *values, size_t count)
+{
+    qsort(values, count, sizeof *values, compare_double);
+    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
+}
+
+/* FLOPs of the GEMMs of one evaluation of P individuals on n samples: 2 * in * out per layer. */
+static double evaluation_flops(const devo_model *m, size_t P, size_t n)
+{
+    double per_sample = 0.0;
+    size_t inputs = devo_model_input_dim(m);
+    for (size_t l = 0; l < devo_model_layer_count(m); l++) {
+        size_t units = 0;
+        devo_model_layer(m, l, &units, NULL);
+        per_sample += 2.0 * (double)inputs * (double)units;
+        inputs = units;
+    }
+    return per_sample * (double)P * (double)n;
+}
+
+typedef struct row_state {
+    void *ctx;
+    double *fitness, *times;
+    size_t *order;
+    uint32_t *pairs;
+} row_state;
+
+static void row_state_free(const bench_row_config *c, row_state *s)
+{
+    if (s->ctx) c->backend->destroy(s->ctx);
+    free(s->fitness);
+    free(s->times);
+    free(s->order);
+    free(s->pairs);
+}
+
+/* One generation; adds its phase times to t[0..2] (evaluate, select, vary). */
+static devo_status generation(const bench_row_config *c, row_state *s, uint32_t g, double t[3])
+{
+    const devo_backend_i *b = c->backend;
+    double t0 = devo_now_seconds();
+    devo_status status = b->evaluate(s->ctx, NULL, 0, 0, c->population, s->fitness);
+    double t1 = devo_now_seconds();
+    if (status == DEVO_OK) status = b->rank(s->ctx, s->fitness, s->order);
+    double t2 = devo_now_seconds();
+    if (status == DEVO_OK) status = b->breed(s->ctx, s->order, s->pairs, g);
+    double t3 = devo_now_seconds();
+    t[0] = t1 - t0;
+    t[1] = t2 - t1;
+    t[2] = t3 - t2;
+    return status;
+}
+
+int bench_measure_row(const bench_row_config *c, bench_row_result *r)
+{
+    devo_model *m = NULL;
+    if (!cli_build_model(c->layers, c->inputs, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &m))
+        return 2;
+    memset(r, 0, sizeof *r);
+    size_t P = c->population, k = c->top_k, D = devo_model_param_count(m);
+    r->params = D;
+    r->gemm_flops = evaluation_flops(m, P, c->n);
+    // Elites copied (read + write), children read two parents and write themselves.
+    r->variation_bytes = (double)D * sizeof(float) * (2.0 * (double)k + 3.0 * (double)(P - k));
+    reset_peak_rss();
+    devo_backend_config cfg = {
+        .arch = m, .population = P, .top_k = k, .seed = 1, .init_std = 0.03f,
+        .mutation_std = 0.03f, .mutation_threshold = devo_mutation_threshold(0.2),
+        .fitness = DEVO_FITNESS_NEG_LOSS, .batch_size = c->batch_size, .threads = c->threads,
+        .precision = c->precision,
+    };
+    row_state s = {0};
+    s.fitness = malloc(P * sizeof *s.fitness);
+    s.order = malloc(P * sizeof *s.order);
+    s.pairs = malloc(2 * (P - k + 1) * sizeof *s.pairs);
+    s.times = malloc(4 * (c->generations + 1) * sizeof *s.times);
+    devo_status status = DEVO_ERR_OUT_OF_MEMORY;
+    if (s.fitness && s.order && s.pairs && s.times) status = c->backend->create(&s.ctx, &cfg);
+    if (status == DEVO_OK) status = c->backend->init_population(s.ctx, m->weights);
+    if (status == DEVO_OK) status = c->backend->bind_data(s.ctx, c->x, c->y, c->n);
+    if (status == DEVO_OK) devo_parent_pairs(k, P - k, s.pairs);
+    double phase[3];
+    for (size_t g = 0; status == DEVO_OK && g < c->warmup; g++)
+        status = generation(c, &s, (uint32_t)(g + 1), phase);
+    size_t T = c->generations;
+    double *total = s.times, *eval = total + T, *sel = eval + T, *vary = sel + T;
+    for (size_t g = 0; status == DEVO_OK && g < T; g++) {
+        status = generation(c, &s, (uint32_t)(c->warmup + g + 1), phase);
+        eval[g] = phase[0];
+        sel[g] = phase[1];
+        vary[g] = phase[2];
+        total[g] = phase[0] + phase[1] + phase[2];
+    }
+    if (status == DEVO_OK) {
+        r->generation_seconds = median(total, T);
+        r->evaluate_seconds = median(eval, T);
+        r->select_seconds = median(sel, T);
+        r->vary_seconds = median(vary, T);
+        r->host_peak_bytes = peak_rss_bytes();
+        r->device_bytes = c->backend->device_bytes ? (double)c->backend->device_bytes(s.ctx) : 0;
+    } else {
+        fprintf(stderr, "devo: bench %s P=%zu %s: %s\n", c->backend->name, P, c->layers,
+                status == DEVO_ERR_OUT_OF_MEMORY && !s.ctx ? "out of memory" : devo_last_error());
+    }
+    row_state_free(c, &s);
+    devo_model_free(m);
+    return status == DEVO_OK ? 0 : 1;
+}

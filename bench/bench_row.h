@@ -1,0 +1,41 @@
+/*
+ * bench_row.h - measures one row of 'devo bench': one backend, precision,
+ * network and population size, timed on the backend interface itself so that
+ * evaluation, selection and variation are timed apart.
+ */
+#ifndef DEVO_BENCH_ROW_H
+#define DEVO_BENCH_ROW_H
+
+#include "backend.h"
+
+typedef struct bench_row_config {
+    const devo_backend_i *backend;
+    devo_precision precision;
+    const char *layers;       /* "30:relu,10:softmax" */
+    size_t population, top_k;
+    const float *x, *y;       /* (n, inputs), (n) class indices */
+    size_t n, inputs;
+    size_t batch_size;
+    int threads;
+    size_t warmup, generations;
+} bench_row_config;
+
+typedef struct bench_row_result {
+    size_t params;                /* D */
+    double gemm_flops;            /* FLOPs of every GEMM of one generation's evaluation */
+    double variation_bytes;       /* bytes variation reads and writes per generation */
+    double generation_seconds;    /* medians over the timed generations */
+    double evaluate_seconds;
+    double select_seconds;
+    double vary_seconds;
+    double host_peak_bytes;       /* peak resident set size during the row */
+    double device_bytes;          /* bytes held on the device (0 on the CPU) */
+} bench_row_result;
+
+/* Builds the network, runs `warmup` untimed then `generations` timed generations
+ * (each evaluates all P individuals, ranks, breeds) and fills *r with medians.
+ * Returns 0 on success; on failure prints the library's message and returns 1
+ * (2 for a malformed --layers). */
+int bench_measure_row(const bench_row_config *c, bench_row_result *r);
+
+#endif /* DEVO_BENCH_ROW_H */

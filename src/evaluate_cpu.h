@@ -1,0 +1,30 @@
+/*
+ * evaluate_cpu.h - the CPU backend's fitness evaluation: individuals in groups
+ * whose first layers are one packed GEMM, sample chunks of batch_size spread
+ * over threads. Each chunk's per-individual loss and hit counts are kept
+ * apart and added in chunk order, so fitness does not depend on the thread count.
+ */
+#ifndef DEVO_EVALUATE_CPU_H
+#define DEVO_EVALUATE_CPU_H
+
+#include "model.h"
+
+typedef struct devo_cpu_evaluator devo_cpu_evaluator;
+
+/* An evaluator for up to `population` individuals of arch's architecture;
+ * threads 0 = all cores. arch is borrowed for the evaluator's life. */
+devo_status devo_cpu_evaluator_create(devo_cpu_evaluator **out, const devo_model *arch,
+                                      size_t population, size_t batch_size, int threads);
+void devo_cpu_evaluator_free(devo_cpu_evaluator *e);
+
+/* fitness (count) of the individuals w (count, D) on x (n, inputs) and y (n, target
+ * width): on the rows listed in rows (samples of them), or on the first `samples`
+ * rows when rows is NULL. kind: minus the mean loss, or the accuracy. */
+devo_status devo_cpu_evaluate(devo_cpu_evaluator *e, const float *w, size_t count, const float *x,
+                              const float *y, const size_t *rows, size_t samples,
+                              devo_fitness kind, double *fitness);
+
+/* The thread count `threads` asks for (0 = all cores). */
+int devo_cpu_thread_count(int threads);
+
+#endif /* DEVO_EVALUATE_CPU_H */
