@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds devo (Release, warnings as errors; CUDA code too when nvcc
+# is found) and runs the whole test suite, then again under AddressSanitizer + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/install-deps.sh
+
+jobs=$(nproc)
+cuda_args=()
+if command -v nvcc > /dev/null 2>&1 || [[ -x /usr/local/cuda/bin/nvcc ]]; then
+  export PATH="$PATH:/usr/local/cuda/bin"
+  # CI compiles for sm_90 only, to stay fast; the default build covers 75..90.
+  cuda_args=(-DDEVO_CUDA=ON "-DCMAKE_CUDA_ARCHITECTURES=${DEVO_CUDA_ARCHITECTURES:-90}")
+else
+  cuda_args=(-DDEVO_CUDA=OFF)
+fi
+
+echo "== Release build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDEVO_WERROR=ON "${cuda_args[@]}"
+cmake --build build -j "$jobs"
+(cd build && ctest --output-on-failure -j "$jobs")
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build (CPU)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDEVO_WERROR=ON -DDEVO_SANITIZE=ON \
+  -DDEVO_CUDA=OFF
+cmake --build build-asan -j "$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs")
