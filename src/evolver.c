@@ -65,7 +65,9 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
     e->D = m->param_count;
     e->best_ever = NAN;
     e->start_seconds = devo_now_seconds();
+    // The backend first: it refuses a run that does not fit before the host arrays are made.
     devo_status status = devo_model_clone(m, &e->arch);
+    if (status == DEVO_OK) status = open_backend(e, fn);
     if (status == DEVO_OK) {
         e->fitness = malloc(e->P * sizeof *e->fitness);
         e->spare = malloc(e->P * sizeof *e->spare);
@@ -73,9 +75,9 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
         e->pairs = malloc((e->P - e->k + 1) * 2 * sizeof *e->pairs);
         e->best = malloc(e->D * sizeof *e->best);
         if (!e->fitness || !e->spare || !e->order || !e->pairs || !e->best)
-            status = devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+            status = devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu individuals",
+                               fn, e->P);
     }
-    if (status == DEVO_OK) status = open_backend(e, fn);
     if (status != DEVO_OK) {
         devo_evolver_free(e);
         return status;

@@ -1,0 +1,21 @@
+/*
+ * cuda_check.cu - turning CUDA and cuBLAS failures into devo statuses (see cuda_check.h).
+ */
+#include "cuda_check.h"
+
+devo_status devo_cuda_fail(cudaError_t error, const char *call, const char *file, int line)
+{
+    devo_status status =
+        error == cudaErrorMemoryAllocation ? DEVO_ERR_OUT_OF_MEMORY : DEVO_ERR_BACKEND;
+    cudaGetLastError(); // clear a non-sticky error so later calls are not blamed for it
+    return devo_fail(status, "cuda backend: %s failed at %s:%d: %s (%s)", call, file, line,
+                     cudaGetErrorString(error), cudaGetErrorName(error));
+}
+
+devo_status devo_cublas_fail(cublasStatus_t status, const char *call, const char *file, int line)
+{
+    devo_status mapped =
+        status == CUBLAS_STATUS_ALLOC_FAILED ? DEVO_ERR_OUT_OF_MEMORY : DEVO_ERR_BACKEND;
+    return devo_fail(mapped, "cuda backend: %s failed at %s:%d: %s", call, file, line,
+                     cublasGetStatusString(status));
+}

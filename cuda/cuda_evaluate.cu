@@ -1,0 +1,381 @@
+/*
+ * cuda_evaluate.cu - evaluation on the GPU: every individual on every sample of
+ * a chunk at once. The first layer of a shared input is one GEMM against the
+ * first-layer kernels of all individuals packed side by side; later layers are
+ * strided-batched GEMMs over individuals; bias and activation are fused in one
+ * kernel per layer; loss and accuracy are reduced per individual in a fixed
+ * order, so the same inputs give the same fitness bit for bit. Also the
+ * batched forward of ask/tell, where each individual has its own inputs.
+ */
+#include "cuda_backend.h"
+#include "cuda_check.h"
+
+extern "C" {
+#include "nn_math.h"
+}
+
+#define REDUCE_THREADS 256
+
+/* ----------------------------------------------------------------------------- kernels */
+
+namespace {
+template <typename T> __device__ T to_operand(float v);
+template <> __device__ __forceinline__ float to_operand<float>(float v) { return v; }
+template <> __device__ __forceinline__ __nv_bfloat16 to_operand<__nv_bfloat16>(float v)
+{
+    return __float2bfloat16(v);
+}
+} // namespace
+
+// packed is (inputs, count * units): column p * units + j is kernel_p[:, j]; w is (count, D).
+template <typename T>
+__global__ void pack_first_layer_kernel(const float *__restrict__ w, size_t D,
+                                        size_t kernel_offset, size_t inputs, size_t units,
+                                        size_t count, T *__restrict__ packed)
+{
+    size_t width = count * units, total = inputs * width;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
+         i += (size_t)gridDim.x * blockDim.x) {
+        size_t row = i / width, col = i % width, p = col / units, j = col % units;
+        packed[i] = to_operand<T>(w[p * D + kernel_offset + row * units + j]);
+    }
+}
+
+// h holds count individuals x rows x units pre-activations in view v; adds the bias of each
+// individual (w is (count, D)) and, unless last, applies an elementwise activation. When
+// operand is not NULL it also receives the result as a GEMM operand, at the same offsets.
+template <typename T>
+__global__ void bias_activate_kernel(cuda_view v, size_t count, size_t rows, size_t units,
+                                     const float *__restrict__ w, size_t D, size_t bias_offset,
+                                     devo_activation act, int last, T *__restrict__ operand)
+{
+    size_t total = count * rows * units;
+    int row_major = v.individual_stride < v.row_stride; // packed layout: rows outermost
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
+         i += (size_t)gridDim.x * blockDim.x) {
+        size_t j = i % units, rest = i / units, p, r;
+        if (row_major) {
+            p = rest % count;
+            r = rest / count;
+        } else {
+            r = rest % rows;
+            p = rest / rows;
+        }
+        size_t offset = p * v.individual_stride + r * v.row_stride + j;
+        float z = v.base[offset] + w[p * D + bias_offset + j];
+        if (!last) z = devo_activate(act, z);
+        v.base[offset] = z;
+        if (operand) operand[offset] = to_operand<T>(z);
+    }
+}
+
+// Softmax (a hidden layer's) needs whole rows: one thread per (individual, row).
+template <typename T>
+__global__ void bias_softmax_kernel(cuda_view v, size_t count, size_t rows, size_t units,
+                                    const float *__restrict__ w, size_t D, size_t bias_offset,
+                                    T *__restrict__ operand)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count * rows;
+         i += (size_t)gridDim.x * blockDim.x) {
+        size_t p = i / rows, r = i % rows, offset = p * v.individual_stride + r * v.row_stride;
+        float *row = v.base + offset;
+        for (size_t j = 0; j < units; j++) row[j] += w[p * D + bias_offset + j];
+        devo_activate_row(DEVO_ACT_SOFTMAX, row, units);
+        if (operand)
+            for (size_t j = 0; j < units; j++) operand[offset + j] = to_operand<T>(row[j]);
+    }
+}
+
+// One block per individual: sums the per-sample loss and hits of `rows` samples in a fixed
+// order (thread-strided partial sums, then a fixed tree) and adds them to the run's sums.
+__global__ void loss_kernel(cuda_view v, size_t rows, size_t outputs, devo_activation act,
+                            devo_loss loss, const float *__restrict__ targets, size_t width,
+                            double *__restrict__ loss_sum, unsigned long long *__restrict__ correct)
+{
+    __shared__ double partial_loss[REDUCE_THREADS];
+    __shared__ unsigned long long partial_hits[REDUCE_THREADS];
+    size_t p = blockIdx.x;
+    double l = 0.0;
+    unsigned long long hits = 0;
+    for (size_t r = threadIdx.x; r < rows; r += REDUCE_THREADS) {
+        const float *z = v.base + p * v.individual_stride + r * v.row_stride;
+        const float *t = targets + r * width;
+        if (loss != DEVO_LOSS_NONE) l += devo_sample_loss(act, loss, z, outputs, t);
+        hits += (unsigned long long)devo_sample_correct(act, loss, z, outputs, t);
+    }
+    partial_loss[threadIdx.x] = l;
+    partial_hits[threadIdx.x] = hits;
+    __syncthreads();
+    for (unsigned half = REDUCE_THREADS / 2; half > 0; half /= 2) {
+        if (threadIdx.x < half) {
+            partial_loss[threadIdx.x] += partial_loss[threadIdx.x + half];
+            partial_hits[threadIdx.x] += partial_hits[threadIdx.x + half];
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        loss_sum[p] += partial_loss[0];
+        correct[p] += partial_hits[0];
+    }
+}
+
+// dst (count, width) = src rows listed in rows (count), as operands of type T.
+template <typename T>
+__global__ void gather_rows_kernel(const float *__restrict__ src, const long long *__restrict__ rows,
+                                   size_t count, size_t width, T *__restrict__ dst)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count * width;
+         i += (size_t)gridDim.x * blockDim.x)
+        dst[i] = to_operand<T>(src[(size_t)rows[i / width] * width + i % width]);
+}
+
+// y row (p, r0 + r) of (count, total_rows, outputs) = the activated logits of (p, r).
+__global__ void output_kernel(cuda_view v, size_t count, size_t rows, size_t outputs,
+                              devo_activation act, float *__restrict__ y, size_t total_rows,
+                              size_t r0)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count * rows;
+         i += (size_t)gridDim.x * blockDim.x) {
+        size_t p = i / rows, r = i % rows;
+        const float *z = v.base + p * v.individual_stride + r * v.row_stride;
+        float *out = y + (p * total_rows + r0 + r) * outputs;
+        for (size_t j = 0; j < outputs; j++) out[j] = z[j];
+        devo_activate_row(act, out, outputs);
+    }
+}
+
+/* ---------------------------------------------------------------------------- launchers */
+
+static unsigned grid_for(size_t work)
+{
+    size_t blocks = CEIL_DIV(work, (size_t)256);
+    return (unsigned)(blocks < 65535 ? (blocks ? blocks : 1) : 65535);
+}
+
+static bool is_bf16(const cuda_backend *b) { return b->cfg.precision == DEVO_PRECISION_BF16; }
+
+/* C (m x n, column-major, ldc) = A (m x k, lda) * B (k x n, ldb) for `batch` matrices at the
+ * given strides; operands FP32 or BF16 by precision, C always FP32, FP32 accumulation. */
+static devo_status gemm(cuda_backend *b, int m, int n, int k, const void *A, int lda,
+                        long long stride_a, const void *B, int ldb, long long stride_b, float *C,
+                        int ldc, long long stride_c, int batch)
+{
+    const float alpha = 1.0f, beta = 0.0f;
+    cudaDataType operand = is_bf16(b) ? CUDA_R_16BF : CUDA_R_32F;
+    cublasComputeType_t compute = b->cfg.precision == DEVO_PRECISION_TF32
+                                      ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                      : CUBLAS_COMPUTE_32F;
+    CUBLAS_TRY(cublasGemmStridedBatchedEx(b->blas, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &alpha, A,
+                                          operand, lda, stride_a, B, operand, ldb, stride_b, &beta,
+                                          C, CUDA_R_32F, ldc, stride_c, batch, compute,
+                                          CUBLAS_GEMM_DEFAULT));
+    return DEVO_OK;
+}
+
+/* Bias and activation of one layer's output view; also writes the BF16 operand copy. */
+static devo_status bias_activate(cuda_backend *b, cuda_view v, size_t count, size_t rows,
+                                 const devo_layer *layer, const float *w, bool last,
+                                 __nv_bfloat16 *operand)
+{
+    if (layer->act == DEVO_ACT_SOFTMAX && !last)
+        bias_softmax_kernel<<<grid_for(count * rows), 256, 0, b->stream>>>(
+            v, count, rows, layer->units, w, b->D, layer->bias_offset, operand);
+    else
+        bias_activate_kernel<<<grid_for(count * rows * layer->units), 256, 0, b->stream>>>(
+            v, count, rows, layer->units, w, b->D, layer->bias_offset, layer->act, last ? 1 : 0,
+            last ? nullptr : operand);
+    CUDA_TRY_LAUNCH();
+    return DEVO_OK;
+}
+
+/* The rows of one chunk: a shared input x (rows, inputs) when own_stride is 0, else
+ * individual p's input at x + p * own_stride (rows, inputs each). Operand pointers. */
+struct chunk_input {
+    const void *x;
+    long long own_stride;
+};
+
+/* Forwards individuals [first, first + count) over one chunk of `rows` samples; *logits
+ * receives the last layer's pre-activations (bias added). */
+static devo_status forward_chunk(cuda_backend *b, size_t first, size_t count, size_t rows,
+                                 chunk_input in, cuda_view *logits)
+{
+    const devo_model *arch = b->cfg.arch;
+    size_t ob = b->operand_bytes, L = arch->layer_count;
+    const float *w = b->population + first * b->D;
+    const char *w_operand = is_bf16(b) ? (const char *)(b->population_bf16 + first * b->D)
+                                       : (const char *)w;
+    const devo_layer *layer = &arch->layers[0];
+    size_t u0 = layer->units;
+    cuda_view v;
+    if (in.own_stride == 0) {
+        // Row-major h (rows, count*u0) = x (rows, inputs) . packed (inputs, count*u0).
+        // Column-major, cuBLAS sees h^T (count*u0, rows) = packed^T (count*u0, inputs)
+        // . x^T (inputs, rows): packed with ld count*u0 is packed^T, x with ld inputs is x^T.
+        DEVO_TRY(gemm(b, (int)(count * u0), (int)rows, (int)b->inputs, b->packed,
+                      (int)(count * u0), 0, in.x, (int)b->inputs, 0, b->pre[0], (int)(count * u0),
+                      0, 1));
+        v = {b->pre[0], u0, count * u0};
+    } else {
+        // Per individual p: row-major h_p (rows, u0) = x_p (rows, inputs) . kernel_p (inputs,
+        // u0), i.e. column-major h_p^T (u0, rows) = kernel_p^T (u0, inputs) . x_p^T.
+        DEVO_TRY(gemm(b, (int)u0, (int)rows, (int)b->inputs, w_operand + layer->kernel_offset * ob,
+                      (int)u0, (long long)b->D, in.x, (int)b->inputs, in.own_stride, b->pre[0],
+                      (int)u0, (long long)(rows * u0), (int)count));
+        v = {b->pre[0], rows * u0, u0};
+    }
+    DEVO_TRY(bias_activate(b, v, count, rows, layer, w, L == 1, b->act_bf16[0]));
+    for (size_t l = 1; l < L; l++) {
+        const devo_layer *prev = layer;
+        layer = &arch->layers[l];
+        float *out = b->pre[l % 2];
+        const void *h = is_bf16(b) ? (const void *)b->act_bf16[(l - 1) % 2]
+                                   : (const void *)b->pre[(l - 1) % 2];
+        // Per individual: out_p (rows, units) = h_p (rows, inputs) . kernel_p (inputs, units);
+        // column-major out_p^T = kernel_p^T (units, inputs) . h_p^T (inputs, rows), where h_p^T
+        // has ld = the row stride of the view (count*u0 in the packed first-layer layout).
+        DEVO_TRY(gemm(b, (int)layer->units, (int)rows, (int)prev->units,
+                      w_operand + layer->kernel_offset * ob, (int)layer->units, (long long)b->D,
+                      h, (int)v.row_stride, (long long)v.individual_stride, out, (int)layer->units,
+                      (long long)(rows * layer->units), (int)count));
+        v = {out, rows * layer->units, layer->units};
+        DEVO_TRY(bias_activate(b, v, count, rows, layer, w, l + 1 == L, b->act_bf16[l % 2]));
+    }
+    *logits = v;
+    return DEVO_OK;
+}
+
+/* Packs the first-layer kernels of individuals [first, first + count) (and, for BF16, makes
+ * their operand copy). */
+static devo_status prepare_weights(cuda_backend *b, size_t first, size_t count)
+{
+    const devo_layer *layer = &b->cfg.arch->layers[0];
+    const float *w = b->population + first * b->D;
+    size_t work = b->inputs * count * layer->units;
+    if (is_bf16(b)) {
+        DEVO_TRY(cuda_to_bf16(b, w, b->population_bf16 + first * b->D, count * b->D));
+        pack_first_layer_kernel<<<grid_for(work), 256, 0, b->stream>>>(
+            w, b->D, layer->kernel_offset, b->inputs, layer->units, count,
+            static_cast<__nv_bfloat16 *>(b->packed));
+    } else {
+        pack_first_layer_kernel<<<grid_for(work), 256, 0, b->stream>>>(
+            w, b->D, layer->kernel_offset, b->inputs, layer->units, count,
+            static_cast<float *>(b->packed));
+    }
+    CUDA_TRY_LAUNCH();
+    return DEVO_OK;
+}
+
+/* The input operands of chunk [s0, s0 + rows): the bound rows, or a subset gathered. */
+static devo_status chunk_operands(cuda_backend *b, bool subset, size_t s0, size_t rows,
+                                  const void **x, const float **y)
+{
+    if (!subset) {
+        *x = is_bf16(b) ? (const void *)(b->x_bf16 + s0 * b->inputs)
+                        : (const void *)(b->x + s0 * b->inputs);
+        *y = b->y + s0 * b->width;
+        return DEVO_OK;
+    }
+    const long long *list = b->rows + s0;
+    if (is_bf16(b))
+        gather_rows_kernel<<<grid_for(rows * b->inputs), 256, 0, b->stream>>>(
+            b->x, list, rows, b->inputs, static_cast<__nv_bfloat16 *>(b->gathered_x));
+    else
+        gather_rows_kernel<<<grid_for(rows * b->inputs), 256, 0, b->stream>>>(
+            b->x, list, rows, b->inputs, static_cast<float *>(b->gathered_x));
+    CUDA_TRY_LAUNCH();
+    gather_rows_kernel<<<grid_for(rows * b->width), 256, 0, b->stream>>>(b->y, list, rows,
+                                                                         b->width, b->gathered_y);
+    CUDA_TRY_LAUNCH();
+    *x = b->gathered_x;
+    *y = b->gathered_y;
+    return DEVO_OK;
+}
+
+devo_status cuda_evaluate(void *ctx, const size_t *rows, size_t row_count, size_t first,
+                          size_t count, double *fitness)
+{
+    cuda_backend *b = static_cast<cuda_backend *>(ctx);
+    const devo_model *arch = b->cfg.arch;
+    size_t samples = rows ? row_count : b->n;
+    if (rows) {
+        static_assert(sizeof(size_t) == sizeof(long long), "row indices travel as 64-bit");
+        CUDA_TRY(cudaMemcpyAsync(b->rows, rows, row_count * sizeof(long long),
+                                 cudaMemcpyHostToDevice, b->stream));
+    }
+    DEVO_TRY(prepare_weights(b, first, count));
+    CUDA_TRY(cudaMemsetAsync(b->loss_sum, 0, count * sizeof(double), b->stream));
+    CUDA_TRY(cudaMemsetAsync(b->correct, 0, count * sizeof(unsigned long long), b->stream));
+    const devo_layer *last = &arch->layers[arch->layer_count - 1];
+    for (size_t s0 = 0; s0 < samples; s0 += b->batch) {
+        size_t chunk = samples - s0 < b->batch ? samples - s0 : b->batch;
+        const void *x = nullptr;
+        const float *y = nullptr;
+        DEVO_TRY(chunk_operands(b, rows != nullptr, s0, chunk, &x, &y));
+        cuda_view logits;
+        DEVO_TRY(forward_chunk(b, first, count, chunk, {x, 0}, &logits));
+        loss_kernel<<<(unsigned)count, REDUCE_THREADS, 0, b->stream>>>(
+            logits, chunk, b->outputs, last->act, arch->loss, y, b->width, b->loss_sum,
+            b->correct);
+        CUDA_TRY_LAUNCH();
+    }
+    CUDA_TRY(cudaMemcpyAsync(b->host_sums, b->loss_sum, count * sizeof(double),
+                             cudaMemcpyDeviceToHost, b->stream));
+    CUDA_TRY(cudaMemcpyAsync(b->host_correct, b->correct, count * sizeof(unsigned long long),
+                             cudaMemcpyDeviceToHost, b->stream));
+    CUDA_TRY(cudaStreamSynchronize(b->stream));
+    for (size_t p = 0; p < count; p++)
+        fitness[first + p] = b->cfg.fitness == DEVO_FITNESS_ACCURACY
+                                 ? (double)b->host_correct[p] / (double)samples
+                                 : -b->host_sums[p] / (double)samples;
+    return DEVO_OK;
+}
+
+/* Grows the forward buffers to hold P x rows inputs and outputs. */
+static devo_status reserve_forward(cuda_backend *b, size_t rows)
+{
+    if (rows <= b->forward_rows) return DEVO_OK;
+    void *old[] = {b->forward_x, b->forward_y, b->forward_x_bf16};
+    for (void *p : old) cudaFree(p);
+    size_t bf16 = is_bf16(b) ? 2 : 0;
+    b->device_bytes -= b->forward_rows * b->P * (b->inputs * (4 + bf16) + b->outputs * 4);
+    b->forward_x = b->forward_y = nullptr;
+    b->forward_x_bf16 = nullptr;
+    b->forward_rows = 0;
+    DEVO_TRY(cuda_alloc(b, (void **)&b->forward_x, b->P * rows * b->inputs * sizeof(float)));
+    DEVO_TRY(cuda_alloc(b, (void **)&b->forward_y, b->P * rows * b->outputs * sizeof(float)));
+    if (bf16)
+        DEVO_TRY(cuda_alloc(b, (void **)&b->forward_x_bf16,
+                            b->P * rows * b->inputs * sizeof(__nv_bfloat16)));
+    b->forward_rows = rows;
+    return DEVO_OK;
+}
+
+devo_status cuda_forward(void *ctx, const float *x, size_t rows, float *y)
+{
+    cuda_backend *b = static_cast<cuda_backend *>(ctx);
+    const devo_layer *last = &b->cfg.arch->layers[b->cfg.arch->layer_count - 1];
+    size_t P = b->P, in_floats = P * rows * b->inputs;
+    DEVO_TRY(reserve_forward(b, rows));
+    CUDA_TRY(cudaMemcpyAsync(b->forward_x, x, in_floats * sizeof(float), cudaMemcpyHostToDevice,
+                             b->stream));
+    if (is_bf16(b)) {
+        DEVO_TRY(cuda_to_bf16(b, b->forward_x, b->forward_x_bf16, in_floats));
+        DEVO_TRY(cuda_to_bf16(b, b->population, b->population_bf16, P * b->D));
+    }
+    for (size_t r0 = 0; r0 < rows; r0 += b->batch) {
+        size_t chunk = rows - r0 < b->batch ? rows - r0 : b->batch;
+        const void *xs = is_bf16(b) ? (const void *)(b->forward_x_bf16 + r0 * b->inputs)
+                                    : (const void *)(b->forward_x + r0 * b->inputs);
+        cuda_view logits;
+        DEVO_TRY(forward_chunk(b, 0, P, chunk, {xs, (long long)(rows * b->inputs)}, &logits));
+        output_kernel<<<grid_for(P * chunk), 256, 0, b->stream>>>(logits, P, chunk, b->outputs,
+                                                                  last->act, b->forward_y, rows,
+                                                                  r0);
+        CUDA_TRY_LAUNCH();
+    }
+    CUDA_TRY(cudaMemcpyAsync(y, b->forward_y, P * rows * b->outputs * sizeof(float),
+                             cudaMemcpyDeviceToHost, b->stream));
+    CUDA_TRY(cudaStreamSynchronize(b->stream));
+    return DEVO_OK;
+}
