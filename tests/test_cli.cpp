@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -124,6 +126,69 @@ TEST(Cli, EvolveRunsAndReportsTrainAndTestAccuracy)
     Result again = run("evolve --data " + dir +
                        " --layers 3:softmax --generations 5 --population 12 --top-k 3 --seed 1");
     EXPECT_EQ(r.out.substr(0, r.out.find("time")), again.out.substr(0, again.out.find("time")));
+}
+
+} // namespace
+
+namespace {
+
+std::vector<std::string> split(const std::string &line, char sep)
+{
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (size_t i = 0; i <= line.size(); i++)
+        if (i == line.size() || line[i] == sep) {
+            out.push_back(line.substr(start, i - start));
+            start = i + 1;
+        }
+    return out;
+}
+
+TEST(Cli, BenchSmokeRunWritesEveryFieldAndAllAreFinite)
+{
+    std::string dir = small_dataset(), csv = std::string(DEVO_TEST_TMP) + "/bench.csv";
+    Result r = run("bench --data " + dir + " --population 8,16 --layers 8:relu,3:softmax "
+                   "--layers 3:softmax --generations 2 --warmup 1 --backend cpu --csv " + csv);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("cpu ceiling: sgemm"), std::string::npos) << r.out;
+    FILE *f = fopen(csv.c_str(), "r");
+    ASSERT_NE(f, nullptr);
+    std::vector<std::string> lines;
+    char buf[4096];
+    while (fgets(buf, sizeof buf, f)) lines.push_back(std::string(buf, strcspn(buf, "\n")));
+    fclose(f);
+    ASSERT_EQ(lines.size(), 5u) << "a header and 2 populations x 2 networks";
+    const std::vector<std::string> columns = {
+        "backend", "precision", "network", "population", "top_k", "params", "samples",
+        "generations_per_s", "evaluations_per_s", "gflops", "ceiling_gflops", "ceiling_fraction",
+        "evaluate_ms", "select_ms", "vary_ms", "vary_gbps", "copy_ceiling_gbps", "copy_fraction",
+        "host_peak_mb", "device_mb"};
+    EXPECT_EQ(split(lines[0], ','), columns);
+    for (size_t row = 1; row < lines.size(); row++) {
+        std::vector<std::string> fields = split(lines[row], ',');
+        ASSERT_EQ(fields.size(), columns.size()) << lines[row];
+        EXPECT_EQ(fields[0], "cpu");
+        EXPECT_EQ(fields[1], "fp32");
+        EXPECT_TRUE(fields[2] == "36-8-3" || fields[2] == "36-3") << fields[2];
+        for (size_t c = 3; c < fields.size(); c++) {
+            char *end = nullptr;
+            double v = strtod(fields[c].c_str(), &end);
+            EXPECT_TRUE(*end == '\0' && std::isfinite(v)) << columns[c] << " = " << fields[c];
+            if (columns[c] != "device_mb" && columns[c] != "select_ms") {
+                EXPECT_GT(v, 0.0) << columns[c];
+            }
+        }
+    }
+}
+
+TEST(Cli, BenchRejectsBadSweepsWithExitTwo)
+{
+    EXPECT_EQ(run("bench --population 1,8").code, 2);
+    EXPECT_EQ(run("bench --population 8,x").code, 2);
+    EXPECT_EQ(run("bench --backend tpu").code, 2);
+    EXPECT_EQ(run("bench --precision fp8").code, 2);
+    EXPECT_EQ(run("bench --generations 0").code, 2);
+    EXPECT_EQ(run("bench --help").code, 0);
 }
 
 } // namespace
