@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "bench_row.h"
 #include "gnuplot.h"
+#include "cli_names.h"
 #include "names.h"
 
 #define BENCH_MAX_LIST 32

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cli_names.h"
 #include "names.h"
 #include "rng.h"
 #include "selection.h"

@@ -132,6 +132,26 @@ DEVO_API devo_status devo_model_predict(const devo_model *m, const float *x, siz
 DEVO_API devo_status devo_model_evaluate(const devo_model *m, const float *x, const float *y,
                                          size_t n, double *loss, double *accuracy);
 
+/* Saves a compiled model as safetensors: an 8-byte little-endian header length,
+ * a JSON header, then raw little-endian F32 tensors, one kernel (inputs x units)
+ * and one bias (units) per layer, named as Keras names them ("dense/kernel",
+ * "dense/bias", "dense_1/kernel", ...). __metadata__ holds the architecture
+ * ("input_dim", "layers" as "30:relu,10:softmax", "loss") and "devo_format_version".
+ * Writes a temporary file in the same directory and renames it over `path`, so
+ * a crash never leaves a half-written model under the final name. */
+DEVO_API devo_status devo_model_save(const devo_model *m, const char *path);
+
+/* Loads a model saved by devo_model_save (or any safetensors file with the same
+ * metadata and tensors). Everything is validated before use: header length
+ * against the file size, the JSON, the metadata, dtypes, shapes against the
+ * architecture, offsets in bounds, not overlapping, and covering every byte of
+ * the data section, finite values. Anything wrong is DEVO_ERR_FORMAT naming the
+ * problem; a missing or unreadable file is DEVO_ERR_IO. *out gets a compiled model. */
+DEVO_API devo_status devo_model_load(devo_model **out, const char *path);
+
+/* The safetensors format version devo writes ("devo_format_version" in __metadata__). */
+#define DEVO_FORMAT_VERSION 1
+
 /* A deep copy of a model (architecture, loss, weights). */
 DEVO_API devo_status devo_model_clone(const devo_model *m, devo_model **out);
 

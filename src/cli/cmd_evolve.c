@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "commands.h"
 #include "devo.h"
+#include "cli_names.h"
 #include "names.h"
 
 static volatile sig_atomic_t interrupted = 0;
@@ -113,7 +114,7 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
     if (parsed != CLI_OK) return parsed;
     devo_loss loss;
     const char *bad = NULL, *value = NULL;
-    if (!cli_loss(a->loss, &loss)) bad = "loss", value = a->loss;
+    if (!devo_loss_from_name(a->loss, &loss)) bad = "loss", value = a->loss;
     else if (!cli_fitness(a->fitness, &o->fitness)) bad = "fitness", value = a->fitness;
     else if (!cli_backend(a->backend, &o->backend)) bad = "backend", value = a->backend;
     else if (!cli_precision(a->precision, &o->precision)) bad = "precision", value = a->precision;
@@ -130,7 +131,7 @@ int cmd_evolve(int argc, char **argv)
     int parsed = parse_evolve(argc, argv, &a);
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
     devo_loss loss;
-    cli_loss(a.loss, &loss);
+    devo_loss_from_name(a.loss, &loss);
 
     devo_dataset *train = NULL, *test = NULL;
     if (devo_dataset_load_idx_dir(&train, a.data, "train") != DEVO_OK) {
