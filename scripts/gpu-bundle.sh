@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 rm -rf .gpu-bundle && mkdir -p .gpu-bundle/data
 (cd .gpu-bundle && apt-get download libopenblas0-pthread libopenblas-pthread-dev libgfortran5 \
-  libgtest-dev googletest zlib1g-dev > /dev/null)
+  libgtest-dev googletest zlib1g-dev libjansson-dev libjansson4 > /dev/null)
 cp /usr/share/datasets/fashion-mnist/*.gz .gpu-bundle/data/
 du -sh .gpu-bundle

@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [--python]   (--python: also python3-venv for interop tests)
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libopenblas-dev zlib1g-dev googletest libgtest-dev
+packages=(build-essential cmake pkg-config libopenblas-dev zlib1g-dev libjansson-dev googletest libgtest-dev
           dataset-fashion-mnist gnuplot-nox)
 if [[ "${1:-}" == "--python" ]]; then packages+=(python3-venv); fi
 

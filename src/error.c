@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #define DEVO_STR2(x) #x
 #define DEVO_STR(x) DEVO_STR2(x)
@@ -13,14 +14,15 @@ static _Thread_local char last_error[1024];
 
 devo_status devo_fail(devo_status status, const char *fmt, ...)
 {
+    // Formatted apart first: the arguments may include devo_last_error() itself.
+    char message[sizeof last_error];
     va_list args;
     va_start(args, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, args);
+    vsnprintf(message, sizeof message, fmt, args);
     va_end(args);
+    memcpy(last_error, message, sizeof last_error);
     return status;
 }
-
-void devo_clear_error(void) { last_error[0] = '\0'; }
 
 const char *devo_last_error(void) { return last_error; }
 

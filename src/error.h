@@ -13,12 +13,9 @@
 #define DEVO_PRINTF(fmt_index, first_arg)
 #endif
 
-/* Records `status` with a printf-style message for this thread; returns status. */
+/* Records `status` with a printf-style message for this thread; returns status.
+ * The arguments may include devo_last_error() (to prefix a message). */
 devo_status devo_fail(devo_status status, const char *fmt, ...) DEVO_PRINTF(2, 3);
-
-/* Clears the message (done by every public entry point that succeeds is not
- * required: the message only describes the last failure). */
-void devo_clear_error(void);
 
 /* Returns from the enclosing function when `expr` is not DEVO_OK. */
 #define DEVO_TRY(expr)                                                                         \
