@@ -13,6 +13,7 @@
 #include "args.h"
 #include "backend.h"
 #include "bench_row.h"
+#include "cli_data.h"
 #include "gnuplot.h"
 #include "cli_names.h"
 #include "names.h"
@@ -136,7 +137,7 @@ static int parse_bench(int argc, char **argv, bench_args *a)
     a->populations = "16,64,256,1024,4096";
     a->backends = devo_backend_available(DEVO_BACKEND_CUDA) ? "cpu,cuda" : "cpu";
     a->precisions = "fp32";
-    a->data = "/usr/share/datasets/fashion-mnist";
+    a->data = DEVO_DEFAULT_DATA_DIR;
     a->generations = 5;
     a->warmup = 1;
     a->batch_size = 1024;

@@ -1,16 +1,18 @@
 /*
  * cmd_evolve.c - "devo evolve": load an IDX dataset, build the network from
- * --layers, run devo_fit_evolve with every option as a flag, then report the
- * train and test loss and accuracy and the wall time. Ctrl-C stops after the
- * current generation and still reports.
+ * --layers, run devo_fit_evolve with every option as a flag, then save the
+ * model (--save) and report the train and test loss and accuracy and the wall
+ * time. --history writes a CSV row per generation as it ends. Ctrl-C stops
+ * after the current generation and still saves and reports.
  */
-#include <math.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
+#include "cli_data.h"
 #include "clock.h"
 #include "commands.h"
 #include "devo.h"
@@ -26,55 +28,26 @@ static void on_interrupt(int signal_number)
     signal(SIGINT, SIG_DFL); // a second Ctrl-C ends the process at once
 }
 
-static int stop_when_interrupted(const devo_generation_stats *s, void *user)
+/* Writes each generation's statistics as a CSV row as it ends, so the history
+ * survives an interrupted run, and stops the run after Ctrl-C. */
+typedef struct generation_log {
+    FILE *history; /* NULL: no --history */
+} generation_log;
+
+static int on_generation(const devo_generation_stats *s, void *user)
 {
-    (void)s;
-    (void)user;
+    generation_log *log = user;
+    if (log->history) {
+        fprintf(log->history, "%zu,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%llu,%.6f\n", s->generation,
+                s->max_generations, s->best, s->mean, s->std, s->population_mean, s->best_ever,
+                (unsigned long long)s->evaluations, s->seconds);
+        fflush(log->history);
+    }
     return interrupted;
 }
 
-/* Targets in the layout the loss expects: class indices for the sparse loss
- * and for a single output, one-hot rows otherwise. Returns NULL when out of memory. */
-static float *targets_for(const devo_dataset *d, devo_loss loss, size_t outputs)
-{
-    size_t n = devo_dataset_count(d);
-    const float *labels = devo_dataset_y(d);
-    size_t width = loss == DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY || outputs == 1 ? 1 : outputs;
-    float *y = calloc(n * width, sizeof(float));
-    if (!y) return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (width == 1)
-            y[i] = labels[i];
-        else if ((size_t)labels[i] < outputs)
-            y[i * width + (size_t)labels[i]] = 1.0f;
-    }
-    return y;
-}
-
-/* Prints "NAME: loss L  accuracy A" for a split; 0 on a library failure. */
-static int report_split(const char *name, const devo_model *m, const devo_dataset *d)
-{
-    float *y = targets_for(d, devo_model_loss(m), devo_model_output_dim(m));
-    if (!y) {
-        fprintf(stderr, "devo: out of memory\n");
-        return 0;
-    }
-    double loss = NAN, accuracy = NAN;
-    int has_loss = devo_model_loss(m) != DEVO_LOSS_NONE;
-    devo_status status = devo_model_evaluate(m, devo_dataset_x(d), y, devo_dataset_count(d),
-                                             has_loss ? &loss : NULL, &accuracy);
-    free(y);
-    if (status != DEVO_OK) {
-        fprintf(stderr, "devo: %s\n", devo_last_error());
-        return 0;
-    }
-    printf("%-5s loss %.4f  accuracy %.4f  (%zu samples)\n", name, loss, accuracy,
-           devo_dataset_count(d));
-    return 1;
-}
-
 typedef struct evolve_args {
-    const char *data, *layers, *loss, *fitness, *backend, *precision;
+    const char *data, *layers, *loss, *fitness, *backend, *precision, *save, *history;
     devo_evolve_options opt;
 } evolve_args;
 
@@ -108,6 +81,8 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
         {"precision", CLI_STRING, &a->precision, "fp32 (default) | tf32 | bf16 (CUDA only)"},
         {"threads", CLI_INT, &o->threads, "CPU threads, 0 = all cores (0)"},
         {"verbose", CLI_INT, &o->verbose, "0 silent, 1 a line per generation, 2 progress bar (1)"},
+        {"save", CLI_STRING, &a->save, "write the evolved model here (safetensors)"},
+        {"history", CLI_STRING, &a->history, "write one CSV row per generation here"},
     };
     int parsed = cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0],
                            "devo evolve [--data DIR] [--layers 30:relu,10:softmax] [options]");
@@ -125,6 +100,53 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
     return CLI_OK;
 }
 
+/* The history CSV's header: every field of devo_generation_stats. */
+#define HISTORY_HEADER \
+    "generation,max_generations,best,mean,std,population_mean,best_ever,evaluations,seconds\n"
+
+/* Evolves m on train as the flags say, then saves and reports. Returns the exit code. */
+static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
+                  const devo_dataset *test)
+{
+    float *y = cli_targets(train, m);
+    if (!y) return 1;
+    generation_log log = {NULL};
+    if (a->history && !(log.history = fopen(a->history, "w"))) {
+        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(errno));
+        free(y);
+        return 1;
+    }
+    if (log.history) fputs(HISTORY_HEADER, log.history);
+    printf("devo %s: %zu samples of %zu features, %zu parameters, population %zu, top-k %zu, "
+           "%zu generations\n", devo_version_string(), devo_dataset_count(train),
+           devo_dataset_dim(train), devo_model_param_count(m), a->opt.population, a->opt.top_k,
+           a->opt.max_generations);
+    fflush(stdout);
+    a->opt.on_generation = on_generation;
+    a->opt.on_generation_user = &log;
+    signal(SIGINT, on_interrupt);
+    double start = devo_now_seconds();
+    devo_status status =
+        devo_fit_evolve(m, devo_dataset_x(train), y, devo_dataset_count(train), &a->opt, NULL);
+    double seconds = devo_now_seconds() - start;
+    signal(SIGINT, SIG_DFL);
+    free(y);
+    if (log.history && fclose(log.history) != 0) {
+        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(errno));
+        return 1;
+    }
+    if (status != DEVO_OK) return cli_library_failure();
+    if (interrupted) printf("interrupted: stopped after the current generation\n");
+    if (a->save) {
+        if (devo_model_save(m, a->save) != DEVO_OK) return cli_library_failure();
+        printf("saved %s\n", a->save);
+    }
+    if (!cli_report_split("train", m, train) || (test && !cli_report_split("test", m, test)))
+        return 1;
+    printf("time  %.2f s\n", seconds);
+    return 0;
+}
+
 int cmd_evolve(int argc, char **argv)
 {
     evolve_args a;
@@ -132,50 +154,16 @@ int cmd_evolve(int argc, char **argv)
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
     devo_loss loss;
     devo_loss_from_name(a.loss, &loss);
-
     devo_dataset *train = NULL, *test = NULL;
-    if (devo_dataset_load_idx_dir(&train, a.data, "train") != DEVO_OK) {
-        fprintf(stderr, "devo: %s\n", devo_last_error());
-        return 1;
-    }
+    if (devo_dataset_load_idx_dir(&train, a.data, "train") != DEVO_OK) return cli_library_failure();
     if (devo_dataset_load_idx_dir(&test, a.data, "t10k") != DEVO_OK)
         fprintf(stderr, "devo: no test split (%s); reporting the training split only\n",
                 devo_last_error());
     devo_model *m = NULL;
-    if (!cli_build_model(a.layers, devo_dataset_dim(train), loss, &m)) {
-        devo_dataset_free(train);
-        devo_dataset_free(test);
-        return 2;
-    }
-    int code = 1;
-    float *y = targets_for(train, loss, devo_model_output_dim(m));
-    if (!y) {
-        fprintf(stderr, "devo: out of memory\n");
-        goto done;
-    }
-    if (devo_model_init_weights(m, a.opt.seed) != DEVO_OK) goto fail;
-    printf("devo %s: %zu samples of %zu features, %zu parameters, population %zu, top-k %zu, "
-           "%zu generations\n", devo_version_string(), devo_dataset_count(train),
-           devo_dataset_dim(train), devo_model_param_count(m), a.opt.population, a.opt.top_k,
-           a.opt.max_generations);
-    fflush(stdout);
-    a.opt.on_generation = stop_when_interrupted;
-    signal(SIGINT, on_interrupt);
-    double start = devo_now_seconds();
-    devo_status status =
-        devo_fit_evolve(m, devo_dataset_x(train), y, devo_dataset_count(train), &a.opt, NULL);
-    double seconds = devo_now_seconds() - start;
-    signal(SIGINT, SIG_DFL);
-    if (status != DEVO_OK) goto fail;
-    if (interrupted) printf("interrupted: stopped after the current generation\n");
-    if (!report_split("train", m, train) || (test && !report_split("test", m, test))) goto done;
-    printf("time  %.2f s\n", seconds);
-    code = 0;
-    goto done;
-fail:
-    fprintf(stderr, "devo: %s\n", devo_last_error());
-done:
-    free(y);
+    int code = 2;
+    if (cli_build_model(a.layers, devo_dataset_dim(train), loss, &m))
+        code = devo_model_init_weights(m, a.opt.seed) == DEVO_OK ? evolve(&a, m, train, test)
+                                                                  : cli_library_failure();
     devo_model_free(m);
     devo_dataset_free(train);
     devo_dataset_free(test);

@@ -6,9 +6,10 @@
 #ifndef DEVO_CLI_COMMANDS_H
 #define DEVO_CLI_COMMANDS_H
 
-/* The installed Fashion-MNIST (Debian's dataset-fashion-mnist). */
-#define DEVO_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
-
 int cmd_evolve(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif /* DEVO_CLI_COMMANDS_H */
