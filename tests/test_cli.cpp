@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -36,7 +37,8 @@ Result run(const std::string &args)
 // are bright in a class-specific band, so a linear model separates them.
 std::string small_dataset()
 {
-    std::string dir = std::string(DEVO_TEST_TMP) + "/cli-data";
+    // One directory per process: ctest runs tests in parallel processes.
+    std::string dir = std::string(DEVO_TEST_TMP) + "/cli-data-" + std::to_string(getpid());
     mkdir(DEVO_TEST_TMP, 0755);
     mkdir(dir.c_str(), 0755);
     for (const char *split : {"train", "t10k"}) {
@@ -189,6 +191,105 @@ TEST(Cli, BenchRejectsBadSweepsWithExitTwo)
     EXPECT_EQ(run("bench --precision fp8").code, 2);
     EXPECT_EQ(run("bench --generations 0").code, 2);
     EXPECT_EQ(run("bench --help").code, 0);
+}
+
+} // namespace
+
+namespace {
+
+std::string read_all(const std::string &path)
+{
+    std::string text;
+    FILE *f = fopen(path.c_str(), "r");
+    if (!f) return text;
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, got);
+    fclose(f);
+    return text;
+}
+
+TEST(Cli, EvolveSavesAModelThatEvalPredictAndInfoRead)
+{
+    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string model = tmp + "/cli.safetensors", history = tmp + "/history.csv";
+    Result r = run("evolve --data " + dir + " --layers 4:tanh,3:softmax --generations 4 "
+                   "--population 10 --top-k 3 --verbose 0 --save " + model + " --history " +
+                   history);
+    ASSERT_EQ(r.code, 0) << r.out;
+    // The history has a header with every field of devo_generation_stats and a row per generation.
+    std::vector<std::string> lines = split(read_all(history), '\n');
+    ASSERT_GE(lines.size(), 5u);
+    EXPECT_EQ(lines[0], "generation,max_generations,best,mean,std,population_mean,best_ever,"
+                        "evaluations,seconds");
+    for (size_t g = 1; g <= 4; g++) {
+        std::vector<std::string> fields = split(lines[g], ',');
+        ASSERT_EQ(fields.size(), 9u) << lines[g];
+        EXPECT_EQ(fields[0], std::to_string(g));
+        EXPECT_EQ(fields[1], "4");
+    }
+    Result eval = run("eval --model " + model + " --data " + dir);
+    ASSERT_EQ(eval.code, 0) << eval.out;
+    // eval reports what evolve reported for the same model.
+    auto line = [](const std::string &out, const char *start) {
+        size_t at = out.find(start);
+        return at == std::string::npos ? std::string() : out.substr(at, out.find('\n', at) - at);
+    };
+    EXPECT_EQ(line(eval.out, "train loss"), line(r.out, "train loss"));
+    EXPECT_EQ(line(eval.out, "test  loss"), line(r.out, "test  loss"));
+    EXPECT_FALSE(line(eval.out, "test  loss").empty());
+    Result info = run("info " + model);
+    ASSERT_EQ(info.code, 0) << info.out;
+    for (const char *want : {"input       36", "dense_1", "tanh", "softmax", "parameters  163",
+                             "sparse_categorical_crossentropy", "devo_format_version"})
+        EXPECT_NE(info.out.find(want), std::string::npos) << want << "\n" << info.out;
+    std::string csv = tmp + "/predictions.csv";
+    Result predict = run("predict --model " + model + " --data " + dir + " --out " + csv);
+    ASSERT_EQ(predict.code, 0) << predict.out;
+    std::vector<std::string> rows = split(read_all(csv), '\n');
+    ASSERT_GE(rows.size(), 101u);
+    EXPECT_EQ(rows[0], "index,label,predicted,output_0,output_1,output_2");
+    std::vector<std::string> first = split(rows[1], ',');
+    ASSERT_EQ(first.size(), 6u);
+    double total = std::stod(first[3]) + std::stod(first[4]) + std::stod(first[5]);
+    EXPECT_NEAR(total, 1.0, 1e-5); // softmax outputs
+}
+
+TEST(Cli, ModelCommandsRejectBadUseAndBadFiles)
+{
+    std::string tmp = DEVO_TEST_TMP, dir = small_dataset();
+    EXPECT_EQ(run("eval --data " + dir).code, 2);               // no --model
+    EXPECT_EQ(run("predict --model x.safetensors").code, 2);    // no --out
+    EXPECT_EQ(run("info").code, 2);
+    EXPECT_EQ(run("plot").code, 2);
+    Result missing = run("eval --model /nonexistent.safetensors --data " + dir);
+    EXPECT_EQ(missing.code, 1);
+    EXPECT_NE(missing.out.find("/nonexistent.safetensors"), std::string::npos);
+    std::string junk = tmp + "/junk.safetensors";
+    FILE *f = fopen(junk.c_str(), "w");
+    fputs("this is not a model", f);
+    fclose(f);
+    Result bad = run("info " + junk);
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.out.find("header length"), std::string::npos) << bad.out;
+    Result plot = run("plot " + junk + " -o " + tmp + "/x.png");
+    EXPECT_EQ(plot.code, 1);
+    EXPECT_NE(plot.out.find("not a devo history CSV"), std::string::npos) << plot.out;
+}
+
+TEST(Cli, PlotDrawsAPngFromAHistory)
+{
+    if (system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot missing";
+    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string history = tmp + "/plot-history.csv", png = tmp + "/fitness.png";
+    remove(png.c_str());
+    ASSERT_EQ(run("evolve --data " + dir + " --layers 3:softmax --generations 3 --verbose 0 "
+                  "--history " + history).code, 0);
+    Result r = run("plot " + history + " -o " + png);
+    ASSERT_EQ(r.code, 0) << r.out;
+    std::string bytes = read_all(png);
+    ASSERT_GT(bytes.size(), 8u);
+    EXPECT_EQ(bytes.substr(1, 3), "PNG");
 }
 
 } // namespace
