@@ -100,6 +100,11 @@ int bench_measure_row(const bench_row_config *c, bench_row_result *r)
     if (!cli_build_model(c->layers, c->inputs, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &m))
         return 2;
     memset(r, 0, sizeof *r);
+    if (devo_model_check_targets(m, c->y, c->n, "devo bench") != DEVO_OK) {
+        fprintf(stderr, "devo: %s\n", devo_last_error());
+        devo_model_free(m);
+        return 1;
+    }
     size_t P = c->population, k = c->top_k, D = devo_model_param_count(m);
     r->params = D;
     r->gemm_flops = evaluation_flops(m, P, c->n);

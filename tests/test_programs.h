@@ -1,0 +1,64 @@
+// Helpers for tests that run devo's programs: run one and capture its output and exit code, and
+// write a small MNIST-format dataset.
+#ifndef DEVO_TEST_PROGRAMS_H
+#define DEVO_TEST_PROGRAMS_H
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+struct Result {
+    int code;
+    std::string out; // stdout and stderr together
+};
+
+inline Result run_program(const std::string &program, const std::string &args)
+{
+    std::string command = program + " " + args + " 2>&1";
+    FILE *p = popen(command.c_str(), "r");
+    Result r{-1, ""};
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
+    int status = pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+// A small MNIST-like directory: 400 train and 100 test images of 6x6, 10 classes whose pixels
+// are bright in a class-specific band of 3, so a linear model separates them.
+inline std::string small_dataset()
+{
+    // One directory per process: ctest runs tests in parallel processes.
+    std::string dir = std::string(DEVO_TEST_TMP) + "/cli-data-" + std::to_string(getpid());
+    mkdir(DEVO_TEST_TMP, 0755);
+    mkdir(dir.c_str(), 0755);
+    for (const char *split : {"train", "t10k"}) {
+        uint32_t n = std::string(split) == "train" ? 400 : 100;
+        std::vector<unsigned char> img = {0, 0, 8, 3, 0, 0, (unsigned char)(n >> 8),
+                                          (unsigned char)n, 0, 0, 0, 6, 0, 0, 0, 6};
+        std::vector<unsigned char> lab = {0, 0, 8, 1, 0, 0, (unsigned char)(n >> 8),
+                                          (unsigned char)n};
+        for (uint32_t i = 0; i < n; i++) {
+            unsigned char cls = (unsigned char)(i % 10);
+            lab.push_back(cls);
+            for (int px = 0; px < 36; px++)
+                img.push_back((unsigned char)(px / 3 == cls ? 200 + (i * 7 + px) % 50
+                                                             : (i * 13 + px) % 40));
+        }
+        std::string base = dir + "/" + split;
+        FILE *f = fopen((base + "-images-idx3-ubyte").c_str(), "wb");
+        fwrite(img.data(), 1, img.size(), f);
+        fclose(f);
+        f = fopen((base + "-labels-idx1-ubyte").c_str(), "wb");
+        fwrite(lab.data(), 1, lab.size(), f);
+        fclose(f);
+    }
+    return dir;
+}
+
+#endif // DEVO_TEST_PROGRAMS_H
