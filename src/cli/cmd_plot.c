@@ -64,10 +64,10 @@ int cmd_plot(int argc, char **argv)
              "set datafile separator ','\n"
              "set key bottom right\nset grid\n"
              "set title '%s'\nset xlabel 'generation'\nset ylabel 'fitness'\n"
-             "plot '%s' using 1:3 skip 1 with lines lw 2 title 'elite best', "
-             "'' using 1:4 skip 1 with lines lw 2 title 'elite mean', "
-             "'' using 1:6 skip 1 with lines title 'population mean', "
-             "'' using 1:7 skip 1 with lines dt 2 title 'best ever'\n",
+             "plot '%s' using 1:6 skip 1 with lines lc rgb '#b0b0b0' title 'population mean', "
+             "'' using 1:4 skip 1 with lines lw 2 lc rgb '#1b9e77' title 'elite mean', "
+             "'' using 1:3 skip 1 with lines lw 1 lc rgb '#7570b3' title 'elite best', "
+             "'' using 1:7 skip 1 with lines lw 2 dt 2 lc rgb '#d95f02' title 'best ever'\n",
              png, title, path);
     if (!cli_gnuplot(script)) return 1;
     printf("wrote %s\n", png);
