@@ -127,7 +127,7 @@ int main(int argc, char **argv)
     for (size_t g = 1; g <= max_generations && !solved_at; g++) {
         devo_generation_stats s;
         if (!carts || !obs || !act || !fitness || !play(e, P, seed, g, carts, obs, act, fitness) ||
-            devo_evolver_tell(e, fitness, &s)) {
+            devo_evolver_tell(e, fitness) || devo_evolver_stats(e, &s)) {
             fprintf(stderr, "%s\n", devo_last_error());
             break;
         }

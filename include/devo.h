@@ -268,9 +268,12 @@ DEVO_API devo_status devo_evolver_ask(devo_evolver *e, const float **weights, si
 /* Tells the P fitnesses of the current population (higher is better, NaN
  * ranks last): selects the top_k, then makes the next generation (the elites
  * unchanged in rows 0..top_k-1, then the children). DEVO_ERR_NUMERIC if every
- * score is NaN (nothing changes). `stats` (may be NULL) receives the generation's statistics. */
-DEVO_API devo_status devo_evolver_tell(devo_evolver *e, const double *fitness,
-                                       devo_generation_stats *stats);
+ * score is NaN (the population does not change). */
+DEVO_API devo_status devo_evolver_tell(devo_evolver *e, const double *fitness);
+
+/* The statistics of the last told generation into *stats.
+ * DEVO_ERR_INVALID_ARGUMENT before the first tell. */
+DEVO_API devo_status devo_evolver_stats(const devo_evolver *e, devo_generation_stats *stats);
 
 /* Runs every individual on its own inputs in one batched call: x is
  * population x rows x inputs, y (caller-allocated) is population x rows x outputs. */

@@ -101,9 +101,11 @@ devo_status devo_evolver_select(devo_evolver *e, devo_generation_stats *stats)
     memset(stats, 0, sizeof *stats);
     devo_elite_stats(e->fitness, e->order, e->P, e->k, stats);
     stats->generation = e->generation;
+    stats->max_generations = e->max_generations;
     stats->best_ever = e->best_ever;
     stats->evaluations = e->evaluations;
     stats->seconds = devo_now_seconds() - e->start_seconds;
+    e->last = *stats;
     return DEVO_OK;
 }
 
@@ -136,21 +138,32 @@ devo_status devo_evolver_ask(devo_evolver *e, const float **weights, size_t *pop
     return DEVO_OK;
 }
 
-devo_status devo_evolver_tell(devo_evolver *e, const double *fitness,
-                              devo_generation_stats *stats)
+devo_status devo_evolver_tell(devo_evolver *e, const double *fitness)
 {
     DEVO_REQUIRE_NONNULL(e, "devo_evolver_tell");
     DEVO_REQUIRE_NONNULL(fitness, "devo_evolver_tell");
     if (e->generation + 1 >= UINT32_MAX)
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "devo_evolver_tell: too many generations");
     memcpy(e->fitness, fitness, e->P * sizeof *fitness);
-    devo_generation_stats local;
-    devo_status status = devo_evolver_select(e, &local);
-    if (status != DEVO_OK) return devo_fail(status, "devo_evolver_tell: %s", devo_last_error());
     e->evaluations += e->P;
-    local.evaluations = e->evaluations;
-    if (stats) *stats = local;
+    devo_generation_stats stats;
+    devo_status status = devo_evolver_select(e, &stats);
+    if (status != DEVO_OK) {
+        e->evaluations -= e->P; // a failed tell changes nothing
+        return devo_fail(status, "devo_evolver_tell: %s", devo_last_error());
+    }
     return devo_evolver_breed(e);
+}
+
+devo_status devo_evolver_stats(const devo_evolver *e, devo_generation_stats *stats)
+{
+    DEVO_REQUIRE_NONNULL(e, "devo_evolver_stats");
+    DEVO_REQUIRE_NONNULL(stats, "devo_evolver_stats");
+    if (e->generation == 0)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "devo_evolver_stats: no generation has been told yet");
+    *stats = e->last;
+    return DEVO_OK;
 }
 
 devo_status devo_evolver_forward(devo_evolver *e, const float *x, size_t rows, float *y)

@@ -23,6 +23,8 @@ struct devo_evolver {
     double best_ever;
     uint64_t evaluations;
     size_t generation;         /* generations selected so far */
+    size_t max_generations;    /* the run's planned generations, for the statistics (0: ask/tell) */
+    devo_generation_stats last; /* statistics of the last selected generation */
     double start_seconds;
 };
 

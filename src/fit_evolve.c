@@ -179,12 +179,12 @@ static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan, devo_h
     const devo_evolve_options *o = &e->opt;
     int deterministic = !o->fitness_fn && !o->fitness_samples;
     DEVO_TRY(e->backend->bind_data(e->ctx, plan->x, plan->y, plan->n));
+    e->max_generations = o->max_generations;
     for (size_t g = 1; g <= o->max_generations; g++) {
         if (plan->rows) plan_draw(plan, o->seed, (uint32_t)g, o->fitness_fn != NULL);
         DEVO_TRY(evaluate(e, plan, g == 1 || !deterministic ? 0 : e->k));
         devo_generation_stats stats;
         DEVO_TRY(devo_evolver_select(e, &stats));
-        stats.max_generations = o->max_generations;
         if (hist) history_append(hist, &stats);
         devo_report_generation(&stats, o->verbose);
         int stop = o->on_generation && o->on_generation(&stats, o->on_generation_user);

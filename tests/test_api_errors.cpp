@@ -172,12 +172,14 @@ TEST(Errors, AskTellRejectsBadCalls)
     expect_error(devo_evolver_create(&e, m, &o), DEVO_ERR_INVALID_ARGUMENT, "top_k");
     expect_error(devo_evolver_create(nullptr, m, nullptr), DEVO_ERR_INVALID_ARGUMENT, "out");
     ASSERT_EQ(devo_evolver_create(&e, m, nullptr), DEVO_OK);
-    expect_error(devo_evolver_tell(e, nullptr, nullptr), DEVO_ERR_INVALID_ARGUMENT, "fitness");
+    expect_error(devo_evolver_tell(e, nullptr), DEVO_ERR_INVALID_ARGUMENT, "fitness");
+    devo_generation_stats stats;
+    expect_error(devo_evolver_stats(e, &stats), DEVO_ERR_INVALID_ARGUMENT, "no generation");
     expect_error(devo_evolver_best(e, m, nullptr), DEVO_ERR_INVALID_ARGUMENT, "no generation");
     float x[3] = {0}, y[2];
     expect_error(devo_evolver_forward(e, x, 0, y), DEVO_ERR_INVALID_ARGUMENT, "rows");
     std::vector<double> f(16, 1.0);
-    ASSERT_EQ(devo_evolver_tell(e, f.data(), nullptr), DEVO_OK);
+    ASSERT_EQ(devo_evolver_tell(e, f.data()), DEVO_OK);
     devo_model *other = nullptr;
     ASSERT_EQ(devo_model_create(&other, 3), DEVO_OK);
     ASSERT_EQ(devo_model_add_dense(other, 3, DEVO_ACT_SOFTMAX), DEVO_OK);

@@ -322,7 +322,9 @@ TEST(AskTell, RoundTripKeepsElitesAndImproves)
         for (size_t r = 0; r < 3; r++)
             elites.emplace_back(pop + idx[r] * D, pop + idx[r] * D + D);
         devo_generation_stats s{};
-        ASSERT_EQ(devo_evolver_tell(e, f.data(), &s), DEVO_OK);
+        ASSERT_EQ(devo_evolver_tell(e, f.data()), DEVO_OK);
+        ASSERT_EQ(devo_evolver_stats(e, &s), DEVO_OK);
+        EXPECT_EQ(s.evaluations, 10u * (g + 1));
         EXPECT_EQ(s.generation, (size_t)g + 1);
         EXPECT_DOUBLE_EQ(s.best, f[idx[0]]);
         if (g == 0) first_best = s.best;
@@ -340,7 +342,7 @@ TEST(AskTell, RoundTripKeepsElitesAndImproves)
     ASSERT_EQ(devo_evolver_ask(e, &pop, nullptr, nullptr), DEVO_OK);
     EXPECT_EQ(weights(dst), std::vector<float>(pop, pop + D)); // best is elite 0
     std::vector<double> nans(P, NAN);
-    EXPECT_EQ(devo_evolver_tell(e, nans.data(), nullptr), DEVO_ERR_NUMERIC);
+    EXPECT_EQ(devo_evolver_tell(e, nans.data()), DEVO_ERR_NUMERIC);
     EXPECT_EQ(devo_evolver_generation(e), 40u);
     devo_model_free(dst);
     devo_evolver_free(e);
