@@ -144,8 +144,8 @@ static int parse_bench(int argc, char **argv, bench_args *a)
     const cli_flag flags[] = {
         {"population", CLI_STRING, &a->populations, "population sizes (16,64,256,1024,4096)"},
         {"layers", CLI_REPEAT, &a->layers,
-         "network, repeatable (30:relu,10:softmax 256:relu,10:softmax "
-         "256:relu,128:relu,10:softmax)"},
+         "network, repeatable: 784-256-10 or 256:relu,10:softmax (784-30-10 784-256-10 "
+         "784-256-128-10)"},
         {"backend", CLI_STRING, &a->backends, "cpu,cuda (cuda rows where a device is present)"},
         {"precision", CLI_STRING, &a->precisions, "fp32,tf32,bf16 (fp32; CUDA has all three)"},
         {"data", CLI_STRING, &a->data, "IDX dataset directory (installed Fashion-MNIST)"},
@@ -175,6 +175,40 @@ static int parse_bench(int argc, char **argv, bench_args *a)
     }
     if (a->plot && !a->csv) a->csv = "devo-bench.csv";
     return CLI_OK;
+}
+
+/* A network given as "784-30-10" (relu hidden layers, a softmax output; the first number must
+ * be the data's input size) becomes "30:relu,10:softmax"; "UNITS:ACT,..." passes unchanged.
+ * Returns 0 with a message when the dashed form is malformed or its input size is wrong. */
+static int layer_spec(const char *given, size_t inputs, char *spec, size_t size)
+{
+    if (strchr(given, ':')) {
+        snprintf(spec, size, "%s", given);
+        return 1;
+    }
+    char *copy = strdup(given), *save = NULL, *end = NULL;
+    size_t used = 0, count = 0;
+    int ok = copy != NULL;
+    spec[0] = '\0';
+    for (char *part = copy ? strtok_r(copy, "-", &save) : NULL; ok && part;
+         part = strtok_r(NULL, "-", &save), count++) {
+        errno = 0;
+        unsigned long units = strtoul(part, &end, 10);
+        ok = !errno && *end == '\0' && units > 0 && part[0] != '+';
+        if (ok && count == 0) ok = units == inputs;
+        else if (ok) used += (size_t)snprintf(spec + used, size - used, "%s%lu:%s",
+                                              count > 1 ? "," : "", units, "relu");
+        ok = ok && used < size;
+    }
+    free(copy);
+    char *last = strrchr(spec, ':');
+    if (!ok || count < 2 || !last) {
+        fprintf(stderr, "devo: bad value '%s' for flag '--layers' (UNITS:ACT,... or "
+                        "%zu-HIDDEN-...-OUTPUTS for this data)\n", given, inputs);
+        return 0;
+    }
+    snprintf(last + 1, size - (size_t)(last + 1 - spec), "softmax");
+    return 1;
 }
 
 typedef struct sweep {
@@ -238,8 +272,10 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
     int worst = 0;
     for (size_t pi = 0; pi < s->precision_count; pi++)
         for (size_t li = 0; li < a->layers.count; li++) {
-            char network[128];
-            network_name(a->layers.items[li], devo_dataset_dim(data), network, sizeof network);
+            char network[128], spec[512];
+            if (!layer_spec(a->layers.items[li], devo_dataset_dim(data), spec, sizeof spec))
+                return 2;
+            network_name(spec, devo_dataset_dim(data), network, sizeof network);
             static char names[BENCH_MAX_LIST * CLI_MAX_REPEATS * 4][160];
             if (*series_count < sizeof names / sizeof names[0]) {
                 snprintf(names[*series_count], sizeof names[0], "%s %s %s", backend->name,
@@ -254,7 +290,7 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
                 devo_precision precision;
                 cli_precision(s->precisions[pi], &precision);
                 bench_row_config c = {
-                    .backend = backend, .precision = precision, .layers = a->layers.items[li],
+                    .backend = backend, .precision = precision, .layers = spec,
                     .population = P, .top_k = k, .x = devo_dataset_x(data), .y = y, .n = n,
                     .inputs = devo_dataset_dim(data), .batch_size = a->batch_size,
                     .threads = a->threads, .warmup = a->warmup, .generations = a->generations,

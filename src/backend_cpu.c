@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "error.h"
 #include "evaluate_cpu.h"
+#include "parallel.h"
 #include "clock.h"
 #include "forward_cpu.h"
 #include "selection.h"
@@ -109,19 +110,39 @@ static devo_status cpu_rank(void *ctx, const double *fitness, size_t *order)
     return DEVO_OK;
 }
 
+/* One generation's breeding, for devo_parallel_for over the children. */
+typedef struct breed_job {
+    cpu_backend *b;
+    const uint32_t *pairs;
+    uint32_t generation;
+} breed_job;
+
+static void make_children(void *ctx, size_t part, size_t begin, size_t end)
+{
+    (void)part;
+    breed_job *job = ctx;
+    cpu_backend *b = job->b;
+    size_t k = b->cfg.top_k, D = b->D;
+    for (size_t c = begin; c < end; c++) {
+        const uint32_t *pair = job->pairs + 2 * c;
+        devo_cpu_make_child(b->next + (k + c) * D, b->next + pair[0] * D, b->next + pair[1] * D,
+                            D, b->cfg.seed, job->generation, (uint32_t)(k + c),
+                            b->cfg.mutation_threshold, b->cfg.mutation_std);
+    }
+}
+
 static devo_status cpu_breed(void *ctx, const size_t *order, const uint32_t *pairs,
                              uint32_t generation)
 {
     cpu_backend *b = ctx;
     size_t P = b->cfg.population, k = b->cfg.top_k, D = b->D;
+    // Elites first (children are made from their new slots), then the children in parallel:
+    // each child's draws depend on its slot only.
     for (size_t r = 0; r < k; r++)
         memcpy(b->next + r * D, b->population + order[r] * D, D * sizeof(float));
-    for (size_t slot = k; slot < P; slot++) {
-        const uint32_t *pair = pairs + 2 * (slot - k);
-        devo_cpu_make_child(b->next + slot * D, b->next + pair[0] * D, b->next + pair[1] * D, D,
-                            b->cfg.seed, generation, (uint32_t)slot, b->cfg.mutation_threshold,
-                            b->cfg.mutation_std);
-    }
+    breed_job job = {b, pairs, generation};
+    DEVO_TRY(devo_parallel_for((size_t)devo_cpu_thread_count(b->cfg.threads), P - k,
+                               make_children, &job));
     float *swap = b->population;
     b->population = b->next;
     b->next = swap;
