@@ -15,4 +15,4 @@ cmake --build build -j "$(nproc)" > /dev/null
 # About 1.5 minutes on 2 cores: a larger population than the seed's, judged each
 # generation on a fresh random 1024 of the 60,000 training images.
 exec ./build/src/cli/devo evolve --population 128 --top-k 16 --fitness-samples 1024 \
-  --generations 1000 --mutation-std 0.01 --seed 1 --verbose 2 "$@"
+  --generations 1500 --mutation-std 0.01 --seed 1 --verbose 2 "$@"
