@@ -42,8 +42,8 @@ static devo_status cpu_create(void **ctx, const devo_backend_config *cfg)
 {
     if (cfg->precision != DEVO_PRECISION_FP32)
         return devo_fail(DEVO_ERR_UNSUPPORTED,
-                         "cpu backend: only DEVO_PRECISION_FP32 is supported (asked for %d)",
-                         (int)cfg->precision);
+                         "cpu backend: only DEVO_PRECISION_FP32 is supported (asked for %s)",
+                         cfg->precision == DEVO_PRECISION_TF32 ? "TF32" : "BF16");
     size_t P = cfg->population, D = cfg->arch->param_count;
     if (P > SIZE_MAX / sizeof(float) / D)
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
