@@ -116,13 +116,16 @@ static devo_status create_in(cuda_backend *b)
     CUDA_TRY(cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking));
     CUBLAS_TRY(cublasCreate(&b->blas));
     CUBLAS_TRY(cublasSetStream(b->blas, b->stream));
-    DEVO_TRY(cuda_sort_temp_bytes(b->P, &b->sort_temp_bytes));
-    DEVO_TRY(check_fits(planned_bytes(b, b->sort_temp_bytes), "the population and work space"));
+    // The memory first (an absurd population is refused with the numbers), then the int
+    // dimensions cuBLAS and CUB take, then the sort's temp storage, which needs them.
+    DEVO_TRY(check_fits(planned_bytes(b, 0), "the population and work space"));
     size_t widest = b->P * (b->max_units > b->inputs ? b->max_units : b->inputs);
     if (b->P > (size_t)INT_MAX || widest > (size_t)INT_MAX || b->batch > (size_t)INT_MAX)
         return devo_fail(DEVO_ERR_UNSUPPORTED,
                          "cuda backend: population %zu x %zu units exceeds cuBLAS's int "
                          "dimensions", b->P, widest / b->P);
+    DEVO_TRY(cuda_sort_temp_bytes(b->P, &b->sort_temp_bytes));
+    DEVO_TRY(check_fits(planned_bytes(b, b->sort_temp_bytes), "the population and work space"));
     return allocate(b);
 }
 
