@@ -245,3 +245,39 @@ TEST(Cli, PlotDrawsAPngFromAHistory)
 }
 
 } // namespace
+
+namespace {
+
+// Runs the devo command under valgrind's memcheck: uninitialised reads, invalid accesses and
+// definite leaks fail it (the sanitizer build checks the rest).
+Result run_under_valgrind(const std::string &args)
+{
+    return run_program("valgrind -q --error-exitcode=99 --leak-check=full "
+                       "--errors-for-leak-kinds=definite --suppressions=" DEVO_VALGRIND_SUPP
+                       " " DEVO_CLI_PATH,
+                       args);
+}
+
+TEST(Cli, CommandsAreCleanUnderValgrind)
+{
+    if (DEVO_TEST_SANITIZED) GTEST_SKIP() << "sanitizer build: valgrind does not run it";
+    if (system("command -v valgrind > /dev/null 2>&1") != 0) GTEST_SKIP() << "no valgrind";
+    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP, model = tmp + "/valgrind.safetensors";
+    const std::string runs[] = {
+        "evolve --data " + dir + " --layers 4:tanh,10:softmax --generations 2 --population 6 "
+        "--top-k 2 --verbose 0",
+        "evolve --data " + dir + " --layers 4:tanh,10:softmax --generations 2 --population 6 "
+        "--top-k 2 --verbose 2 --fitness-samples 50 --save " + model + " --history " + tmp +
+            "/valgrind.csv",
+        "info " + model,
+        "predict --model " + model + " --data " + dir + " --out " + tmp + "/valgrind-pred.csv",
+        "evolve --data /nonexistent",
+    };
+    for (const std::string &args : runs) {
+        Result r = run_under_valgrind(args);
+        EXPECT_NE(r.code, 99) << args << "\n" << r.out;
+        EXPECT_EQ(r.out.find("=="), std::string::npos) << args << "\n" << r.out;
+    }
+}
+
+} // namespace

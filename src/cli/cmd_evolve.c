@@ -53,6 +53,7 @@ typedef struct evolve_args {
 
 static int parse_evolve(int argc, char **argv, evolve_args *a)
 {
+    memset(a, 0, sizeof *a); // flags not given stay NULL (--save, --history)
     devo_evolve_options_init(&a->opt);
     a->data = DEVO_DEFAULT_DATA_DIR;
     a->layers = "30:relu,10:softmax";
