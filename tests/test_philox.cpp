@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 extern "C" {
 #include "rng.h"
@@ -77,3 +78,30 @@ TEST(Philox, MutationThresholdCoversTheEnds)
 }
 
 } // namespace
+
+#ifdef DEVO_TEST_CURAND_HOST
+#include <curand.h>
+
+namespace {
+
+// A second oracle where CUDA is built: cuRAND's host Philox generator (it runs without a GPU).
+// With offset 0 its i-th block of four words is Philox4x32-10 of counter (0, 0, i, 0) under the
+// seed's key: in rng.h's layout, stream 0, generation i, individual 0, block 0.
+TEST(Philox, MatchesCurandsHostGenerator)
+{
+    const uint64_t seed = 0x123456789abcdefull;
+    curandGenerator_t generator;
+    ASSERT_EQ(curandCreateGeneratorHost(&generator, CURAND_RNG_PSEUDO_PHILOX4_32_10),
+              CURAND_STATUS_SUCCESS);
+    ASSERT_EQ(curandSetPseudoRandomGeneratorSeed(generator, seed), CURAND_STATUS_SUCCESS);
+    std::vector<unsigned int> words(4 * 4096);
+    ASSERT_EQ(curandGenerate(generator, words.data(), words.size()), CURAND_STATUS_SUCCESS);
+    curandDestroyGenerator(generator);
+    for (uint32_t i = 0; i < 4096; i++) {
+        devo_philox_block b = devo_rng_block(seed, (devo_rng_stream)0, i, 0, 0);
+        for (int q = 0; q < 4; q++) ASSERT_EQ(b.w[q], words[4 * i + q]) << "block " << i;
+    }
+}
+
+} // namespace
+#endif
