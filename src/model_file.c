@@ -201,7 +201,8 @@ static devo_status model_from_metadata(json_t *root, const char *path, devo_mode
     devo_status status = devo_layers_parse(m, layers, path);
     if (status != DEVO_OK) {
         devo_model_free(m);
-        return devo_fail(DEVO_ERR_FORMAT, "%s", devo_last_error()); // a format error here
+        // The same message, but in a file a bad layer description is a format error.
+        return devo_fail(DEVO_ERR_FORMAT, "%s", devo_last_error());
     }
     *out = m;
     return DEVO_OK;
