@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -119,6 +120,7 @@ devo_status devo_model_save(const devo_model *m, const char *path)
     }
     snprintf(temp, temp_size, "%s.tmp-XXXXXX", path);
     int fd = mkstemp(temp);
+    if (fd >= 0) fchmod(fd, 0644); // mkstemp makes 0600; a model file is as readable as any
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     devo_status status = DEVO_OK;
     if (!f) {

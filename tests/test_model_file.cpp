@@ -66,6 +66,7 @@ TEST(ModelFile, RoundTripKeepsArchitectureLossAndWeightsBitForBit)
     for (int i = 7; i >= 0; i--) header = header << 8 | len[i];
     EXPECT_EQ(header % 8, 0u);
     EXPECT_EQ((uint64_t)st.st_size, 8 + header + 4 * devo_model_param_count(m));
+    EXPECT_EQ(st.st_mode & 0777, 0644u); // not the temporary file's 0600
     devo_model_free(back);
     devo_model_free(m);
 }
