@@ -15,6 +15,10 @@
  *  - Matrices are row-major float32. "n x d" means n rows of d floats.
  *  - The library never prints unless asked (devo_evolve_options.verbose),
  *    never exits and never aborts on bad input.
+ *  - Threads: calls on different objects may run concurrently, with one
+ *    exception: the CPU backend sets OpenBLAS's process-wide thread count
+ *    around its own work and restores it after, so two CPU runs at once in
+ *    one process race on that setting (their results stay correct).
  */
 #ifndef DEVO_H
 #define DEVO_H

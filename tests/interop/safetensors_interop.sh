@@ -8,7 +8,8 @@ work=$2
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$work"
 venv="$work/venv"
-if [[ ! -x "$venv/bin/python" ]] && ! python3 -m venv "$venv" > "$work/venv.log" 2>&1; then
+# System site-packages: a machine that already has safetensors and numpy needs no download.
+if [[ ! -x "$venv/bin/python" ]] && ! python3 -m venv --system-site-packages "$venv" > "$work/venv.log" 2>&1; then
   echo "interop: cannot create a virtual environment (python3 -m venv); skipped"; exit 77
 fi
 if ! "$venv/bin/python" -c "import safetensors, numpy" 2> /dev/null &&
