@@ -88,7 +88,7 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
     return DEVO_OK;
 }
 
-devo_status devo_evolver_select(devo_evolver *e, devo_generation_stats *stats)
+devo_status devo_evolver_select(devo_evolver *e)
 {
     DEVO_TRY(e->backend->rank(e->ctx, e->fitness, e->order));
     if (isnan(e->fitness[e->order[0]]))
@@ -96,16 +96,15 @@ devo_status devo_evolver_select(devo_evolver *e, devo_generation_stats *stats)
                          e->generation + 1);
     e->generation++;
     DEVO_TRY(e->backend->individual(e->ctx, e->order[0], e->best));
-    e->best_fitness = e->fitness[e->order[0]];
-    if (isnan(e->best_ever) || e->best_fitness > e->best_ever) e->best_ever = e->best_fitness;
+    devo_generation_stats *stats = &e->last;
     memset(stats, 0, sizeof *stats);
     devo_elite_stats(e->fitness, e->order, e->P, e->k, stats);
+    if (isnan(e->best_ever) || stats->best > e->best_ever) e->best_ever = stats->best;
     stats->generation = e->generation;
     stats->max_generations = e->max_generations;
     stats->best_ever = e->best_ever;
     stats->evaluations = e->evaluations;
     stats->seconds = devo_now_seconds() - e->start_seconds;
-    e->last = *stats;
     return DEVO_OK;
 }
 
@@ -146,8 +145,7 @@ devo_status devo_evolver_tell(devo_evolver *e, const double *fitness)
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "devo_evolver_tell: too many generations");
     memcpy(e->fitness, fitness, e->P * sizeof *fitness);
     e->evaluations += e->P;
-    devo_generation_stats stats;
-    devo_status status = devo_evolver_select(e, &stats);
+    devo_status status = devo_evolver_select(e);
     if (status != DEVO_OK) {
         e->evaluations -= e->P; // a failed tell changes nothing
         return devo_fail(status, "devo_evolver_tell: %s", devo_last_error());
@@ -196,7 +194,7 @@ devo_status devo_evolver_best(const devo_evolver *e, devo_model *dst, double *fi
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "devo_evolver_best: dst's architecture differs from the evolver's");
     memcpy(dst->weights, e->best, e->D * sizeof(float));
-    if (fitness) *fitness = e->best_fitness;
+    if (fitness) *fitness = e->last.best;
     return DEVO_OK;
 }
 

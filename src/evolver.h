@@ -19,7 +19,6 @@ struct devo_evolver {
     size_t *order;             /* (P): the last ranking */
     uint32_t *pairs;           /* (P - k, 2): parent ranks of each child */
     float *best;               /* (D): best individual of the last selected generation */
-    double best_fitness;
     double best_ever;
     uint64_t evaluations;
     size_t generation;         /* generations selected so far */
@@ -32,9 +31,9 @@ struct devo_evolver {
 devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
                               const devo_evolve_options *opt, const char *fn);
 
-/* Ranks the current fitness, keeps the best individual and fills *stats.
+/* Ranks the current fitness, keeps the best individual and fills e->last.
  * DEVO_ERR_NUMERIC when every fitness is NaN. */
-devo_status devo_evolver_select(devo_evolver *e, devo_generation_stats *stats);
+devo_status devo_evolver_select(devo_evolver *e);
 
 /* Makes the next generation from the last ranking: elites (with their fitness)
  * in slots 0..k-1, then the children (fitness unknown). */

@@ -183,11 +183,11 @@ static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan, devo_h
     for (size_t g = 1; g <= o->max_generations; g++) {
         if (plan->rows) plan_draw(plan, o->seed, (uint32_t)g, o->fitness_fn != NULL);
         DEVO_TRY(evaluate(e, plan, g == 1 || !deterministic ? 0 : e->k));
-        devo_generation_stats stats;
-        DEVO_TRY(devo_evolver_select(e, &stats));
-        if (hist) history_append(hist, &stats);
-        devo_report_generation(&stats, o->verbose);
-        int stop = o->on_generation && o->on_generation(&stats, o->on_generation_user);
+        DEVO_TRY(devo_evolver_select(e));
+        const devo_generation_stats *stats = &e->last;
+        if (hist) history_append(hist, stats);
+        devo_report_generation(stats, o->verbose);
+        int stop = o->on_generation && o->on_generation(stats, o->on_generation_user);
         if (stop || g == o->max_generations) break;
         DEVO_TRY(devo_evolver_breed(e));
     }
