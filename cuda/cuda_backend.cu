@@ -164,9 +164,7 @@ __global__ void to_bf16_kernel(const float *__restrict__ in, __nv_bfloat16 *__re
 /* Launcher: out (count) = in (count) rounded to BF16. */
 devo_status cuda_to_bf16(cuda_backend *b, const float *in, __nv_bfloat16 *out, size_t count)
 {
-    size_t blocks = CEIL_DIV(count, (size_t)256);
-    to_bf16_kernel<<<(unsigned)(blocks < 65535 ? blocks : 65535), 256, 0, b->stream>>>(in, out,
-                                                                                      count);
+    to_bf16_kernel<<<cuda_grid_for(count), 256, 0, b->stream>>>(in, out, count);
     CUDA_TRY_LAUNCH();
     return DEVO_OK;
 }

@@ -36,4 +36,12 @@ devo_status devo_cublas_fail(cublasStatus_t status, const char *call, const char
 
 #define CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
 
+/* Blocks of 256 threads for a grid-stride loop over `work` items: enough to cover them, at
+ * least 1, at most 65535 (the loop strides over the rest). */
+static inline unsigned cuda_grid_for(size_t work)
+{
+    size_t blocks = CEIL_DIV(work, (size_t)256);
+    return (unsigned)(blocks < 65535 ? (blocks ? blocks : 1) : 65535);
+}
+
 #endif /* DEVO_CUDA_CHECK_H */

@@ -146,12 +146,6 @@ __global__ void output_kernel(cuda_view v, size_t count, size_t rows, size_t out
 
 /* ---------------------------------------------------------------------------- launchers */
 
-static unsigned grid_for(size_t work)
-{
-    size_t blocks = CEIL_DIV(work, (size_t)256);
-    return (unsigned)(blocks < 65535 ? (blocks ? blocks : 1) : 65535);
-}
-
 static bool is_bf16(const cuda_backend *b) { return b->cfg.precision == DEVO_PRECISION_BF16; }
 
 /* C (m x n, column-major, ldc) = A (m x k, lda) * B (k x n, ldb) for `batch` matrices at the
@@ -178,10 +172,10 @@ static devo_status bias_activate(cuda_backend *b, cuda_view v, size_t count, siz
                                  __nv_bfloat16 *operand)
 {
     if (layer->act == DEVO_ACT_SOFTMAX && !last)
-        bias_softmax_kernel<<<grid_for(count * rows), 256, 0, b->stream>>>(
+        bias_softmax_kernel<<<cuda_grid_for(count * rows), 256, 0, b->stream>>>(
             v, count, rows, layer->units, w, b->D, layer->bias_offset, operand);
     else
-        bias_activate_kernel<<<grid_for(count * rows * layer->units), 256, 0, b->stream>>>(
+        bias_activate_kernel<<<cuda_grid_for(count * rows * layer->units), 256, 0, b->stream>>>(
             v, count, rows, layer->units, w, b->D, layer->bias_offset, layer->act, last ? 1 : 0,
             last ? nullptr : operand);
     CUDA_TRY_LAUNCH();
@@ -254,11 +248,11 @@ static devo_status prepare_weights(cuda_backend *b, size_t first, size_t count)
     size_t work = b->inputs * count * layer->units;
     if (is_bf16(b)) {
         DEVO_TRY(cuda_to_bf16(b, w, b->population_bf16 + first * b->D, count * b->D));
-        pack_first_layer_kernel<<<grid_for(work), 256, 0, b->stream>>>(
+        pack_first_layer_kernel<<<cuda_grid_for(work), 256, 0, b->stream>>>(
             w, b->D, layer->kernel_offset, b->inputs, layer->units, count,
             static_cast<__nv_bfloat16 *>(b->packed));
     } else {
-        pack_first_layer_kernel<<<grid_for(work), 256, 0, b->stream>>>(
+        pack_first_layer_kernel<<<cuda_grid_for(work), 256, 0, b->stream>>>(
             w, b->D, layer->kernel_offset, b->inputs, layer->units, count,
             static_cast<float *>(b->packed));
     }
@@ -278,13 +272,13 @@ static devo_status chunk_operands(cuda_backend *b, bool subset, size_t s0, size_
     }
     const long long *list = b->rows + s0;
     if (is_bf16(b))
-        gather_rows_kernel<<<grid_for(rows * b->inputs), 256, 0, b->stream>>>(
+        gather_rows_kernel<<<cuda_grid_for(rows * b->inputs), 256, 0, b->stream>>>(
             b->x, list, rows, b->inputs, static_cast<__nv_bfloat16 *>(b->gathered_x));
     else
-        gather_rows_kernel<<<grid_for(rows * b->inputs), 256, 0, b->stream>>>(
+        gather_rows_kernel<<<cuda_grid_for(rows * b->inputs), 256, 0, b->stream>>>(
             b->x, list, rows, b->inputs, static_cast<float *>(b->gathered_x));
     CUDA_TRY_LAUNCH();
-    gather_rows_kernel<<<grid_for(rows * b->width), 256, 0, b->stream>>>(b->y, list, rows,
+    gather_rows_kernel<<<cuda_grid_for(rows * b->width), 256, 0, b->stream>>>(b->y, list, rows,
                                                                          b->width, b->gathered_y);
     CUDA_TRY_LAUNCH();
     *x = b->gathered_x;
@@ -369,7 +363,7 @@ devo_status cuda_forward(void *ctx, const float *x, size_t rows, float *y)
                                     : (const void *)(b->forward_x + r0 * b->inputs);
         cuda_view logits;
         DEVO_TRY(forward_chunk(b, 0, P, chunk, {xs, (long long)(rows * b->inputs)}, &logits));
-        output_kernel<<<grid_for(P * chunk), 256, 0, b->stream>>>(logits, P, chunk, b->outputs,
+        output_kernel<<<cuda_grid_for(P * chunk), 256, 0, b->stream>>>(logits, P, chunk, b->outputs,
                                                                   last->act, b->forward_y, rows,
                                                                   r0);
         CUDA_TRY_LAUNCH();

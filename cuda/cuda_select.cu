@@ -35,8 +35,7 @@ devo_status cuda_rank(void *ctx, const double *fitness, size_t *order)
     size_t P = b->P;
     CUDA_TRY(cudaMemcpyAsync(b->fitness, fitness, P * sizeof(double), cudaMemcpyHostToDevice,
                              b->stream));
-    size_t blocks = CEIL_DIV(P, (size_t)256);
-    rank_keys_kernel<<<(unsigned)(blocks < 65535 ? blocks : 65535), 256, 0, b->stream>>>(
+    rank_keys_kernel<<<cuda_grid_for(P), 256, 0, b->stream>>>(
         b->fitness, b->keys_in, b->values_in, P);
     CUDA_TRY_LAUNCH();
     size_t temp_bytes = b->sort_temp_bytes;

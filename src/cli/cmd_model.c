@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "devo.h"
 #include "names.h"
+#include "nn_math.h"
 
 /* Loads --model; prints the failure and returns 0 when it cannot. */
 static int load_model(const char *path, devo_model **m)
@@ -98,11 +99,10 @@ static int write_predictions(FILE *out, const devo_model *m, const devo_dataset 
     fputc('\n', out);
     for (size_t i = 0; i < n; i++) {
         const float *row = y + i * outputs;
-        size_t best = 0;
-        for (size_t j = 1; j < outputs; j++)
-            if (row[j] > row[best]) best = j;
-        if (outputs == 1) best = row[0] > 0.5f;
-        fprintf(out, "%zu,%g,%zu", i, (double)devo_dataset_y(d)[i], best);
+        // The outputs are activated already: argmax as accuracy counts it, or > 0.5 for one.
+        size_t predicted = outputs == 1 ? row[0] > 0.5f
+                                        : devo_predicted_class(DEVO_ACT_LINEAR, row, outputs);
+        fprintf(out, "%zu,%g,%zu", i, (double)devo_dataset_y(d)[i], predicted);
         for (size_t j = 0; j < outputs; j++) fprintf(out, ",%.9g", (double)row[j]);
         fputc('\n', out);
     }
