@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "args.h"
 #include "cli_data.h"
@@ -36,23 +35,19 @@ static int matches(const devo_model *m, const devo_dataset *d, const char *dir)
     return 0;
 }
 
-/* Whether DIR holds the images of split (plain or gzip). */
-static int split_exists(const char *dir, const char *split)
-{
-    char path[4096];
-    for (int gz = 0; gz < 2; gz++) {
-        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte%s", dir, split, gz ? ".gz" : "");
-        if (access(path, F_OK) == 0) return 1;
-    }
-    return 0;
-}
-
-/* Loads split from dir and reports the model's loss and accuracy on it; the exit code. */
+/* Reports the model's loss and accuracy on split `split` of dir; the exit code. A split whose
+ * files are absent (DEVO_ERR_IO) is skipped with a note when `optional`. */
 static int evaluate_split(const devo_model *m, const char *dir, const char *split,
-                          const char *name)
+                          const char *name, int optional)
 {
     devo_dataset *d = NULL;
-    if (devo_dataset_load_idx_dir(&d, dir, split) != DEVO_OK) return cli_library_failure();
+    devo_status status = devo_dataset_load_idx_dir(&d, dir, split);
+    if (status == DEVO_ERR_IO && optional) {
+        fprintf(stderr, "devo: no %s split (%s); reported the others only\n", name,
+                devo_last_error());
+        return 0;
+    }
+    if (status != DEVO_OK) return cli_library_failure();
     int code = matches(m, d, dir) && cli_report_split(name, m, d) ? 0 : 1;
     devo_dataset_free(d);
     return code;
@@ -69,14 +64,9 @@ int cmd_eval(int argc, char **argv)
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
     devo_model *m = NULL;
     if (!load_model(model, &m)) return model ? 1 : 2;
-    int code = evaluate_split(m, data, "train", "train");
-    if (code == 0) {
-        // The test split is optional, as in devo evolve.
-        if (split_exists(data, "t10k"))
-            code = evaluate_split(m, data, "t10k", "test");
-        else
-            fprintf(stderr, "devo: no t10k files in %s; reported the training split only\n", data);
-    }
+    // The test split is optional, as in devo evolve.
+    int code = evaluate_split(m, data, "train", "train", 0);
+    if (code == 0) code = evaluate_split(m, data, "t10k", "test", 1);
     devo_model_free(m);
     return code;
 }
