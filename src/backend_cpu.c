@@ -25,6 +25,8 @@ typedef struct cpu_backend {
     const float *x, *y; /* bound data: (n, inputs), (n, target width); borrowed */
     size_t n;
     devo_cpu_evaluator *evaluator;
+    devo_cpu_forward own;  /* devo_evolver_forward's work space, for up to own_rows rows */
+    size_t own_rows;
 } cpu_backend;
 
 static void cpu_destroy(void *ctx)
@@ -35,6 +37,7 @@ static void cpu_destroy(void *ctx)
     free(b->next);
     free(b->scratch);
     devo_cpu_evaluator_free(b->evaluator);
+    devo_cpu_forward_release(&b->own);
     free(b);
 }
 
@@ -167,14 +170,17 @@ static devo_status cpu_forward(void *ctx, const float *x, size_t rows, float *y)
     cpu_backend *b = ctx;
     const devo_model *arch = b->cfg.arch;
     size_t P = b->cfg.population, outputs = devo_model_output_dim(arch);
-    devo_cpu_forward f;
-    DEVO_TRY(devo_cpu_forward_init(&f, arch, rows, P));
+    if (rows > b->own_rows) { // called once per environment step: keep the work space
+        devo_cpu_forward_release(&b->own);
+        b->own_rows = 0;
+        DEVO_TRY(devo_cpu_forward_init(&b->own, arch, rows, P));
+        b->own_rows = rows;
+    }
     int previous_threads = use_threads(b->cfg.threads);
-    devo_logits_view view = devo_cpu_forward_own(&f, b->population, P, x, rows);
+    devo_logits_view view = devo_cpu_forward_own(&b->own, b->population, P, x, rows);
     openblas_set_num_threads(previous_threads);
     for (size_t p = 0; p < P; p++)
         devo_cpu_write_outputs(arch, view, p, rows, y + p * rows * outputs);
-    devo_cpu_forward_release(&f);
     return DEVO_OK;
 }
 
