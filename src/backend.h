@@ -25,6 +25,8 @@ typedef struct devo_backend_config {
     size_t batch_size;           /* samples per evaluation chunk */
     int threads;                 /* CPU threads, 0 = all cores */
     devo_precision precision;
+    const devo_evolve_options *options; /* the run's options, borrowed for create only: the
+                                           evolution strategies read theirs from it */
 } devo_backend_config;
 
 typedef struct devo_backend_i {
@@ -54,6 +56,16 @@ typedef struct devo_backend_i {
     /* Bytes this backend holds on its device (0 for the host backend). Optional. */
     size_t (*device_bytes)(void *ctx);
 
+    /* Search-distribution strategies (the ES backend; NULL for the GA's backends): */
+    /* Updates the distribution from the fitness (P) of the current population; the next
+     * breed then draws the next population around it. */
+    devo_status (*tell)(void *ctx, const double *fitness);
+    /* Copies the distribution's centre (D) to dst. */
+    devo_status (*center)(void *ctx, float *dst);
+    /* The centre's built-in fitness on the bound samples (rows as in evaluate). */
+    devo_status (*evaluate_center)(void *ctx, const size_t *rows, size_t row_count,
+                                   double *fitness);
+
     /* The hardware ceiling, for benchmarks (no context needed): the FLOP/s of one large
      * square sgemm and the bytes/s of a large device-to-device (or memcpy) copy. Optional. */
     devo_status (*measure_ceiling)(int threads, double *gemm_flops, double *copy_bytes_per_second);
@@ -61,6 +73,9 @@ typedef struct devo_backend_i {
 
 /* The CPU reference backend; always built. */
 const devo_backend_i *devo_backend_cpu(void);
+
+/* The evolution strategies' backend (CPU): OpenAI-ES, PGPE, SNES, full or low rank. */
+const devo_backend_i *devo_backend_es_cpu(void);
 
 /* The CUDA backend, or NULL when devo was built without CUDA. */
 const devo_backend_i *devo_backend_cuda(void);

@@ -12,6 +12,7 @@
 #include "options.h"
 #include "rng.h"
 #include "selection.h"
+#include "strategy.h"
 
 void devo_evolver_free(devo_evolver *e)
 {
@@ -42,6 +43,7 @@ static devo_status open_backend(devo_evolver *e, const char *fn)
         .batch_size = e->opt.batch_size,
         .threads = e->opt.threads,
         .precision = e->opt.precision,
+        .options = &e->opt,
     };
     devo_status status = backend->create(&e->ctx, &cfg);
     if (status != DEVO_OK) return devo_fail(status, "%s: %s", fn, devo_last_error());
@@ -57,6 +59,7 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
     devo_evolve_options defaults;
     devo_evolve_options_init(&defaults);
     DEVO_TRY(devo_options_check(opt ? opt : &defaults, fn));
+    DEVO_TRY(devo_strategy_check(opt ? opt : &defaults, m, fn));
     devo_evolver *e = calloc(1, sizeof *e);
     if (!e) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
     e->opt = opt ? *opt : defaults;
@@ -64,6 +67,7 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
     e->k = e->opt.top_k;
     e->D = m->param_count;
     e->best_ever = NAN;
+    e->center_fitness = NAN;
     e->start_seconds = devo_now_seconds();
     // The backend first: it refuses a run that does not fit before the host arrays are made.
     devo_status status = devo_model_clone(m, &e->arch);
@@ -95,7 +99,9 @@ devo_status devo_evolver_select(devo_evolver *e)
         return devo_fail(DEVO_ERR_NUMERIC, "generation %zu: every fitness is NaN",
                          e->generation + 1);
     e->generation++;
-    DEVO_TRY(e->backend->individual(e->ctx, e->order[0], e->best));
+    // A search distribution's answer is its centre; the GA's, its best individual.
+    if (e->backend->center) DEVO_TRY(e->backend->center(e->ctx, e->best));
+    else DEVO_TRY(e->backend->individual(e->ctx, e->order[0], e->best));
     devo_generation_stats *stats = &e->last;
     memset(stats, 0, sizeof *stats);
     devo_elite_stats(e->fitness, e->order, e->P, e->k, stats);
@@ -105,11 +111,14 @@ devo_status devo_evolver_select(devo_evolver *e)
     stats->best_ever = e->best_ever;
     stats->evaluations = e->evaluations;
     stats->seconds = devo_now_seconds() - e->start_seconds;
+    stats->center = e->center_fitness;
+    e->center_fitness = NAN;
     return DEVO_OK;
 }
 
 devo_status devo_evolver_breed(devo_evolver *e)
 {
+    if (e->backend->tell) DEVO_TRY(e->backend->tell(e->ctx, e->fitness));
     DEVO_TRY(e->backend->breed(e->ctx, e->order, e->pairs, (uint32_t)e->generation));
     // Elites move to slots 0..k-1 in rank order; children are not evaluated yet.
     for (size_t i = 0; i < e->P; i++) e->spare[i] = i < e->k ? e->fitness[e->order[i]] : NAN;
@@ -194,7 +203,7 @@ devo_status devo_evolver_best(const devo_evolver *e, devo_model *dst, double *fi
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "devo_evolver_best: dst's architecture differs from the evolver's");
     memcpy(dst->weights, e->best, e->D * sizeof(float));
-    if (fitness) *fitness = e->last.best;
+    if (fitness) *fitness = e->backend->center ? e->last.center : e->last.best;
     return DEVO_OK;
 }
 

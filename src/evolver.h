@@ -25,13 +25,15 @@ struct devo_evolver {
     size_t max_generations;    /* the run's planned generations, for the statistics (0: ask/tell) */
     devo_generation_stats last; /* statistics of the last selected generation */
     double start_seconds;
+    double center_fitness;     /* ES: the centre's fitness this generation (NaN: not scored) */
 };
 
 /* Validates and creates an evolver (first population made); `fn` names the caller. */
 devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
                               const devo_evolve_options *opt, const char *fn);
 
-/* Ranks the current fitness, keeps the best individual and fills e->last.
+/* Ranks the current fitness, keeps the best individual (an ES: the centre) and fills
+ * e->last.
  * DEVO_ERR_NUMERIC when every fitness is NaN. */
 devo_status devo_evolver_select(devo_evolver *e);
 

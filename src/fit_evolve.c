@@ -23,6 +23,7 @@ void devo_history_free(devo_history *h)
     free(h->best_ever);
     free(h->evaluations);
     free(h->seconds);
+    free(h->center);
     memset(h, 0, sizeof *h);
 }
 
@@ -37,8 +38,9 @@ static devo_status history_reserve(devo_history *h, size_t capacity)
     h->best_ever = malloc(capacity * sizeof(double));
     h->evaluations = malloc(capacity * sizeof(uint64_t));
     h->seconds = malloc(capacity * sizeof(double));
+    h->center = malloc(capacity * sizeof(double));
     if (!h->best || !h->mean || !h->std || !h->population_mean || !h->best_ever ||
-        !h->evaluations || !h->seconds) {
+        !h->evaluations || !h->seconds || !h->center) {
         devo_history_free(h);
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "devo_fit_evolve: cannot allocate the history");
     }
@@ -55,6 +57,7 @@ static void history_append(devo_history *h, const devo_generation_stats *s)
     h->best_ever[g] = s->best_ever;
     h->evaluations[g] = s->evaluations;
     h->seconds[g] = s->seconds;
+    h->center[g] = s->center;
 }
 
 /* The samples one generation is judged on. */
@@ -134,6 +137,19 @@ static devo_status plan_init(sample_plan *plan, const devo_model *m, const float
     return DEVO_OK;
 }
 
+/* An ES's centre on this generation's samples, into e->center_fitness: one individual more. */
+static devo_status evaluate_center(devo_evolver *e, const sample_plan *plan)
+{
+    const devo_evolve_options *o = &e->opt;
+    if (!o->fitness_fn)
+        return e->backend->evaluate_center(e->ctx, plan->rows, plan->count, &e->center_fitness);
+    DEVO_TRY(e->backend->center(e->ctx, e->arch->weights));
+    e->center_fitness = o->fitness_fn(e->arch, plan->rows ? plan->subset_x : plan->x,
+                                      plan->rows ? plan->subset_y : plan->y, plan->count,
+                                      o->fitness_user);
+    return DEVO_OK;
+}
+
 /* Fitness of individuals [first, P) on this generation's samples. */
 static devo_status evaluate(devo_evolver *e, const sample_plan *plan, size_t first)
 {
@@ -150,7 +166,7 @@ static devo_status evaluate(devo_evolver *e, const sample_plan *plan, size_t fir
         }
     }
     e->evaluations += e->P - first;
-    return DEVO_OK;
+    return e->backend->center ? evaluate_center(e, plan) : DEVO_OK;
 }
 
 static devo_status check_fit_arguments(const devo_model *m, const float *x, const float *y,
@@ -173,11 +189,14 @@ static devo_status check_fit_arguments(const devo_model *m, const float *x, cons
     return DEVO_OK;
 }
 
-/* The generation loop; on success m gets the best individual of the last generation. */
+/* The generation loop; on success m gets the best individual of the last generation (an
+ * ES: the centre evaluated last). */
 static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan, devo_history *hist)
 {
     const devo_evolve_options *o = &e->opt;
-    int deterministic = !o->fitness_fn && !o->fitness_samples;
+    // The GA's elites keep their fitness when the samples do not change; an ES's population
+    // is new every generation.
+    int deterministic = !o->fitness_fn && !o->fitness_samples && !e->backend->center;
     DEVO_TRY(e->backend->bind_data(e->ctx, plan->x, plan->y, plan->n));
     e->max_generations = o->max_generations;
     for (size_t g = 1; g <= o->max_generations; g++) {
@@ -187,7 +206,13 @@ static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan, devo_h
         const devo_generation_stats *stats = &e->last;
         if (hist) history_append(hist, stats);
         devo_report_generation(stats, o->verbose);
-        int stop = o->on_generation && o->on_generation(stats, o->on_generation_user);
+        int stop = 0;
+        if (o->on_generation) {
+            devo_generation_stats shown = *stats;
+            memcpy(e->arch->weights, e->best, e->D * sizeof(float));
+            shown.model = e->arch;
+            stop = o->on_generation(&shown, o->on_generation_user);
+        }
         if (stop || g == o->max_generations) break;
         DEVO_TRY(devo_evolver_breed(e));
     }

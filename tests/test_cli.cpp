@@ -171,10 +171,11 @@ TEST(Cli, EvolveSavesAModelThatEvalPredictAndInfoRead)
     std::vector<std::string> lines = split(read_all(history), '\n');
     ASSERT_GE(lines.size(), 5u);
     EXPECT_EQ(lines[0], "generation,max_generations,best,mean,std,population_mean,best_ever,"
-                        "evaluations,seconds");
+                        "evaluations,seconds,center,test_accuracy");
     for (size_t g = 1; g <= 4; g++) {
         std::vector<std::string> fields = split(lines[g], ',');
-        ASSERT_EQ(fields.size(), 9u) << lines[g];
+        ASSERT_EQ(fields.size(), 11u) << lines[g];
+        EXPECT_EQ(fields[9], "nan"); // the GA has no centre
         EXPECT_EQ(fields[0], std::to_string(g));
         EXPECT_EQ(fields[1], "4");
     }
@@ -242,6 +243,42 @@ TEST(Cli, PlotDrawsAPngFromAHistory)
     std::string bytes = read_all(png);
     ASSERT_GT(bytes.size(), 8u);
     EXPECT_EQ(bytes.substr(1, 3), "PNG");
+    // Two runs' test accuracy against seconds; a history without it is refused for that.
+    std::string es = tmp + "/plot-es.csv", curves = tmp + "/curves.png";
+    ASSERT_EQ(run("evolve --data " + dir + " --layers 10:softmax --generations 3 --verbose 0 "
+                  "--strategy openai-es --population 6 --test-every 2 --history " + es).code, 0);
+    r = run("plot " + history + " " + es + " --x seconds --y test-accuracy -o " + curves);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(read_all(curves).substr(1, 3), "PNG");
+    EXPECT_EQ(run("plot " + es + " --y speed -o " + curves).code, 2);
+}
+
+TEST(Cli, EvolveWithAStrategyWritesTheCentreAndTestAccuracy)
+{
+    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP, history = tmp + "/es-history.csv";
+    Result r = run("evolve --data " + dir + " --layers 4:relu,10:softmax --generations 4 "
+                   "--strategy pgpe --rank 1 --population 10 --lr 0.1 --sigma 0.05 "
+                   "--weight-decay 0.001 --sigma-final 0.01 --test-every 2 --verbose 0 "
+                   "--history " + history);
+    ASSERT_EQ(r.code, 0) << r.out;
+    std::vector<std::string> lines = split(read_all(history), '\n');
+    ASSERT_GE(lines.size(), 5u);
+    for (size_t g = 1; g <= 4; g++) {
+        std::vector<std::string> fields = split(lines[g], ',');
+        ASSERT_EQ(fields.size(), 11u) << lines[g];
+        EXPECT_NE(fields[9], "nan") << lines[g]; // the centre's fitness
+        EXPECT_EQ(fields[10] == "nan", g % 2 == 1) << lines[g];
+    }
+    Result odd = run("evolve --data " + dir + " --strategy openai-es --population 9 --verbose 0");
+    EXPECT_EQ(odd.code, 1);
+    EXPECT_NE(odd.out.find("population must be even"), std::string::npos) << odd.out;
+    Result rank = run("evolve --data " + dir + " --layers 4:relu,10:softmax --strategy snes "
+                      "--rank 5 --verbose 0");
+    EXPECT_EQ(rank.code, 1);
+    EXPECT_NE(rank.out.find("perturbation_rank"), std::string::npos) << rank.out;
+    Result bad = run("evolve --data " + dir + " --strategy cma-es");
+    EXPECT_EQ(bad.code, 2);
+    EXPECT_NE(bad.out.find("--strategy"), std::string::npos) << bad.out;
 }
 
 } // namespace

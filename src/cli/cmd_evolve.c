@@ -2,10 +2,12 @@
  * cmd_evolve.c - "devo evolve": load an IDX dataset, build the network from
  * --layers, run devo_fit_evolve with every option as a flag, then save the
  * model (--save) and report the train and test loss and accuracy and the wall
- * time. --history writes a CSV row per generation as it ends. Ctrl-C stops
+ * time. --history writes a CSV row per generation as it ends (with the test
+ * accuracy of the run's answer every --test-every generations). Ctrl-C stops
  * after the current generation and still saves and reports.
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,23 +33,41 @@ static void on_interrupt(int signal_number)
 /* Writes each generation's statistics as a CSV row as it ends, so the history
  * survives an interrupted run, and stops the run after Ctrl-C. */
 typedef struct generation_log {
-    FILE *history; /* NULL: no --history */
+    FILE *history;             /* NULL: no --history */
+    size_t test_every;         /* 0: no test accuracy in the history */
+    const devo_dataset *test;  /* NULL: no test split */
+    const float *test_y;       /* the test targets in the model's layout */
 } generation_log;
+
+/* The test accuracy of the run's answer this generation, or NaN when not asked for. */
+static double test_accuracy(const generation_log *log, const devo_generation_stats *s)
+{
+    double accuracy = NAN;
+    int due = log->test_every && (s->generation % log->test_every == 0 ||
+                                  s->generation == s->max_generations);
+    if (due && log->test && s->model &&
+        devo_model_evaluate(s->model, devo_dataset_x(log->test), log->test_y,
+                            devo_dataset_count(log->test), NULL, &accuracy) != DEVO_OK)
+        accuracy = NAN;
+    return accuracy;
+}
 
 static int on_generation(const devo_generation_stats *s, void *user)
 {
     generation_log *log = user;
     if (log->history) {
-        fprintf(log->history, "%zu,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%llu,%.6f\n", s->generation,
-                s->max_generations, s->best, s->mean, s->std, s->population_mean, s->best_ever,
-                (unsigned long long)s->evaluations, s->seconds);
+        fprintf(log->history, "%zu,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%llu,%.6f,%.17g,%.17g\n",
+                s->generation, s->max_generations, s->best, s->mean, s->std, s->population_mean,
+                s->best_ever, (unsigned long long)s->evaluations, s->seconds, s->center,
+                test_accuracy(log, s));
         fflush(log->history);
     }
     return interrupted;
 }
 
 typedef struct evolve_args {
-    const char *data, *layers, *loss, *fitness, *backend, *precision, *save, *history;
+    const char *data, *layers, *loss, *fitness, *backend, *precision, *save, *history, *strategy;
+    size_t test_every;
     devo_evolve_options opt;
 } evolve_args;
 
@@ -61,6 +81,7 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
     a->fitness = "neg-loss";
     a->backend = "auto";
     a->precision = "fp32";
+    a->strategy = "ga";
     devo_evolve_options *o = &a->opt;
     const cli_flag flags[] = {
         {"data", CLI_STRING, &a->data, "IDX dataset directory (default: installed Fashion-MNIST)"},
@@ -82,8 +103,19 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
         {"precision", CLI_STRING, &a->precision, "fp32 (default) | tf32 | bf16 (CUDA only)"},
         {"threads", CLI_INT, &o->threads, "CPU threads, 0 = all cores (0)"},
         {"verbose", CLI_INT, &o->verbose, "0 silent, 1 a line per generation, 2 progress bar (1)"},
+        {"strategy", CLI_STRING, &a->strategy, "ga (default) | openai-es | pgpe | snes"},
+        {"lr", CLI_DOUBLE, &o->learning_rate,
+         "ES learning rate, 0 = the strategy's (openai-es 0.01, pgpe 0.15, snes 1)"},
+        {"sigma", CLI_DOUBLE, &o->sigma,
+         "ES initial perturbation std, 0 = the strategy's (openai-es 0.02, pgpe/snes 0.05)"},
+        {"rank", CLI_SIZE, &o->perturbation_rank, "ES perturbation rank, 0 = full rank (0)"},
+        {"weight-decay", CLI_DOUBLE, &o->weight_decay, "ES L2 pull on the centre (0)"},
+        {"sigma-final", CLI_DOUBLE, &o->sigma_final,
+         "ES schedule: sigma and learning rate decay geometrically to this, 0 = none (0)"},
         {"save", CLI_STRING, &a->save, "write the evolved model here (safetensors)"},
         {"history", CLI_STRING, &a->history, "write one CSV row per generation here"},
+        {"test-every", CLI_SIZE, &a->test_every,
+         "with --history: the test accuracy of the run's answer every N generations (0)"},
     };
     int parsed = cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0],
                            "devo evolve [--data DIR] [--layers 30:relu,10:softmax] [options]");
@@ -94,6 +126,7 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
     else if (!cli_fitness(a->fitness, &o->fitness)) bad = "fitness", value = a->fitness;
     else if (!cli_backend(a->backend, &o->backend)) bad = "backend", value = a->backend;
     else if (!cli_precision(a->precision, &o->precision)) bad = "precision", value = a->precision;
+    else if (!cli_strategy(a->strategy, &o->strategy)) bad = "strategy", value = a->strategy;
     if (bad) {
         fprintf(stderr, "devo: bad value '%s' for flag '--%s' (see --help)\n", value, bad);
         return CLI_USAGE_ERROR;
@@ -103,7 +136,8 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
 
 /* The history CSV's header: every field of devo_generation_stats. */
 #define HISTORY_HEADER \
-    "generation,max_generations,best,mean,std,population_mean,best_ever,evaluations,seconds\n"
+    "generation,max_generations,best,mean,std,population_mean,best_ever,evaluations,seconds," \
+    "center,test_accuracy\n"
 
 /* Evolves m on train as the flags say, then saves and reports. Returns the exit code. */
 static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
@@ -111,10 +145,13 @@ static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
 {
     float *y = cli_targets(train, m);
     if (!y) return 1;
-    generation_log log = {NULL};
+    generation_log log = {NULL, a->test_every, test, NULL};
+    float *test_y = test && a->test_every ? cli_targets(test, m) : NULL;
+    log.test_y = test_y;
     if (a->history && !(log.history = fopen(a->history, "w"))) {
         fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(errno));
         free(y);
+        free(test_y);
         return 1;
     }
     if (log.history) fputs(HISTORY_HEADER, log.history);
@@ -132,6 +169,7 @@ static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
     double seconds = devo_now_seconds() - start;
     signal(SIGINT, SIG_DFL);
     free(y);
+    free(test_y);
     if (log.history && fclose(log.history) != 0) {
         fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(errno));
         return 1;
