@@ -123,7 +123,8 @@ rows=$(($(wc -l < "$out/bench.csv") - 1))
 # ------------------------------------------------------------------ one generation's kernels (<= 40 s)
 if have ncu; then
   step "ncu, kernels of generations 1-2 (P 256, 2,048 samples)" 40 "$out/ncu.txt" ncu \
-    --clock-control none --section SpeedOfLight --print-summary per-kernel "$devo" evolve \
+    --clock-control none --section SpeedOfLight --launch-count 200 --print-summary per-kernel \
+    "$devo" evolve \
     --data "$data" --backend cuda --population 256 --top-k 64 --generations 2 \
     --fitness-samples 2048 --verbose 0 || say "ncu: no summary (see ncu.txt); not a failure"
 else
