@@ -80,6 +80,29 @@ TEST(Cli, EvolveRunsAndReportsTrainAndTestAccuracy)
     EXPECT_EQ(r.out.substr(0, r.out.find("time")), again.out.substr(0, again.out.find("time")));
 }
 
+// A test split whose images differ in size from the training split's was once read with the
+// training width (a heap over-read inside sgemm): every command refuses it, evolve before the run.
+TEST(Cli, ASplitOfAnotherWidthIsRefusedByEveryCommand)
+{
+    std::string dir = small_dataset(1), model = std::string(DEVO_TEST_TMP) + "/width.safetensors";
+    Result r = run("evolve --data " + dir + " --layers 10:softmax --generations 2 --population 4 "
+                   "--top-k 2 --backend cpu --save " + model);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("takes 36 inputs but the test samples have 1"), std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("[Generation"), std::string::npos) << "refused before the run\n" << r.out;
+    ASSERT_EQ(run("evolve --data " + small_dataset() + " --layers 10:softmax --generations 1 "
+                  "--population 4 --top-k 2 --backend cpu --verbose 0 --save " + model).code, 0);
+    r = run("eval --model " + model + " --data " + dir);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("takes 36 inputs but the test samples have 1"), std::string::npos)
+        << r.out;
+    r = run("predict --model " + model + " --data " + dir + " --out " + DEVO_TEST_TMP + "/w.csv");
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("takes 36 inputs but the t10k samples have 1"), std::string::npos)
+        << r.out;
+}
+
 } // namespace
 
 namespace {

@@ -156,15 +156,14 @@ int cmd_evolve(int argc, char **argv)
     devo_loss loss;
     devo_loss_from_name(a.loss, &loss);
     devo_dataset *train = NULL, *test = NULL;
-    if (devo_dataset_load_idx_dir(&train, a.data, "train") != DEVO_OK) return cli_library_failure();
-    if (devo_dataset_load_idx_dir(&test, a.data, "t10k") != DEVO_OK)
-        fprintf(stderr, "devo: no test split (%s); reporting the training split only\n",
-                devo_last_error());
+    if (!cli_load_split(&train, a.data, "train", "train", NULL, 0)) return 1;
     devo_model *m = NULL;
     int code = 2;
+    // The model takes the training split's width; the test split must have it too.
     if (cli_build_model(a.layers, devo_dataset_dim(train), loss, &m))
-        code = devo_model_init_weights(m, a.opt.seed) == DEVO_OK ? evolve(&a, m, train, test)
-                                                                  : cli_library_failure();
+        code = !cli_load_split(&test, a.data, "t10k", "test", m, 1) ? 1
+               : devo_model_init_weights(m, a.opt.seed) == DEVO_OK ? evolve(&a, m, train, test)
+                                                                   : cli_library_failure();
     devo_model_free(m);
     devo_dataset_free(train);
     devo_dataset_free(test);
