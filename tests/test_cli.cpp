@@ -2,12 +2,17 @@
 // real runs of every subcommand on a small IDX dataset.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 
 #include "test_programs.h"
 
@@ -301,6 +306,98 @@ TEST(Cli, CommandsAreCleanUnderValgrind)
         EXPECT_NE(r.code, 99) << args << "\n" << r.out;
         EXPECT_EQ(r.out.find("=="), std::string::npos) << args << "\n" << r.out;
     }
+}
+
+} // namespace
+
+namespace {
+
+// The names in directory dir.
+std::vector<std::string> entries(const std::string &dir)
+{
+    std::vector<std::string> names;
+    if (DIR *d = opendir(dir.c_str())) {
+        while (dirent *e = readdir(d)) names.push_back(e->d_name);
+        closedir(d);
+    }
+    return names;
+}
+
+// An output path that cannot be written is refused before the data is loaded or the run spent,
+// with a message naming the flag and the path, and the check leaves no file behind.
+TEST(Cli, UnwritableOutputPathsAreRefusedBeforeTheRun)
+{
+    std::string dir = small_dataset(), out = std::string(DEVO_TEST_TMP) + "/outputs";
+    mkdir(out.c_str(), 0755);
+    std::string read_only = out + "/read-only";
+    mkdir(read_only.c_str(), 0555);
+    chmod(read_only.c_str(), 0555);
+    struct Case {
+        std::string flag, path;
+    } cases[] = {
+        {"save", "/nonexistent/dir/m.safetensors"},
+        {"save", out},                          // a directory
+        {"save", "/proc/devo-m.safetensors"},   // read-only even for root
+        {"history", "/nonexistent/dir/h.csv"},
+        {"history", out + "/"},
+        {"save", read_only + "/m.safetensors"}, // read-only but for root
+    };
+    size_t before = entries(out).size();
+    for (const Case &c : cases) {
+        if (c.path.rfind(read_only, 0) == 0 && geteuid() == 0) continue; // root writes anyway
+        Result r = run("evolve --data " + dir + " --layers 10:softmax --generations 2 "
+                       "--population 4 --top-k 2 --backend cpu --" + c.flag + " " + c.path);
+        EXPECT_EQ(r.code, 1) << c.path << "\n" << r.out;
+        EXPECT_NE(r.out.find("cannot write --" + c.flag + " '" + c.path + "'"), std::string::npos)
+            << r.out;
+        EXPECT_EQ(r.out.find("[Generation"), std::string::npos) << "refused before the run\n"
+                                                                 << r.out;
+    }
+    EXPECT_EQ(entries(out).size(), before) << "the checks left a file behind";
+    EXPECT_TRUE(entries(read_only).size() == 2) << "the checks left a file behind";
+}
+
+// A save that fails after the run (here its directory is removed during the run, which Ctrl-C
+// then stops) puts the model in a rescue file beside the current directory and says how to move
+// it into place; the exit code is 1.
+TEST(Cli, AModelWhoseSaveFailsAfterTheRunIsRescued)
+{
+    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string work = tmp + "/rescue-" + std::to_string(getpid()), gone = work + "/gone";
+    std::string history = work + "/history.csv", log = work + "/log.txt";
+    mkdir(work.c_str(), 0755);
+    mkdir(gone.c_str(), 0755);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (chdir(work.c_str()) != 0) _exit(120);
+        execl(DEVO_CLI_PATH, "devo", "evolve", "--data", dir.c_str(), "--layers", "10:softmax",
+              "--generations", "100000000", "--population", "4", "--top-k", "2", "--backend",
+              "cpu", "--verbose", "0", "--save", (gone + "/m.safetensors").c_str(), "--history",
+              history.c_str(), (char *)nullptr);
+        _exit(121);
+    }
+    // Wait until the run has begun (the history has a generation), then pull the directory away.
+    auto lines = [](const std::string &text) { return std::count(text.begin(), text.end(), '\n'); };
+    for (int i = 0; i < 6000 && lines(read_all(history)) < 2; i++) usleep(10000);
+    ASSERT_EQ(rmdir(gone.c_str()), 0);
+    kill(child, SIGINT);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    std::string out = read_all(log);
+    ASSERT_TRUE(WIFEXITED(status)) << out;
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+    std::string rescue = work + "/devo-rescue-" + std::to_string(child) + ".safetensors";
+    EXPECT_NE(out.find("mv '" + rescue + "' '" + gone + "/m.safetensors'"), std::string::npos)
+        << out;
+    Result info = run("info " + rescue);
+    EXPECT_EQ(info.code, 0) << info.out;
+    EXPECT_NE(info.out.find("input       36"), std::string::npos) << info.out;
+    EXPECT_NE(out.find("train loss"), std::string::npos) << "still reports\n" << out;
+    remove(rescue.c_str());
 }
 
 } // namespace

@@ -18,6 +18,7 @@
 #include "devo.h"
 #include "cli_names.h"
 #include "names.h"
+#include "output_path.h"
 
 static volatile sig_atomic_t interrupted = 0;
 
@@ -138,14 +139,12 @@ static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
     }
     if (status != DEVO_OK) return cli_library_failure();
     if (interrupted) printf("interrupted: stopped after the current generation\n");
-    if (a->save) {
-        if (devo_model_save(m, a->save) != DEVO_OK) return cli_library_failure();
-        printf("saved %s\n", a->save);
-    }
+    // A failed save still reports: the model may be in a rescue file (see cli_save_model).
+    int saved = !a->save || cli_save_model(m, a->save);
     if (!cli_report_split("train", m, train) || (test && !cli_report_split("test", m, test)))
         return 1;
     printf("time  %.2f s\n", seconds);
-    return 0;
+    return saved ? 0 : 1;
 }
 
 int cmd_evolve(int argc, char **argv)
@@ -153,6 +152,10 @@ int cmd_evolve(int argc, char **argv)
     evolve_args a;
     int parsed = parse_evolve(argc, argv, &a);
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
+    // Output paths are checked before the data is loaded and the run spent.
+    if ((a.save && !cli_check_writable("save", a.save)) ||
+        (a.history && !cli_check_writable("history", a.history)))
+        return 1;
     devo_loss loss;
     devo_loss_from_name(a.loss, &loss);
     devo_dataset *train = NULL, *test = NULL;
