@@ -272,6 +272,61 @@ TEST(Cli, PlotDrawsAPngFromAHistory)
     EXPECT_EQ(bytes.substr(1, 3), "PNG");
 }
 
+// Titles and file names reach gnuplot as arguments, never as script text: the injection
+// strings run nothing, a 5,000-character title still draws, and a failure of gnuplot is reported.
+TEST(Cli, PlotPassesStringsSafelyAndChecksGnuplot)
+{
+    if (system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot missing";
+    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string history = tmp + "/inject-history.csv", png = tmp + "/inject.png";
+    std::string pwned = "/tmp/devo-pwned-" + std::to_string(getpid());
+    remove(pwned.c_str());
+    ASSERT_EQ(run("evolve --data " + dir + " --layers 10:softmax --generations 3 --verbose 0 "
+                  "--backend cpu --history " + history).code, 0);
+    // The shell quoting below hands devo each string as one argument, quotes and all.
+    const std::string injections[] = {
+        "x'; system 'touch " + pwned + "'; set title 'y",
+        "x\"; system \"touch " + pwned + "\"; set title \"y",
+        "x`touch " + pwned + "`y",
+    };
+    for (const std::string &title : injections) {
+        std::string quoted = "'";
+        for (char c : title) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        Result r = run("plot " + history + " -o " + png + " --title " + quoted + "'");
+        EXPECT_EQ(r.code, 0) << title << "\n" << r.out;
+        EXPECT_EQ(access(pwned.c_str(), F_OK), -1) << "the title ran a command: " << title;
+        EXPECT_EQ(read_all(png).substr(1, 3), "PNG") << title;
+    }
+    // File names too: a history and PNGs whose names are gnuplot commands (no '/' in a name, so
+    // these commands touch a file in the current directory).
+    std::string local = "devo-pwned-" + std::to_string(getpid());
+    remove(local.c_str());
+    std::string odd = tmp + "/h'; system 'touch " + local + "'; '.csv";
+    std::string piped = tmp + "/<touch " + local;
+    ASSERT_EQ(rename(history.c_str(), odd.c_str()), 0);
+    ASSERT_EQ(system(("cp \"" + odd + "\" \"" + piped + "\"").c_str()), 0);
+    for (const std::string &args :
+         {"\"" + odd + "\" -o \"" + tmp + "/p'; system 'touch " + local + "'; '.png\"",
+          "\"" + odd + "\" -o \"|touch " + local + "\"", // a relative PNG name
+          "\"" + piped + "\" -o " + png}) {
+        Result r = run("plot " + args);
+        EXPECT_EQ(r.code, 0) << args << "\n" << r.out;
+        EXPECT_EQ(access(local.c_str(), F_OK), -1) << "a file name ran a command: " << args;
+    }
+    remove(("|touch " + local).c_str());
+    Result r;
+    // A 5,000-character title no longer truncates the script into an empty PNG.
+    r = run("plot \"" + odd + "\" -o " + png + " --title " + std::string(5000, 'T'));
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_GT(read_all(png).size(), 1000u);
+    EXPECT_EQ(read_all(png).substr(1, 3), "PNG");
+    // gnuplot failing (it cannot open the output) is an error, not "wrote".
+    r = run("plot \"" + odd + "\" -o /nonexistent/dir/x.png");
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("gnuplot failed"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("wrote"), std::string::npos) << r.out;
+}
+
 } // namespace
 
 namespace {
