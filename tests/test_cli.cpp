@@ -49,12 +49,29 @@ TEST(Cli, BadFlagsAndValuesExitTwoNamingThem)
         {"evolve --layers 0:relu", "--layers"},
         {"evolve --seed", "--seed"},
         {"frobnicate", "frobnicate"},
+        // Values the library's bounds refuse: a usage error too, named by the flag.
+        {"evolve --population 1", "--population"},
+        {"evolve --population 8 --top-k 9", "--top-k"},
+        {"evolve --top-k 0", "--top-k"},
+        {"evolve --verbose 3", "--verbose"},
+        {"evolve --verbose -1", "--verbose"},
+        {"evolve --mutation-rate 1.5", "--mutation-rate"},
+        {"evolve --mutation-std -1", "--mutation-std"},
+        {"evolve --init-std -0.5", "--init-std"},
+        {"evolve --batch-size 0", "--batch-size"},
+        {"evolve --threads -2", "--threads"},
+        {"evolve --generations 4294967295", "--generations"},
+        {"predict --model m.safetensors --out p.csv --split test", "--split"},
     };
     for (const Case &c : cases) {
         Result r = run(c.args);
         EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
         EXPECT_NE(r.out.find(c.mentions), std::string::npos) << c.args << "\n" << r.out;
     }
+    // More fitness samples than the data holds is a usage error, found once the data is loaded.
+    Result r = run("evolve --data " + small_dataset() + " --fitness-samples 401 --verbose 0");
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("--fitness-samples"), std::string::npos) << r.out;
 }
 
 TEST(Cli, RuntimeFailuresExitOneWithTheLibrarysMessage)
@@ -62,10 +79,6 @@ TEST(Cli, RuntimeFailuresExitOneWithTheLibrarysMessage)
     Result r = run("evolve --data /nonexistent/dir --generations 1");
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("/nonexistent/dir"), std::string::npos) << r.out;
-    std::string dir = small_dataset();
-    r = run("evolve --data " + dir + " --top-k 40 --verbose 0");
-    EXPECT_EQ(r.code, 1) << r.out;
-    EXPECT_NE(r.out.find("top_k"), std::string::npos) << r.out;
 }
 
 TEST(Cli, EvolveRunsAndReportsTrainAndTestAccuracy)
@@ -233,6 +246,45 @@ TEST(Cli, EvolveSavesAModelThatEvalPredictAndInfoRead)
     double total = 0;
     for (size_t j = 3; j < 13; j++) total += std::stod(first[j]);
     EXPECT_NEAR(total, 1.0, 1e-5); // softmax outputs
+}
+
+// Writes a model of 1 input and `layers` layers of 1 linear unit (weights 0.5, biases 0): its
+// layer description, "1:linear,1:linear,...", is 9 * layers - 1 characters long.
+std::string write_deep_model(const std::string &path, size_t layers)
+{
+    std::string description, header = "{";
+    for (size_t l = 0; l < layers; l++) {
+        description += (l ? ",1:linear" : "1:linear");
+        std::string name = l ? "dense_" + std::to_string(l) : "dense";
+        header += "\"" + name + "/kernel\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[" +
+                  std::to_string(8 * l) + "," + std::to_string(8 * l + 4) + "]},\"" + name +
+                  "/bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[" +
+                  std::to_string(8 * l + 4) + "," + std::to_string(8 * l + 8) + "]},";
+    }
+    header += "\"__metadata__\":{\"devo_format_version\":\"1\",\"input_dim\":\"1\","
+              "\"layers\":\"" + description + "\",\"loss\":\"mse\"}}";
+    while (header.size() % 8) header += ' ';
+    FILE *f = fopen(path.c_str(), "wb");
+    for (int i = 0; i < 8; i++) fputc((int)((uint64_t)header.size() >> (8 * i)) & 0xff, f);
+    fwrite(header.data(), 1, header.size(), f);
+    const unsigned char half[4] = {0, 0, 0, 0x3f}, zero[4] = {0, 0, 0, 0};
+    for (size_t l = 0; l < layers; l++) {
+        fwrite(half, 1, 4, f);
+        fwrite(zero, 1, 4, f);
+    }
+    fclose(f);
+    return description;
+}
+
+TEST(Cli, InfoPrintsALongLayerDescriptionWhole)
+{
+    std::string path = std::string(DEVO_TEST_TMP) + "/deep.safetensors";
+    std::string description = write_deep_model(path, 700);
+    ASSERT_GT(description.size(), 6000u);
+    Result info = run("info " + path);
+    ASSERT_EQ(info.code, 0) << info.out.substr(0, 2000);
+    EXPECT_NE(info.out.find("layers=" + description + " loss=mse"), std::string::npos);
+    EXPECT_NE(info.out.find("dense_699"), std::string::npos);
 }
 
 TEST(Cli, ModelCommandsRejectBadUseAndBadFiles)

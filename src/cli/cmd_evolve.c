@@ -18,6 +18,7 @@
 #include "devo.h"
 #include "cli_names.h"
 #include "names.h"
+#include "options.h"
 #include "output_path.h"
 
 static volatile sig_atomic_t interrupted = 0;
@@ -45,6 +46,34 @@ static int on_generation(const devo_generation_stats *s, void *user)
         fflush(log->history);
     }
     return interrupted;
+}
+
+/* The flag that sets each option the library checks, by the option's name in its messages. */
+static const struct {
+    const char *option, *flag;
+} option_flags[] = {
+    {"max_generations", "generations"}, {"population", "population"},
+    {"top_k", "top-k"},                 {"mutation_rate", "mutation-rate"},
+    {"mutation_std", "mutation-std"},   {"init_std", "init-std"},
+    {"batch_size", "batch-size"},       {"fitness_samples", "fitness-samples"},
+    {"threads", "threads"},             {"verbose", "verbose"},
+};
+
+/* When the library's last error refuses an option ("FN: top_k must be ..."), prints it with
+ * the flag that set the option and returns 1 (a usage error); 0 when it is about another thing. */
+static int refused_flag(void)
+{
+    const char *message = devo_last_error(), *colon = strstr(message, ": ");
+    if (!colon) return 0;
+    for (size_t i = 0; i < sizeof option_flags / sizeof option_flags[0]; i++) {
+        size_t len = strlen(option_flags[i].option);
+        if (strncmp(colon + 2, option_flags[i].option, len) == 0 && colon[2 + len] == ' ') {
+            fprintf(stderr, "devo: bad value for flag '--%s': %s\n", option_flags[i].flag,
+                    message);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 typedef struct evolve_args {
@@ -99,7 +128,10 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
         fprintf(stderr, "devo: bad value '%s' for flag '--%s' (see --help)\n", value, bad);
         return CLI_USAGE_ERROR;
     }
-    return CLI_OK;
+    // The library's bounds (population >= 2, top-k <= population, ...), before any data loads.
+    if (devo_options_check(o, "devo evolve") == DEVO_OK) return CLI_OK;
+    if (!refused_flag()) fprintf(stderr, "devo: %s\n", devo_last_error());
+    return CLI_USAGE_ERROR;
 }
 
 /* The history CSV's header: every field of devo_generation_stats. */
@@ -137,6 +169,8 @@ static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
         fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(errno));
         return 1;
     }
+    // A bound that needs the data (--fitness-samples <= samples) is a usage error too.
+    if (status == DEVO_ERR_INVALID_ARGUMENT && refused_flag()) return 2;
     if (status != DEVO_OK) return cli_library_failure();
     if (interrupted) printf("interrupted: stopped after the current generation\n");
     // A failed save still reports: the model may be in a rescue file (see cli_save_model).

@@ -102,6 +102,10 @@ int cmd_predict(int argc, char **argv)
         fprintf(stderr, "devo: flag '--out' is required\n");
         return 2;
     }
+    if (strcmp(split, "t10k") != 0 && strcmp(split, "train") != 0) {
+        fprintf(stderr, "devo: bad value '%s' for flag '--split' (t10k or train)\n", split);
+        return 2;
+    }
     devo_model *m = NULL;
     if (!load_model(model, &m)) return model ? 1 : 2;
     devo_dataset *d = NULL;
@@ -137,8 +141,18 @@ int cmd_info(int argc, char **argv)
     }
     devo_model *m = NULL;
     if (devo_model_load(&m, path) != DEVO_OK) return cli_library_failure();
-    char layers[4096];
-    devo_layers_format(m, layers, sizeof layers);
+    // The description as long as it is: double the buffer until it fits.
+    size_t size = 256;
+    char *layers;
+    while ((layers = malloc(size)) && !devo_layers_format(m, layers, size)) {
+        free(layers);
+        size *= 2;
+    }
+    if (!layers) {
+        devo_model_free(m);
+        fprintf(stderr, "devo: out of memory for the layer description\n");
+        return 1;
+    }
     printf("file        %s (safetensors, devo_format_version %d)\n", path, DEVO_FORMAT_VERSION);
     printf("input       %zu\n", devo_model_input_dim(m));
     size_t inputs = devo_model_input_dim(m);
@@ -157,6 +171,7 @@ int cmd_info(int argc, char **argv)
     printf("metadata    devo_format_version=%d input_dim=%zu layers=%s loss=%s\n",
            DEVO_FORMAT_VERSION, devo_model_input_dim(m), layers,
            devo_loss_name(devo_model_loss(m)));
+    free(layers);
     devo_model_free(m);
     return 0;
 }
