@@ -22,6 +22,24 @@ void devo_format_round4(double x, char *buf, size_t size)
     while (len > 0 && buf[len - 1] == '0' && buf[len - 2] != '.') buf[--len] = '\0';
 }
 
+void devo_format_eta(double seconds, char *buf, size_t size)
+{
+    if (!isfinite(seconds) || seconds < 0.0) {
+        snprintf(buf, size, "--:--");
+        return;
+    }
+    // Compared as a double before any conversion: a cast of a larger value is undefined.
+    if (seconds >= 9999.0 * 3600.0 + 3599.0) {
+        snprintf(buf, size, ">9999h");
+        return;
+    }
+    long total = (long)seconds, hours = total / 3600, minutes = total / 60 % 60;
+    if (hours > 0)
+        snprintf(buf, size, "%ld:%02ld:%02ld", hours, minutes, total % 60);
+    else
+        snprintf(buf, size, "%02ld:%02ld", minutes, total % 60);
+}
+
 static void print_bar(const devo_generation_stats *s)
 {
     enum { WIDTH = 30 };
@@ -31,11 +49,12 @@ static void print_bar(const devo_generation_stats *s)
     for (size_t i = 0; i < WIDTH; i++) bar[i] = i < filled ? '#' : '.';
     bar[WIDTH] = '\0';
     double rate = s->seconds > 0.0 ? (double)s->generation / s->seconds : 0.0;
-    double left = rate > 0.0 ? (double)(total - s->generation) / rate : 0.0;
-    char best[64];
+    double left = rate > 0.0 ? (double)(total - s->generation) / rate : NAN;
+    char best[64], eta[32];
     devo_format_round4(s->best, best, sizeof best);
-    fprintf(stderr, "\r[%s] %zu/%zu best %s  %.2f gen/s  %02d:%02d left ", bar, s->generation,
-            total, best, rate, (int)(left / 60.0), (int)fmod(left, 60.0));
+    devo_format_eta(left, eta, sizeof eta);
+    fprintf(stderr, "\r[%s] %zu/%zu best %s  %.2f gen/s  %s left ", bar, s->generation, total,
+            best, rate, eta);
     fflush(stderr);
 }
 
