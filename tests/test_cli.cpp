@@ -98,6 +98,17 @@ TEST(Cli, EvolveRunsAndReportsTrainAndTestAccuracy)
     EXPECT_EQ(r.out.substr(0, r.out.find("time")), again.out.substr(0, again.out.find("time")));
 }
 
+// Off a terminal (here stderr is a pipe) --verbose 2 writes plain lines, not '\r' bars.
+TEST(Cli, VerboseTwoOffATerminalWritesPlainLines)
+{
+    Result r = run("evolve --data " + small_dataset() + " --layers 10:softmax --generations 5 "
+                   "--population 4 --top-k 2 --backend cpu --verbose 2");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.find('\r'), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("] 1/5 best "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("] 5/5 best "), std::string::npos) << r.out;
+}
+
 // A test split whose images differ in size from the training split's was once read with the
 // training width (a heap over-read inside sgemm): every command refuses it, evolve before the run.
 TEST(Cli, ASplitOfAnotherWidthIsRefusedByEveryCommand)

@@ -1,5 +1,6 @@
 // The verbose output of a run (src/report.c): the time left for any ETA, huge and non-finite
-// ones included (a cast of a huge double to int was undefined behaviour).
+// ones included (a cast of a huge double to int was undefined behaviour), and the plain lines
+// that replace the '\r' progress bar when stderr is not a terminal.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -76,8 +77,37 @@ TEST(Report, AHugeEtaIsClampedInTheProgressLine)
         devo_report_generation(&s, 2);
         devo_report_finish(2);
     });
-    EXPECT_NE(out.find("1/4294967294 best -0.25  0.00 gen/s  >9999h left"), std::string::npos)
+    EXPECT_NE(out.find("1/4294967294 best -0.25  0.00 gen/s  >9999h left\n"), std::string::npos)
         << out;
+}
+
+size_t count(const std::string &text, char c) { return (size_t)std::count(text.begin(), text.end(), c); }
+
+TEST(Report, OffATerminalProgressIsAPlainLineEveryFewSeconds)
+{
+    // 100 generations of half a second: the first, one per 5 s, and the last; no '\r'.
+    std::string out = capture_stderr([] {
+        for (size_t g = 1; g <= 100; g++) {
+            devo_generation_stats s = generation(g, 100, 0.5 * (double)g);
+            devo_report_generation(&s, 2);
+        }
+        devo_report_finish(2);
+    });
+    EXPECT_EQ(count(out, '\r'), 0u) << out;
+    EXPECT_EQ(count(out, '\n'), 11u) << out; // at 0.5, 5.5, 10.5, ..., 45.5 s, and 50 s
+    EXPECT_NE(out.find("[#"), std::string::npos) << out;
+    EXPECT_NE(out.find("] 100/100 best -0.25  2.00 gen/s  00:00 left\n"), std::string::npos) << out;
+    // A run stopped early (Ctrl-C) still ends with its last generation's line.
+    out = capture_stderr([] {
+        for (size_t g = 1; g <= 7; g++) {
+            devo_generation_stats s = generation(g, 100, 0.1 * (double)g);
+            devo_report_generation(&s, 2);
+        }
+        devo_report_finish(2);
+    });
+    EXPECT_EQ(count(out, '\n'), 2u) << out;
+    EXPECT_NE(out.find("] 1/100 "), std::string::npos) << out;
+    EXPECT_NE(out.find("] 7/100 "), std::string::npos) << out;
 }
 
 } // namespace
