@@ -81,7 +81,10 @@ TEST(Report, AHugeEtaIsClampedInTheProgressLine)
         << out;
 }
 
-size_t count(const std::string &text, char c) { return (size_t)std::count(text.begin(), text.end(), c); }
+size_t count(const std::string &text, char c)
+{
+    return (size_t)std::count(text.begin(), text.end(), c);
+}
 
 TEST(Report, OffATerminalProgressIsAPlainLineEveryFewSeconds)
 {

@@ -111,8 +111,9 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
         {"backend", CLI_STRING, &a->backend, "auto (default) | cpu | cuda"},
         {"precision", CLI_STRING, &a->precision, "fp32 (default) | tf32 | bf16 (CUDA only)"},
         {"threads", CLI_INT, &o->threads, "CPU threads, 0 = all cores (0)"},
-        {"verbose", CLI_INT, &o->verbose, "0 silent, 1 a line per generation, 2 progress: a bar on a "
-                                         "terminal, else a line every 5 s (1)"},
+        {"verbose", CLI_INT, &o->verbose,
+         "0 silent, 1 a line per generation, 2 progress: a bar on a terminal, else a line every "
+         "5 s (1)"},
         {"save", CLI_STRING, &a->save, "write the evolved model here (safetensors)"},
         {"history", CLI_STRING, &a->history, "write one CSV row per generation here"},
     };
