@@ -484,6 +484,23 @@ TEST(Cli, UnwritableOutputPathsAreRefusedBeforeTheRun)
     EXPECT_TRUE(entries(read_only).size() == 2) << "the checks left a file behind";
 }
 
+// A history whose writes fail during the run (/dev/full: the disk is full) fails the command,
+// but the model is still saved.
+TEST(Cli, AHistoryThatFailsToWriteStillLetsTheModelSave)
+{
+    // Only root may create (and the check then removes) a probe file in /dev.
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to pass the writability check on /dev/full";
+    std::string model = std::string(DEVO_TEST_TMP) + "/full-history.safetensors";
+    remove(model.c_str());
+    Result r = run("evolve --data " + small_dataset() + " --layers 10:softmax --generations 2 "
+                   "--population 4 --top-k 2 --backend cpu --verbose 0 --history /dev/full "
+                   "--save " + model);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("cannot write '/dev/full'"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("saved " + model), std::string::npos) << r.out;
+    EXPECT_EQ(run("info " + model).code, 0);
+}
+
 // A save that fails after the run (here its directory is removed during the run, which Ctrl-C
 // then stops) puts the model in a rescue file beside the current directory and says how to move
 // it into place; the exit code is 1.

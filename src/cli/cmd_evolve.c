@@ -34,6 +34,7 @@ static void on_interrupt(int signal_number)
  * survives an interrupted run, and stops the run after Ctrl-C. */
 typedef struct generation_log {
     FILE *history; /* NULL: no --history */
+    int error;     /* errno of the first failed write, 0 while none has failed */
 } generation_log;
 
 static int on_generation(const devo_generation_stats *s, void *user)
@@ -43,7 +44,7 @@ static int on_generation(const devo_generation_stats *s, void *user)
         fprintf(log->history, "%zu,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%llu,%.6f\n", s->generation,
                 s->max_generations, s->best, s->mean, s->std, s->population_mean, s->best_ever,
                 (unsigned long long)s->evaluations, s->seconds);
-        fflush(log->history);
+        if (fflush(log->history) != 0 && !log->error) log->error = errno;
     }
     return interrupted;
 }
@@ -146,7 +147,7 @@ static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
 {
     float *y = cli_targets(train, m);
     if (!y) return 1;
-    generation_log log = {NULL};
+    generation_log log = {NULL, 0};
     if (a->history && !(log.history = fopen(a->history, "w"))) {
         fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(errno));
         free(y);
@@ -167,10 +168,11 @@ static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
     double seconds = devo_now_seconds() - start;
     signal(SIGINT, SIG_DFL);
     free(y);
-    if (log.history && fclose(log.history) != 0) {
-        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(errno));
-        return 1;
-    }
+    // A history that failed to write (a full disk) fails the command, but the model still saves.
+    if (log.history && fclose(log.history) != 0 && !log.error) log.error = errno;
+    int history_ok = log.error == 0;
+    if (!history_ok)
+        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(log.error));
     // A bound that needs the data (--fitness-samples <= samples) is a usage error too.
     if (status == DEVO_ERR_INVALID_ARGUMENT && refused_flag()) return 2;
     if (status != DEVO_OK) return cli_library_failure();
@@ -180,7 +182,7 @@ static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
     if (!cli_report_split("train", m, train) || (test && !cli_report_split("test", m, test)))
         return 1;
     printf("time  %.2f s\n", seconds);
-    return saved ? 0 : 1;
+    return saved && history_ok ? 0 : 1;
 }
 
 int cmd_evolve(int argc, char **argv)
