@@ -42,10 +42,9 @@ TEST(Report, EtaOfAnyLengthIsFormattedWithoutOverflow)
 // Runs body with stderr sent to a file (not a terminal) and returns what it wrote.
 template <typename Body> std::string capture_stderr(Body body)
 {
-    std::string path = std::string(DEVO_TEST_TMP) + "/report-" + std::to_string(getpid());
     fflush(stderr);
     int saved = dup(fileno(stderr));
-    FILE *f = fopen(path.c_str(), "w+");
+    FILE *f = tmpfile();
     dup2(fileno(f), fileno(stderr));
     body();
     fflush(stderr);
@@ -55,7 +54,6 @@ template <typename Body> std::string capture_stderr(Body body)
     rewind(f);
     for (int c; (c = fgetc(f)) != EOF;) text += (char)c;
     fclose(f);
-    remove(path.c_str());
     return text;
 }
 
