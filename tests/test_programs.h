@@ -16,10 +16,15 @@ struct Result {
     std::string out; // stdout and stderr together
 };
 
-inline Result run_program(const std::string &program, const std::string &args)
+// Starts a program (stdout and stderr into one pipe); finish_program collects it. Several may
+// run at once.
+inline FILE *start_program(const std::string &program, const std::string &args)
 {
-    std::string command = program + " " + args + " 2>&1";
-    FILE *p = popen(command.c_str(), "r");
+    return popen((program + " " + args + " 2>&1").c_str(), "r");
+}
+
+inline Result finish_program(FILE *p)
+{
     Result r{-1, ""};
     char buf[4096];
     size_t got;
@@ -27,6 +32,11 @@ inline Result run_program(const std::string &program, const std::string &args)
     int status = pclose(p);
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
+}
+
+inline Result run_program(const std::string &program, const std::string &args)
+{
+    return finish_program(start_program(program, args));
 }
 
 // Writes split `split` of dir: n images of side x side pixels, 10 classes whose pixels are bright
