@@ -480,6 +480,9 @@ TEST(Cli, UnwritableOutputPathsAreRefusedBeforeTheRun)
             << r.out;
         EXPECT_EQ(r.out.find("[Generation"), std::string::npos) << "refused before the run\n"
                                                                  << r.out;
+        // Only a missing directory is called one (/proc exists but takes no new files).
+        EXPECT_EQ(r.out.find("its directory does not exist") != std::string::npos,
+                  c.path.rfind("/nonexistent/", 0) == 0) << r.out;
     }
     EXPECT_EQ(entries(out).size(), before) << "the checks left a file behind";
     EXPECT_TRUE(entries(read_only).size() == 2) << "the checks left a file behind";

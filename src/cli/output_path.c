@@ -18,6 +18,20 @@ static int refuse(const char *flag, const char *path, const char *why, const cha
     return 0;
 }
 
+/* 1 when the directory path names a file in exists ("." for a bare name). */
+static int parent_exists(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    char *dir = malloc(len + 2);
+    if (!dir) return 0;
+    snprintf(dir, len + 2, "%.*s", (int)len, len ? path : ".");
+    struct stat st;
+    int exists = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    free(dir);
+    return exists;
+}
+
 int cli_check_writable(const char *flag, const char *path)
 {
     if (path[0] == '\0') return refuse(flag, path, "the path is empty", "");
@@ -36,7 +50,7 @@ int cli_check_writable(const char *flag, const char *path)
         unlink(probe);
     }
     free(probe);
-    if (fd < 0 && error == ENOENT) return refuse(flag, path, "its directory does not exist", "");
+    if (fd < 0 && error == ENOENT && !parent_exists(path)) return refuse(flag, path, "its directory does not exist", "");
     if (fd < 0) return refuse(flag, path, "cannot create a file beside it: ", strerror(error));
     if (exists && access(path, W_OK) != 0)
         return refuse(flag, path, "the file is not writable: ", strerror(errno));
