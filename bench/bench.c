@@ -259,18 +259,26 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
                          const devo_dataset *data, const float *y, size_t n, FILE *csv,
                          const char **series, size_t *series_count)
 {
-    ceiling top = {0, 0};
-    devo_status status = backend->measure_ceiling(a->threads, &top.gemm_flops,
-                                                  &top.copy_bytes_per_second);
-    if (status != DEVO_OK) {
-        fprintf(stderr, "devo: %s ceiling: %s\n", backend->name, devo_last_error());
-        return 1;
-    }
-    printf("%s ceiling: sgemm 2048^3 %.1f GFLOP/s, copy %.2f GB/s (read + write)\n",
-           backend->name, top.gemm_flops / 1e9, top.copy_bytes_per_second / 1e9);
-    print_header(stdout);
     int worst = 0;
-    for (size_t pi = 0; pi < s->precision_count; pi++)
+    for (size_t pi = 0; pi < s->precision_count; pi++) {
+        // Each precision's rows are divided by a GEMM ceiling in that precision.
+        devo_precision ceiling_precision;
+        cli_precision(s->precisions[pi], &ceiling_precision);
+        ceiling top = {0, 0};
+        size_t side = 0;
+        devo_status status = backend->measure_ceiling(a->threads, ceiling_precision,
+                                                      &top.gemm_flops,
+                                                      &top.copy_bytes_per_second, &side);
+        if (status != DEVO_OK) {
+            fprintf(stderr, "devo: %s ceiling: %s\n", backend->name, devo_last_error());
+            return 1;
+        }
+        const char *gemm = ceiling_precision == DEVO_PRECISION_TF32   ? "GEMM (TF32)"
+                           : ceiling_precision == DEVO_PRECISION_BF16 ? "GEMM (BF16)"
+                                                                      : "sgemm";
+        printf("%s ceiling: %s %zu^3 %.1f GFLOP/s, copy %.2f GB/s (read + write)\n",
+               backend->name, gemm, side, top.gemm_flops / 1e9, top.copy_bytes_per_second / 1e9);
+        print_header(stdout);
         for (size_t li = 0; li < a->layers.count; li++) {
             char network[128], spec[512];
             if (!layer_spec(a->layers.items[li], devo_dataset_dim(data), spec, sizeof spec))
@@ -309,6 +317,7 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
                               &top);
             }
         }
+    }
     return worst;
 }
 

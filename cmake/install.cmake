@@ -23,7 +23,7 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/devoConfig.cmake.in
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/devoConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/devoConfig.cmake ${PROJECT_BINARY_DIR}/devoConfigVersion.cmake
-  DESTINATION ${devo_cmake_dir})
+  ${PROJECT_SOURCE_DIR}/cmake/devoJansson.cmake DESTINATION ${devo_cmake_dir})
 
 # devo.pc finds its prefix from its own place, so the installed tree can be moved.
 file(RELATIVE_PATH DEVO_PC_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")

@@ -6,6 +6,7 @@
  */
 #include "cuda_backend.h"
 #include "cuda_check.h"
+#include "cuda_layout.h"
 
 #include <climits>
 #include <cstdlib>
@@ -46,7 +47,10 @@ static void cuda_destroy(void *ctx)
     free(b->host_correct);
     free(b->host_order);
     free(b->host_sources);
-    free(b->host_population);
+    if (b->host_population_pinned)
+        cudaFreeHost(b->host_population);
+    else
+        free(b->host_population);
     free(b);
 }
 
@@ -142,7 +146,8 @@ static devo_status cuda_create(void **ctx, const devo_backend_config *cfg)
     b->outputs = devo_model_output_dim(arch);
     b->width = devo_model_target_width(arch);
     b->max_units = devo_model_max_units(arch);
-    b->batch = cfg->batch_size;
+    b->batch = devo_cuda_chunk(cfg->batch_size, b->P, b->max_units,
+                               cfg->precision == DEVO_PRECISION_BF16);
     b->operand_bytes = cfg->precision == DEVO_PRECISION_BF16 ? 2 : 4;
     devo_status status = create_in(b);
     if (status != DEVO_OK) {
@@ -203,7 +208,15 @@ static devo_status cuda_population(void *ctx, const float **view)
 {
     cuda_backend *b = static_cast<cuda_backend *>(ctx);
     if (!b->host_population) {
-        b->host_population = static_cast<float *>(malloc(b->P * b->D * sizeof(float)));
+        // Pinned, so the download (once per generation for a custom fitness) runs at full
+        // speed; pageable memory when the system cannot pin that much.
+        size_t bytes = b->P * b->D * sizeof(float);
+        b->host_population_pinned = cudaMallocHost((void **)&b->host_population, bytes) ==
+                                    cudaSuccess;
+        if (!b->host_population_pinned) {
+            cudaGetLastError(); // clear the failed pin
+            b->host_population = static_cast<float *>(malloc(bytes));
+        }
         if (!b->host_population)
             return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
                              "cuda backend: cannot allocate the %zu x %zu host view", b->P, b->D);
@@ -226,43 +239,68 @@ static devo_status cuda_individual(void *ctx, size_t index, float *dst)
 
 static size_t cuda_device_bytes(void *ctx) { return static_cast<cuda_backend *>(ctx)->device_bytes; }
 
-/* Seconds of the fastest of `runs` timed repetitions of one square sgemm or one copy. */
+/* The ceiling: the fastest of a few timed repetitions of one square GEMM in a precision's
+ * arithmetic, and of one large device-to-device copy. */
 struct ceiling_state {
     cublasHandle_t blas;
     cudaStream_t stream;
     cudaEvent_t start, stop;
-    float *a, *b, *c;
+    float *a, *b, *c;                  /* (n, n) each */
+    __nv_bfloat16 *a_bf16, *b_bf16;    /* (n, n) each, BF16 only */
     int n;
+    devo_precision precision;
     size_t copy_bytes;
 };
 
-static devo_status time_sgemm(ceiling_state *s, float *best_ms)
+// out (count) = uniform values in [-1, 1) from stream GLOROT's layout under `seed`: random
+// operands, since zeros run faster than real data on some GPUs.
+__global__ void fill_uniform_kernel(float *__restrict__ out, size_t count, uint64_t seed)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count;
+         i += (size_t)gridDim.x * blockDim.x) {
+        devo_philox_block r = devo_rng_block(seed, DEVO_STREAM_GLOROT, 0, (uint32_t)(i >> 34),
+                                             (uint32_t)(i / 4));
+        uint32_t q = (uint32_t)(i % 4);
+        uint32_t word = q == 0 ? r.w[0] : q == 1 ? r.w[1] : q == 2 ? r.w[2] : r.w[3];
+        out[i] = 2.0f * devo_u01(word) - 1.0f;
+    }
+}
+
+/* One square GEMM c = a * b as evaluation runs it in s->precision. */
+static devo_status square_gemm(ceiling_state *s)
 {
     const float alpha = 1.0f, beta = 0.0f;
-    for (int run = 0; run < 4; run++) {
+    bool bf16 = s->precision == DEVO_PRECISION_BF16;
+    cudaDataType operand = bf16 ? CUDA_R_16BF : CUDA_R_32F;
+    cublasComputeType_t compute = s->precision == DEVO_PRECISION_TF32
+                                      ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                      : CUBLAS_COMPUTE_32F;
+    const void *a = bf16 ? (const void *)s->a_bf16 : (const void *)s->a;
+    const void *b = bf16 ? (const void *)s->b_bf16 : (const void *)s->b;
+    CUBLAS_TRY(cublasGemmEx(s->blas, CUBLAS_OP_N, CUBLAS_OP_N, s->n, s->n, s->n, &alpha, a,
+                            operand, s->n, b, operand, s->n, &beta, s->c, CUDA_R_32F, s->n,
+                            compute, CUBLAS_GEMM_DEFAULT));
+    return DEVO_OK;
+}
+
+static devo_status square_copy(ceiling_state *s)
+{
+    CUDA_TRY(cudaMemcpyAsync(s->c, s->a, s->copy_bytes, cudaMemcpyDeviceToDevice, s->stream));
+    return DEVO_OK;
+}
+
+/* *best_ms = the fastest of runs - 1 timed repetitions of work, after one warm-up. */
+static devo_status fastest_ms(ceiling_state *s, devo_status (*work)(ceiling_state *), int runs,
+                              float *best_ms)
+{
+    for (int run = 0; run < runs; run++) {
         CUDA_TRY(cudaEventRecord(s->start, s->stream));
-        // Square column-major c = a * b: the layout does not matter for the rate.
-        CUBLAS_TRY(cublasSgemm(s->blas, CUBLAS_OP_N, CUBLAS_OP_N, s->n, s->n, s->n, &alpha, s->a,
-                               s->n, s->b, s->n, &beta, s->c, s->n));
+        DEVO_TRY(work(s));
         CUDA_TRY(cudaEventRecord(s->stop, s->stream));
         CUDA_TRY(cudaEventSynchronize(s->stop));
         float ms = 0;
         CUDA_TRY(cudaEventElapsedTime(&ms, s->start, s->stop));
         if (run > 0 && (run == 1 || ms < *best_ms)) *best_ms = ms; // run 0 warms up
-    }
-    return DEVO_OK;
-}
-
-static devo_status time_copy(ceiling_state *s, float *best_ms)
-{
-    for (int run = 0; run < 6; run++) {
-        CUDA_TRY(cudaEventRecord(s->start, s->stream));
-        CUDA_TRY(cudaMemcpyAsync(s->c, s->a, s->copy_bytes, cudaMemcpyDeviceToDevice, s->stream));
-        CUDA_TRY(cudaEventRecord(s->stop, s->stream));
-        CUDA_TRY(cudaEventSynchronize(s->stop));
-        float ms = 0;
-        CUDA_TRY(cudaEventElapsedTime(&ms, s->start, s->stop));
-        if (run > 0 && (run == 1 || ms < *best_ms)) *best_ms = ms;
     }
     return DEVO_OK;
 }
@@ -275,31 +313,40 @@ static devo_status ceiling_in(ceiling_state *s, double *gemm_flops, double *copy
     CUDA_TRY(cudaEventCreate(&s->stop));
     CUBLAS_TRY(cublasCreate(&s->blas));
     CUBLAS_TRY(cublasSetStream(s->blas, s->stream));
-    size_t bytes = (size_t)s->n * (size_t)s->n * sizeof(float);
+    size_t count = (size_t)s->n * (size_t)s->n, bytes = count * sizeof(float);
     CUDA_TRY(cudaMalloc((void **)&s->a, bytes));
     CUDA_TRY(cudaMalloc((void **)&s->b, bytes));
     CUDA_TRY(cudaMalloc((void **)&s->c, bytes));
-    CUDA_TRY(cudaMemsetAsync(s->a, 0, bytes, s->stream));
-    CUDA_TRY(cudaMemsetAsync(s->b, 0, bytes, s->stream));
+    fill_uniform_kernel<<<cuda_grid_for(count), 256, 0, s->stream>>>(s->a, count, 1);
+    fill_uniform_kernel<<<cuda_grid_for(count), 256, 0, s->stream>>>(s->b, count, 2);
+    CUDA_TRY_LAUNCH();
+    if (s->precision == DEVO_PRECISION_BF16) {
+        CUDA_TRY(cudaMalloc((void **)&s->a_bf16, count * sizeof(__nv_bfloat16)));
+        CUDA_TRY(cudaMalloc((void **)&s->b_bf16, count * sizeof(__nv_bfloat16)));
+        to_bf16_kernel<<<cuda_grid_for(count), 256, 0, s->stream>>>(s->a, s->a_bf16, count);
+        to_bf16_kernel<<<cuda_grid_for(count), 256, 0, s->stream>>>(s->b, s->b_bf16, count);
+        CUDA_TRY_LAUNCH();
+    }
     s->copy_bytes = bytes;
     float gemm_ms = 0, copy_ms = 0;
-    DEVO_TRY(time_sgemm(s, &gemm_ms));
-    DEVO_TRY(time_copy(s, &copy_ms));
+    DEVO_TRY(fastest_ms(s, square_gemm, 4, &gemm_ms));
+    DEVO_TRY(fastest_ms(s, square_copy, 6, &copy_ms));
     *gemm_flops = 2.0 * (double)s->n * s->n * s->n / (gemm_ms * 1e-3);
     *copy_bytes_per_second = 2.0 * (double)bytes / (copy_ms * 1e-3); // read + write
     return DEVO_OK;
 }
 
-static devo_status cuda_measure_ceiling(int threads, double *gemm_flops,
-                                        double *copy_bytes_per_second)
+static devo_status cuda_measure_ceiling(int threads, devo_precision precision, double *gemm_flops,
+                                        double *copy_bytes_per_second, size_t *gemm_size)
 {
     (void)threads;
     ceiling_state s = {};
     s.n = 8192;
+    s.precision = precision;
+    *gemm_size = (size_t)s.n;
     devo_status status = ceiling_in(&s, gemm_flops, copy_bytes_per_second);
-    cudaFree(s.a);
-    cudaFree(s.b);
-    cudaFree(s.c);
+    void *device[] = {s.a, s.b, s.c, s.a_bf16, s.b_bf16};
+    for (void *p : device) cudaFree(p);
     if (s.blas) cublasDestroy(s.blas);
     if (s.start) cudaEventDestroy(s.start);
     if (s.stop) cudaEventDestroy(s.stop);

@@ -26,8 +26,9 @@ struct cuda_backend {
 
     float *population;     /* (P, D) */
     float *next;           /* (P, D): the generation being made */
-    __nv_bfloat16 *population_bf16; /* (P, D): GEMM operands, BF16 only */
-    void *packed;          /* (inputs, P * units0) operands: first-layer kernels side by side */
+    __nv_bfloat16 *population_bf16; /* (P, D): GEMM operands, BF16 only, written with the population */
+    void *packed;          /* (inputs, P * units0) operands: first-layer kernels side by side,
+                              written with the population (cuda_vary.cu) */
     float *pre[2];         /* ping-pong (P, batch, max_units) GEMM outputs */
     __nv_bfloat16 *act_bf16[2]; /* the activations as BF16 operands, BF16 only */
     double *loss_sum;      /* (P) */
@@ -58,7 +59,8 @@ struct cuda_backend {
     __nv_bfloat16 *forward_x_bf16;
     size_t forward_rows;
 
-    float *host_population; /* (P, D) host mirror for ask, allocated on first use */
+    float *host_population; /* (P, D) host mirror for ask and custom fitness, on first use */
+    bool host_population_pinned; /* allocated by cudaMallocHost (else malloc) */
     size_t device_bytes;
 };
 
@@ -69,6 +71,14 @@ struct cuda_view {
     size_t individual_stride;
     size_t row_stride;
 };
+
+/* A float as a GEMM operand of type T (float, or __nv_bfloat16 rounded to nearest). */
+template <typename T> __device__ T to_operand(float v);
+template <> __device__ __forceinline__ float to_operand<float>(float v) { return v; }
+template <> __device__ __forceinline__ __nv_bfloat16 to_operand<__nv_bfloat16>(float v)
+{
+    return __float2bfloat16(v);
+}
 
 /* cuda_evaluate.cu */
 devo_status cuda_evaluate(void *ctx, const size_t *rows, size_t row_count, size_t first,

@@ -4,7 +4,11 @@
  * first-layer kernels of all individuals packed side by side; later layers are
  * strided-batched GEMMs over individuals; bias and activation are fused in one
  * kernel per layer; loss and accuracy are reduced per individual in a fixed
- * order, so the same inputs give the same fitness bit for bit. Also the
+ * order, so the same inputs give the same fitness bit for bit, as long as the
+ * chunking is the same too (the GPU chunk of devo_cuda_chunk: another chunk
+ * size, like the CPU's, changes the GEMM shapes and the order of the sums, and
+ * agrees only to rounding). The packed first-layer kernels and the BF16
+ * population are written by the variation kernels (cuda_vary.cu). Also the
  * batched forward of ask/tell, where each individual has its own inputs.
  */
 #include "cuda_backend.h"
@@ -18,32 +22,10 @@ extern "C" {
 
 /* ----------------------------------------------------------------------------- kernels */
 
-namespace {
-template <typename T> __device__ T to_operand(float v);
-template <> __device__ __forceinline__ float to_operand<float>(float v) { return v; }
-template <> __device__ __forceinline__ __nv_bfloat16 to_operand<__nv_bfloat16>(float v)
-{
-    return __float2bfloat16(v);
-}
-} // namespace
-
-// packed is (inputs, count * units): column p * units + j is kernel_p[:, j]; w is (count, D).
-template <typename T>
-__global__ void pack_first_layer_kernel(const float *__restrict__ w, size_t D,
-                                        size_t kernel_offset, size_t inputs, size_t units,
-                                        size_t count, T *__restrict__ packed)
-{
-    size_t width = count * units, total = inputs * width;
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
-         i += (size_t)gridDim.x * blockDim.x) {
-        size_t row = i / width, col = i % width, p = col / units, j = col % units;
-        packed[i] = to_operand<T>(w[p * D + kernel_offset + row * units + j]);
-    }
-}
-
 // h holds count individuals x rows x units pre-activations in view v; adds the bias of each
 // individual (w is (count, D)) and, unless last, applies an elementwise activation. When
-// operand is not NULL it also receives the result as a GEMM operand, at the same offsets.
+// operand is not NULL the result goes there instead, as the next GEMM's operand at the same
+// offsets (the FP32 activations are then never read again).
 template <typename T>
 __global__ void bias_activate_kernel(cuda_view v, size_t count, size_t rows, size_t units,
                                      const float *__restrict__ w, size_t D, size_t bias_offset,
@@ -64,8 +46,10 @@ __global__ void bias_activate_kernel(cuda_view v, size_t count, size_t rows, siz
         size_t offset = p * v.individual_stride + r * v.row_stride + j;
         float z = v.base[offset] + w[p * D + bias_offset + j];
         if (!last) z = devo_activate(act, z);
-        v.base[offset] = z;
-        if (operand) operand[offset] = to_operand<T>(z);
+        if (operand)
+            operand[offset] = to_operand<T>(z);
+        else
+            v.base[offset] = z;
     }
 }
 
@@ -166,7 +150,8 @@ static devo_status gemm(cuda_backend *b, int m, int n, int k, const void *A, int
     return DEVO_OK;
 }
 
-/* Bias and activation of one layer's output view; also writes the BF16 operand copy. */
+/* Bias and activation of one layer's output view; a hidden layer's result goes to the BF16
+ * operand instead when there is one (softmax writes both: it works on the FP32 row). */
 static devo_status bias_activate(cuda_backend *b, cuda_view v, size_t count, size_t rows,
                                  const devo_layer *layer, const float *w, bool last,
                                  __nv_bfloat16 *operand)
@@ -203,12 +188,13 @@ static devo_status forward_chunk(cuda_backend *b, size_t first, size_t count, si
     size_t u0 = layer->units;
     cuda_view v;
     if (in.own_stride == 0) {
-        // Row-major h (rows, count*u0) = x (rows, inputs) . packed (inputs, count*u0).
-        // Column-major, cuBLAS sees h^T (count*u0, rows) = packed^T (count*u0, inputs)
-        // . x^T (inputs, rows): packed with ld count*u0 is packed^T, x with ld inputs is x^T.
-        DEVO_TRY(gemm(b, (int)(count * u0), (int)rows, (int)b->inputs, b->packed,
-                      (int)(count * u0), 0, in.x, (int)b->inputs, 0, b->pre[0], (int)(count * u0),
-                      0, 1));
+        // Row-major h (rows, count*u0) = x (rows, inputs) . packed[:, first*u0 ..] (inputs,
+        // count*u0), packed being (inputs, P*u0). Column-major, cuBLAS sees h^T (count*u0, rows)
+        // = packed^T (count*u0, inputs) . x^T (inputs, rows): packed from column first*u0 with
+        // ld P*u0 is that slice of packed^T, x with ld inputs is x^T.
+        const char *packed = static_cast<const char *>(b->packed) + first * u0 * ob;
+        DEVO_TRY(gemm(b, (int)(count * u0), (int)rows, (int)b->inputs, packed, (int)(b->P * u0),
+                      0, in.x, (int)b->inputs, 0, b->pre[0], (int)(count * u0), 0, 1));
         v = {b->pre[0], u0, count * u0};
     } else {
         // Per individual p: row-major h_p (rows, u0) = x_p (rows, inputs) . kernel_p (inputs,
@@ -236,27 +222,6 @@ static devo_status forward_chunk(cuda_backend *b, size_t first, size_t count, si
         DEVO_TRY(bias_activate(b, v, count, rows, layer, w, l + 1 == L, b->act_bf16[l % 2]));
     }
     *logits = v;
-    return DEVO_OK;
-}
-
-/* Packs the first-layer kernels of individuals [first, first + count) (and, for BF16, makes
- * their operand copy). */
-static devo_status prepare_weights(cuda_backend *b, size_t first, size_t count)
-{
-    const devo_layer *layer = &b->cfg.arch->layers[0];
-    const float *w = b->population + first * b->D;
-    size_t work = b->inputs * count * layer->units;
-    if (is_bf16(b)) {
-        DEVO_TRY(cuda_to_bf16(b, w, b->population_bf16 + first * b->D, count * b->D));
-        pack_first_layer_kernel<<<cuda_grid_for(work), 256, 0, b->stream>>>(
-            w, b->D, layer->kernel_offset, b->inputs, layer->units, count,
-            static_cast<__nv_bfloat16 *>(b->packed));
-    } else {
-        pack_first_layer_kernel<<<cuda_grid_for(work), 256, 0, b->stream>>>(
-            w, b->D, layer->kernel_offset, b->inputs, layer->units, count,
-            static_cast<float *>(b->packed));
-    }
-    CUDA_TRY_LAUNCH();
     return DEVO_OK;
 }
 
@@ -292,12 +257,12 @@ devo_status cuda_evaluate(void *ctx, const size_t *rows, size_t row_count, size_
     cuda_backend *b = static_cast<cuda_backend *>(ctx);
     const devo_model *arch = b->cfg.arch;
     size_t samples = rows ? row_count : b->n;
+    if (count == 0) return DEVO_OK; // [P, P) when top_k == P: no GEMM of width 0, no launch
     if (rows) {
         static_assert(sizeof(size_t) == sizeof(long long), "row indices travel as 64-bit");
         CUDA_TRY(cudaMemcpyAsync(b->rows, rows, row_count * sizeof(long long),
                                  cudaMemcpyHostToDevice, b->stream));
     }
-    DEVO_TRY(prepare_weights(b, first, count));
     CUDA_TRY(cudaMemsetAsync(b->loss_sum, 0, count * sizeof(double), b->stream));
     CUDA_TRY(cudaMemsetAsync(b->correct, 0, count * sizeof(unsigned long long), b->stream));
     const devo_layer *last = &arch->layers[arch->layer_count - 1];
@@ -353,10 +318,7 @@ devo_status cuda_forward(void *ctx, const float *x, size_t rows, float *y)
     DEVO_TRY(reserve_forward(b, rows));
     CUDA_TRY(cudaMemcpyAsync(b->forward_x, x, in_floats * sizeof(float), cudaMemcpyHostToDevice,
                              b->stream));
-    if (is_bf16(b)) {
-        DEVO_TRY(cuda_to_bf16(b, b->forward_x, b->forward_x_bf16, in_floats));
-        DEVO_TRY(cuda_to_bf16(b, b->population, b->population_bf16, P * b->D));
-    }
+    if (is_bf16(b)) DEVO_TRY(cuda_to_bf16(b, b->forward_x, b->forward_x_bf16, in_floats));
     for (size_t r0 = 0; r0 < rows; r0 += b->batch) {
         size_t chunk = rows - r0 < b->batch ? rows - r0 : b->batch;
         const void *xs = is_bf16(b) ? (const void *)(b->forward_x_bf16 + r0 * b->inputs)

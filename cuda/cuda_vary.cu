@@ -1,22 +1,27 @@
 /*
  * cuda_vary.cu - variation on the GPU: one fused kernel writes the whole next
  * generation (elites copied unchanged, every child by crossover then mutation),
- * and the first population is made the same way. Draws use cuRAND's Philox4x32-10
- * on rng.h's key and counter layout, so masks equal the CPU backend's bit for
- * bit and the noise agrees to float rounding. A thread owns 4 consecutive
- * elements; a warp owns 128, exactly one crossover block.
+ * and the first population is made the same way. Both also write the operands
+ * evaluation reads: the first-layer kernels packed side by side and, for BF16,
+ * the population rounded to BF16, so evaluation never re-reads the population
+ * to prepare them. Draws use cuRAND's Philox4x32-10 on rng.h's key and counter
+ * layout, so masks equal the CPU backend's bit for bit and the noise agrees to
+ * float rounding. A thread owns 4 consecutive elements; a warp owns 128, exactly
+ * one crossover block, and draws it once for 32 slots (cuda_layout.h).
  */
 #include <curand_kernel.h>
 
 #include "cuda_backend.h"
 #include "cuda_check.h"
 #include "cuda_hooks.h"
+#include "cuda_layout.h"
 
-#define VARY_THREADS 256
+#define FULL_WARP 0xffffffffu
 
 /* rng.h's block (seed, stream, generation, individual, block) through cuRAND's Philox: the
  * block curand_init(seed, ((uint64)stream << 32) | generation,
- * 4 * (((uint64)individual << 32) | block), &s) then curand4(&s) returns, computed directly. */
+ * 4 * (((uint64)individual << 32) | block), &s) then curand4(&s) returns (for individual <
+ * 2^30, see rng.h), computed directly from the counter, so for every individual. */
 __device__ devo_philox_block curand_block(uint64_t seed, devo_rng_stream stream,
                                           uint32_t generation, uint32_t individual, uint32_t block)
 {
@@ -27,77 +32,132 @@ __device__ devo_philox_block curand_block(uint64_t seed, devo_rng_stream stream,
     return out;
 }
 
+/* Where the kernels write the operands evaluation reads besides the FP32 population. */
+template <typename T> struct operand_out {
+    T *packed;                      /* (inputs, P * units0) first-layer kernels, or NULL */
+    __nv_bfloat16 *bf16;            /* (P, D) the population as BF16, or NULL */
+    size_t kernel_offset, kernel_size, units, P; /* layer 0's kernel in an individual */
+};
+
+/* Element e of slot's new individual is value: the FP32 row, and the operand copies. */
+template <typename T>
+__device__ __forceinline__ void store(float *row, size_t slot, size_t D, size_t e, float value,
+                                      const operand_out<T> &op)
+{
+    row[e] = value;
+    if (op.bf16) op.bf16[slot * D + e] = __float2bfloat16(value);
+    size_t k = e - op.kernel_offset; // wraps above the kernel when e < kernel_offset
+    if (op.packed && k < op.kernel_size)
+        op.packed[devo_packed_index(k, slot, op.units, op.P)] = to_operand<T>(value);
+}
+
 // next (P, D): slot < k copies individual sources[slot].x of pop (P, D); slot >= k is the child
-// of sources[slot].x (crossover bit set) and sources[slot].y, then mutated.
+// of sources[slot].x (crossover bit set) and sources[slot].y, then mutated. The y grid walks
+// groups of DEVO_VARY_GROUP slots; every lane takes part in the shuffles, also past D.
+template <typename T>
 __global__ void vary_kernel(const float *__restrict__ pop, float *__restrict__ next,
                             const int2 *__restrict__ sources, size_t P, size_t k, size_t D,
                             uint64_t seed, uint32_t generation, unsigned long long threshold,
-                            float mutation_std)
+                            float mutation_std, operand_out<T> op)
 {
     size_t base = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) * 4;
-    if (base >= D) return;
-    size_t end = base + 4 < D ? base + 4 : D;
-    for (size_t slot = blockIdx.y; slot < P; slot += gridDim.y) {
-        int2 src = sources[slot];
-        const float *a = pop + (size_t)src.x * D, *b = pop + (size_t)src.y * D;
-        float *out = next + slot * D;
-        if (slot < k) {
-            for (size_t e = base; e < end; e++) out[e] = a[e];
-            continue;
-        }
-        devo_philox_block bits = curand_block(seed, DEVO_STREAM_CROSSOVER, generation,
-                                              (uint32_t)slot, (uint32_t)(base / 128));
-        devo_philox_block mask = curand_block(seed, DEVO_STREAM_MUTATE_MASK, generation,
-                                              (uint32_t)slot, (uint32_t)(base / 4));
-        float noise[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        bool any_mutated = false;
-        for (int q = 0; q < 4; q++) any_mutated |= (unsigned long long)mask.w[q] < threshold;
-        if (any_mutated)
-            devo_block_normals(curand_block(seed, DEVO_STREAM_MUTATE_NOISE, generation,
-                                            (uint32_t)slot, (uint32_t)(base / 4)),
-                               noise);
-        for (size_t e = base; e < end; e++) {
-            float value = devo_crossover_bit(bits, e % 128) ? a[e] : b[e];
-            if ((unsigned long long)mask.w[e - base] < threshold)
-                value += mutation_std * noise[e - base];
-            out[e] = value;
+    unsigned lane = threadIdx.x % 32;
+    for (size_t group = (size_t)blockIdx.y * DEVO_VARY_GROUP; group < P;
+         group += (size_t)gridDim.y * DEVO_VARY_GROUP) {
+        devo_philox_block drawn = curand_block(seed, DEVO_STREAM_CROSSOVER, generation,
+                                               (uint32_t)(group + lane), (uint32_t)(base / 128));
+        size_t last = group + DEVO_VARY_GROUP < P ? group + DEVO_VARY_GROUP : P;
+        for (size_t slot = group; slot < last; slot++) { // the same trip count in every lane
+            unsigned from = (unsigned)(slot - group);
+            devo_philox_block bits = {{__shfl_sync(FULL_WARP, drawn.w[0], from),
+                                       __shfl_sync(FULL_WARP, drawn.w[1], from),
+                                       __shfl_sync(FULL_WARP, drawn.w[2], from),
+                                       __shfl_sync(FULL_WARP, drawn.w[3], from)}};
+            if (base >= D) continue;
+            int2 src = sources[slot];
+            const float *a = pop + (size_t)src.x * D, *b = pop + (size_t)src.y * D;
+            float *out = next + slot * D;
+            if (slot < k) {
+#pragma unroll
+                for (unsigned q = 0; q < 4; q++)
+                    if (base + q < D) store(out, slot, D, base + q, a[base + q], op);
+                continue;
+            }
+            uint32_t word = devo_vary_crossover_word(bits, base);
+            devo_philox_block mask = curand_block(seed, DEVO_STREAM_MUTATE_MASK, generation,
+                                                  (uint32_t)slot, (uint32_t)(base / 4));
+            bool mutate[4];
+#pragma unroll
+            for (unsigned q = 0; q < 4; q++) mutate[q] = (unsigned long long)mask.w[q] < threshold;
+            float noise[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            if (mutate[0] || mutate[1] || mutate[2] || mutate[3])
+                devo_block_normals(curand_block(seed, DEVO_STREAM_MUTATE_NOISE, generation,
+                                                (uint32_t)slot, (uint32_t)(base / 4)),
+                                   noise);
+#pragma unroll
+            for (unsigned q = 0; q < 4; q++) {
+                size_t e = base + q;
+                if (e >= D) continue;
+                float value = devo_vary_takes_first(word, base, q) ? a[e] : b[e];
+                if (mutate[q]) value += mutation_std * noise[q];
+                store(out, slot, D, e, value, op);
+            }
         }
     }
 }
 
 // pop (P, D): row 0 = w0, row i > 0 = w0 + init_std * N(0,1) from stream INIT_NOISE.
+template <typename T>
 __global__ void init_population_kernel(const float *__restrict__ w0, float *__restrict__ pop,
-                                       size_t P, size_t D, uint64_t seed, float init_std)
+                                       size_t P, size_t D, uint64_t seed, float init_std,
+                                       operand_out<T> op)
 {
     size_t base = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) * 4;
     if (base >= D) return;
-    size_t end = base + 4 < D ? base + 4 : D;
     for (size_t i = blockIdx.y; i < P; i += gridDim.y) {
         float noise[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         if (i > 0)
             devo_block_normals(curand_block(seed, DEVO_STREAM_INIT_NOISE, 0, (uint32_t)i,
                                             (uint32_t)(base / 4)),
                                noise);
-        for (size_t e = base; e < end; e++) pop[i * D + e] = w0[e] + init_std * noise[e - base];
+#pragma unroll
+        for (unsigned q = 0; q < 4; q++)
+            if (base + q < D)
+                store(pop + i * D, i, D, base + q, w0[base + q] + init_std * noise[q], op);
     }
 }
 
-static dim3 vary_grid(size_t P, size_t D)
+/* Blocks of DEVO_VARY_THREADS threads over D / 4 in x; `rows` (slots or slot groups) in y. */
+static dim3 vary_grid(size_t rows, size_t D)
 {
-    size_t blocks = CEIL_DIV(CEIL_DIV(D, (size_t)4), (size_t)VARY_THREADS);
-    return dim3((unsigned)blocks, (unsigned)(P < 65535 ? P : 65535));
+    size_t blocks = CEIL_DIV(CEIL_DIV(D, (size_t)4), (size_t)DEVO_VARY_THREADS);
+    return dim3((unsigned)blocks, (unsigned)(rows < 65535 ? rows : 65535));
+}
+
+template <typename T> static operand_out<T> operands(cuda_backend *b)
+{
+    const devo_layer *first = &b->cfg.arch->layers[0];
+    operand_out<T> op = {static_cast<T *>(b->packed), b->population_bf16, first->kernel_offset,
+                         first->inputs * first->units, first->units, b->P};
+    return op;
 }
 
 devo_status cuda_init_population(void *ctx, const float *w0)
 {
     cuda_backend *b = static_cast<cuda_backend *>(ctx);
-    if (CEIL_DIV(CEIL_DIV(b->D, (size_t)4), (size_t)VARY_THREADS) > 0x7fffffffu)
+    if (CEIL_DIV(CEIL_DIV(b->D, (size_t)4), (size_t)DEVO_VARY_THREADS) > 0x7fffffffu)
         return devo_fail(DEVO_ERR_UNSUPPORTED, "cuda backend: %zu weights is too many", b->D);
     // The model's weights land in next, then the kernel writes the population from them.
     CUDA_TRY(cudaMemcpyAsync(b->next, w0, b->D * sizeof(float), cudaMemcpyHostToDevice,
                              b->stream));
-    init_population_kernel<<<vary_grid(b->P, b->D), VARY_THREADS, 0, b->stream>>>(
-        b->next, b->population, b->P, b->D, b->cfg.seed, b->cfg.init_std);
+    dim3 grid = vary_grid(b->P, b->D);
+    if (b->operand_bytes == 2)
+        init_population_kernel<<<grid, DEVO_VARY_THREADS, 0, b->stream>>>(
+            b->next, b->population, b->P, b->D, b->cfg.seed, b->cfg.init_std,
+            operands<__nv_bfloat16>(b));
+    else
+        init_population_kernel<<<grid, DEVO_VARY_THREADS, 0, b->stream>>>(
+            b->next, b->population, b->P, b->D, b->cfg.seed, b->cfg.init_std, operands<float>(b));
     CUDA_TRY_LAUNCH();
     CUDA_TRY(cudaStreamSynchronize(b->stream));
     return DEVO_OK;
@@ -116,9 +176,17 @@ devo_status cuda_breed(void *ctx, const size_t *order, const uint32_t *pairs, ui
     }
     CUDA_TRY(cudaMemcpyAsync(b->sources, b->host_sources, b->P * sizeof(int2),
                              cudaMemcpyHostToDevice, b->stream));
-    vary_kernel<<<vary_grid(b->P, b->D), VARY_THREADS, 0, b->stream>>>(
-        b->population, b->next, b->sources, b->P, b->k, b->D, b->cfg.seed, generation,
-        (unsigned long long)b->cfg.mutation_threshold, b->cfg.mutation_std);
+    // The operand copies are overwritten in place: nothing reads them while the kernel runs.
+    dim3 grid = vary_grid(CEIL_DIV(b->P, (size_t)DEVO_VARY_GROUP), b->D);
+    unsigned long long threshold = (unsigned long long)b->cfg.mutation_threshold;
+    if (b->operand_bytes == 2)
+        vary_kernel<<<grid, DEVO_VARY_THREADS, 0, b->stream>>>(
+            b->population, b->next, b->sources, b->P, b->k, b->D, b->cfg.seed, generation,
+            threshold, b->cfg.mutation_std, operands<__nv_bfloat16>(b));
+    else
+        vary_kernel<<<grid, DEVO_VARY_THREADS, 0, b->stream>>>(
+            b->population, b->next, b->sources, b->P, b->k, b->D, b->cfg.seed, generation,
+            threshold, b->cfg.mutation_std, operands<float>(b));
     CUDA_TRY_LAUNCH();
     CUDA_TRY(cudaStreamSynchronize(b->stream));
     float *swap = b->population;

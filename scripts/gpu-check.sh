@@ -1,64 +1,142 @@
 #!/usr/bin/env bash
-# The GPU check, for a lent H200 (see /work/.library/device/): configure for sm_90, build,
-# run the whole test suite with nothing skipped, run compute-sanitizer memcheck on a short
-# run, run the GPU rows of the benchmark, and print a short table last. Under 8 minutes.
-#
-# On a machine without registries, prepare the packages and data first (here) with
-# scripts/gpu-bundle.sh and carry .gpu-bundle; the script unpacks it when present.
-# Results land in $OUT (or /tmp/gpu-check).
+# gpu-check.sh - the whole GPU check for a lent H200, in one device call of under 9 minutes:
+#   run(command="scripts/gpu-check.sh", carry=[".gpu-bundle"], timeout_s=600)
+# after scripts/gpu-bundle.sh here (docs/gpu-check.md). It uses the bundle's prebuilt binaries
+# and libraries (building there only if they fail to start), then runs every Cuda.* test
+# (failing if any is skipped), the test binary under compute-sanitizer memcheck and, on a short
+# filter, racecheck, synccheck and initcheck, an evolve run with --top-k equal to --population,
+# devo bench's GPU rows (FP32/TF32/BF16, P = 16..4096, 1,024 samples and all 60,000 images),
+# an ncu summary of two generations' kernels, and prints gen/s, GFLOP/s and % of ceiling last.
+# Every step has its own timeout; the timeouts add up to at most 540 s. A missing tool is
+# reported and skipped. Logs land in $OUT (at most 8 files; /tmp/gpu-check without $OUT).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/gpu-check}
+work=/tmp/gpu-check-work
 mkdir -p "$out"
-export PATH="/usr/local/cuda/bin:$PATH"
+rm -rf "$work" && mkdir -p "$work"
+export PATH="$PATH:/usr/local/cuda/bin:/usr/local/cuda/compute-sanitizer"
+for dir in /opt/nvidia/nsight-compute/*/; do [[ -x "$dir/ncu" ]] && PATH="$PATH:$dir"; done
 started=$(date +%s)
 status=0
-step() { echo; echo "== $* ($(( $(date +%s) - started )) s)"; }
+planned=0
+summary="$out/summary.txt"
+: > "$summary"
 
+say() { echo "$*" | tee -a "$summary"; }
+# step NAME LIMIT LOG CMD...: runs CMD under its own timeout, appending to LOG; shows the tail.
+step() {
+  local name=$1 limit=$2 log=$3
+  shift 3
+  planned=$((planned + limit))
+  echo
+  echo "== $name (limit $limit s, at $(($(date +%s) - started)) s)" | tee -a "$log"
+  local before
+  before=$(stat -c %s "$log")
+  timeout -k 5 "$limit" "$@" >> "$log" 2>&1
+  local rc=$?
+  tail -c +$((before + 1)) "$log" | tail -n 6
+  if ((rc == 124 || rc == 137)); then say "$name: TIMED OUT after $limit s"; else say "$name: exit $rc"; fi
+  return $rc
+}
+fail() { say "FAIL: $*"; status=1; }
+have() { command -v "$1" > /dev/null 2>&1 || { say "$1: not on this machine, step skipped"; return 1; }; }
+
+# ------------------------------------------------------------------ binaries and data (<= 150 s)
 data=/usr/share/datasets/fashion-mnist
-cmake_extra=()
-if [[ -d .gpu-bundle ]]; then
-  step "unpacking .gpu-bundle"
-  root=/tmp/devo-root
-  mkdir -p "$root"
-  for deb in .gpu-bundle/*.deb; do dpkg -x "$deb" "$root"; done
-  lib="$root/usr/lib/x86_64-linux-gnu"
-  export LD_LIBRARY_PATH="$lib/openblas-pthread:$lib:${LD_LIBRARY_PATH:-}"
-  cmake_extra=(-DCMAKE_PREFIX_PATH="$root/usr" -DCMAKE_LIBRARY_PATH="$lib/openblas-pthread;$lib")
+root=""
+if [[ -f .gpu-bundle/devo-bundle.tar.xz ]]; then
   data="$PWD/.gpu-bundle/data"
+  step "unpack .gpu-bundle" 20 "$out/device.txt" bash -c \
+    "tar -C '$work' -xJf .gpu-bundle/devo-bundle.tar.xz || python3 -m tarfile -e .gpu-bundle/devo-bundle.tar.xz '$work'"
+  root="$work/devo-bundle"
+  # shellcheck disable=SC1091
+  [[ -f "$root/env.sh" ]] && source "$root/env.sh"
+else
+  say "no .gpu-bundle: building against this machine's packages"
+fi
+step "device" 10 "$out/device.txt" bash -c \
+  'nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv; nvcc --version | tail -2;
+   compute-sanitizer --version | tail -1; ncu --version | tail -1; uname -r; true'
+devo="$root/bin/devo"
+tests="$root/bin/devo_tests"
+spare=120 # the fallback build's budget, given to the bench when the prebuilt binaries start
+if [[ -n "$root" ]] && "$devo" --help > /dev/null 2>> "$out/device.txt" &&
+  "$tests" --gtest_list_tests > /dev/null 2>> "$out/device.txt"; then
+  say "prebuilt binaries start: $(head -1 "$root/MANIFEST")"
+else
+  [[ -n "$root" ]] && say "prebuilt binaries do not start (device.txt): building here"
+  prefix=()
+  [[ -n "$root" ]] && prefix=(-DCMAKE_PREFIX_PATH="$root")
+  generator=()
+  command -v ninja > /dev/null && generator=(-G Ninja)
+  if step "fallback build (sm_90)" 120 "$out/build.log" bash -c \
+    "cmake -S . -B build-gpu ${generator[*]} -DCMAKE_BUILD_TYPE=Release -DDEVO_CUDA=ON \
+       -DCMAKE_CUDA_ARCHITECTURES=90 ${prefix[*]} && cmake --build build-gpu -j $(nproc) --target devo_cli devo_tests"; then
+    devo=$PWD/build-gpu/src/cli/devo
+    tests=$PWD/build-gpu/tests/devo_tests
+    spare=0
+  else
+    fail "no devo binaries to run"
+    exit 1
+  fi
 fi
 
-step "device"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/device.txt"
+# ------------------------------------------------------------------ tests and sanitizers (<= 200 s)
+listed=$("$tests" --gtest_list_tests --gtest_filter='Cuda.*' | grep -c '^  ')
+step "Cuda.* tests ($listed)" 45 "$out/tests.log" "$tests" --gtest_filter='Cuda.*' \
+  --gtest_output="xml:$work/cuda-tests.xml" || fail "Cuda.* tests"
+skipped=$(grep -c 'result="skipped"' "$work/cuda-tests.xml" 2> /dev/null || echo "?")
+ran=$(grep -c '<testcase ' "$work/cuda-tests.xml" 2> /dev/null || echo 0)
+say "Cuda.* tests: $ran run of $listed listed, $skipped skipped"
+[[ "$skipped" == 0 && "$ran" == "$listed" ]] || fail "Cuda.* tests were skipped or not run"
 
-step "configure and build (sm_90)"
-cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DDEVO_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
-  -DDEVO_WERROR=ON "${cmake_extra[@]}" > "$out/configure.log" 2>&1 || { cat "$out/configure.log"; exit 1; }
-cmake --build build-gpu -j "$(nproc)" > "$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
+short='Cuda.EvaluationIsBitwiseReproducible:Cuda.EmptyRangeIsANoOp:Cuda.MutationIsEquivalentToRef:Cuda.SelectionIsEquivalentToRef'
+if have compute-sanitizer; then
+  step "memcheck, all Cuda.* tests" 75 "$out/sanitizer.log" compute-sanitizer --tool memcheck \
+    --error-exitcode 9 "$tests" --gtest_filter='Cuda.*' || fail "memcheck"
+  step "racecheck, short filter" 30 "$out/sanitizer.log" compute-sanitizer --tool racecheck \
+    --error-exitcode 9 "$tests" --gtest_filter="$short" || fail "racecheck"
+  step "synccheck, short filter" 20 "$out/sanitizer.log" compute-sanitizer --tool synccheck \
+    --error-exitcode 9 "$tests" --gtest_filter="$short" || fail "synccheck"
+  step "initcheck, short filter" 30 "$out/sanitizer.log" compute-sanitizer --tool initcheck \
+    --error-exitcode 9 "$tests" --gtest_filter="$short" || fail "initcheck"
+else
+  planned=$((planned + 155))
+fi
 
-step "test suite"
-(cd build-gpu && ctest --output-on-failure -j 4 2>&1) | tee "$out/ctest.log" | tail -15
-grep -q "100% tests passed" "$out/ctest.log" || status=1
-# Tools this machine may lack (valgrind, gnuplot, PyPI) may skip their tests; CUDA tests may not.
-skipped=$(grep -c "Cuda\..*Skipped" "$out/ctest.log" || true)
-if [[ "$skipped" != "0" ]]; then echo "gpu-check: $skipped CUDA tests skipped on a GPU machine"; status=1; fi
+# ------------------------------------------------------------------ CLI edge run and bench (<= 150 s + spare)
+step "evolve, --top-k = --population (generation 2 evaluates nothing)" 20 "$out/bench.log" \
+  "$devo" evolve --data "$data" --backend cuda --population 16 --top-k 16 --generations 3 \
+  --verbose 1 || fail "evolve with --top-k = --population"
+bench=("$devo" bench --data "$data" --backend cuda --precision fp32,tf32,bf16
+       --population 16,64,256,1024,4096 --layers 784-30-10 --layers 784-256-10 --generations 3
+       --warmup 1)
+step "bench, 1,024 samples" 40 "$out/bench.log" "${bench[@]}" --samples 1024 \
+  --csv "$work/bench-1024.csv" || fail "bench (1,024 samples)"
+step "bench, all 60,000 images" $((90 + spare)) "$out/bench.log" "${bench[@]}" \
+  --csv "$work/bench-all.csv" || fail "bench (60,000 images)"
+{ cat "$work/bench-1024.csv" 2> /dev/null; tail -n +2 "$work/bench-all.csv" 2> /dev/null; } > "$out/bench.csv"
+rows=$(($(wc -l < "$out/bench.csv") - 1))
+((rows == 60)) || fail "bench.csv holds $rows GPU rows, not 60 (3 precisions x 2 networks x 5 P x 2)"
 
-step "compute-sanitizer memcheck on a short run"
-devo=./build-gpu/src/cli/devo
-timeout 240 compute-sanitizer --tool memcheck --error-exitcode 9 "$devo" evolve --data "$data" \
-  --backend cuda --generations 2 --population 16 --fitness-samples 2048 --verbose 0 \
-  > "$out/memcheck.log" 2>&1
-memcheck=$?
-tail -5 "$out/memcheck.log"
-[[ $memcheck -eq 0 ]] || { echo "gpu-check: memcheck exit $memcheck"; status=1; }
+# ------------------------------------------------------------------ one generation's kernels (<= 40 s)
+if have ncu; then
+  step "ncu, kernels of generations 1-2 (P 256, 2,048 samples)" 40 "$out/ncu.txt" ncu \
+    --clock-control none --section SpeedOfLight --launch-count 200 --print-summary per-kernel \
+    "$devo" evolve \
+    --data "$data" --backend cuda --population 256 --top-k 64 --generations 2 \
+    --fitness-samples 2048 --verbose 0 || say "ncu: no summary (see ncu.txt); not a failure"
+else
+  planned=$((planned + 40))
+fi
 
-step "benchmark (GPU rows)"
-timeout 240 "$devo" bench --data "$data" --backend cuda --precision fp32,tf32,bf16 \
-  --population 16,256,1024,4096 --generations 3 --csv "$out/bench.csv" 2>&1 | tee "$out/bench.log"
-
-step "summary"
-printf '%-5s %-5s %-16s %6s %9s %9s %7s %9s %7s\n' backend prec network P gen/s GFLOP/s %sgemm varyGB/s %copy
-awk -F, 'NR > 1 { printf "%-5s %-5s %-16s %6d %9.2f %9.1f %6.1f%% %9.1f %6.1f%%\n", \
-  $1, $2, $3, $4, $8, $10, 100 * $12, $16, 100 * $18 }' "$out/bench.csv" | tee "$out/summary.txt"
-echo "tests: $(grep -E 'tests passed' "$out/ctest.log"); memcheck exit $memcheck; $(( $(date +%s) - started )) s"
+# ------------------------------------------------------------------ summary
+echo
+say "gen/s, GFLOP/s and % of the measured ceiling of each precision (bench.csv):"
+awk -F, 'NR > 1 { printf "%-5s %-11s %6d %6d %9.2f %10.1f %10.1f %6.1f%%\n", $2, $3, $7, $4, $8, \
+  $10, $11, 100 * $12 }' "$out/bench.csv" | sort -k1,1 -k3,3n -k2,2 -k4,4n > "$work/table"
+{ printf '%-5s %-11s %6s %6s %9s %10s %10s %7s\n' prec network samples P gen/s GFLOP/s ceiling %ceil
+  cat "$work/table"; } | tee -a "$summary"
+say "steps' timeouts: $planned s of 540 planned; took $(($(date +%s) - started)) s; status $status"
 exit $status

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libopenblas-dev zlib1g-dev libjansson-dev googletest libgtest-dev
-          dataset-fashion-mnist gnuplot-nox)
+          dataset-fashion-mnist gnuplot-nox xz-utils)
 if [[ "${1:-}" == "--python" ]]; then packages+=(python3-venv); fi
 
 missing=()

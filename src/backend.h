@@ -67,8 +67,11 @@ typedef struct devo_backend_i {
                                    double *fitness);
 
     /* The hardware ceiling, for benchmarks (no context needed): the FLOP/s of one large
-     * square sgemm and the bytes/s of a large device-to-device (or memcpy) copy. Optional. */
-    devo_status (*measure_ceiling)(int threads, double *gemm_flops, double *copy_bytes_per_second);
+     * square GEMM in `precision`'s arithmetic (as evaluation runs it: FP32, TF32 or BF16
+     * operands, FP32 accumulation) of side *gemm_size, and the bytes/s of a large
+     * device-to-device (or memcpy) copy. Optional. */
+    devo_status (*measure_ceiling)(int threads, devo_precision precision, double *gemm_flops,
+                                   double *copy_bytes_per_second, size_t *gemm_size);
 } devo_backend_i;
 
 /* The CPU reference backend; always built. */

@@ -217,9 +217,10 @@ static void big_copy(void *state)
     memcpy(s->c, s->a, s->copy_bytes);
 }
 
-static devo_status cpu_measure_ceiling(int threads, double *gemm_flops,
-                                       double *copy_bytes_per_second)
+static devo_status cpu_measure_ceiling(int threads, devo_precision precision, double *gemm_flops,
+                                       double *copy_bytes_per_second, size_t *gemm_size)
 {
+    (void)precision; // FP32 only: the CPU backend refuses the others
     ceiling_buffers s = {.n = 2048};
     size_t elements = (size_t)s.n * (size_t)s.n;
     s.a = malloc(elements * sizeof(float));
@@ -245,6 +246,7 @@ static devo_status cpu_measure_ceiling(int threads, double *gemm_flops,
     *gemm_flops = 2.0 * s.n * (double)s.n * s.n / gemm_seconds;
     // A copy reads and writes every byte once.
     *copy_bytes_per_second = 2.0 * (double)s.copy_bytes / copy_seconds;
+    *gemm_size = (size_t)s.n;
     free(s.a);
     free(s.b);
     free(s.c);

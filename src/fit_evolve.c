@@ -160,8 +160,12 @@ static devo_status evaluate(devo_evolver *e, const sample_plan *plan, size_t fir
     } else {
         const float *x = plan->rows ? plan->subset_x : plan->x;
         const float *y = plan->rows ? plan->subset_y : plan->y;
+        // One host view of the population per generation (one download on a GPU), then
+        // each individual into the model the fitness function sees.
+        const float *population;
+        DEVO_TRY(e->backend->population(e->ctx, &population));
         for (size_t i = first; i < e->P; i++) {
-            DEVO_TRY(e->backend->individual(e->ctx, i, e->arch->weights));
+            memcpy(e->arch->weights, population + i * e->D, e->D * sizeof(float));
             e->fitness[i] = o->fitness_fn(e->arch, x, y, plan->count, o->fitness_user);
         }
     }

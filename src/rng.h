@@ -11,7 +11,12 @@
  *   ctr[2]  generation: 0 for the first population, g for the children made after generation g
  *   ctr[3]  stream tag, one of devo_rng_stream
  * The same block in cuRAND: curand_init(seed, ((uint64)tag << 32) | generation,
- * 4 * (((uint64)individual << 32) | block), &state), then curand4(&state).
+ * 4 * (((uint64)individual << 32) | block), &state), then curand4(&state), for individual
+ * < 2^30 only: the offset counts 32-bit draws, so 4 * (individual << 32) overflows 64 bits
+ * from 2^30 on and loses individual's top two bits. The CUDA backend therefore never calls
+ * curand_init: it evaluates curand_Philox4x32_10 on the counter above directly, which holds
+ * for every individual the counter word carries (populations below 2^32, as options.c
+ * requires; the CUDA backend's own limit, cuBLAS's int dimensions, is lower still).
  *
  * Streams and what one block (four words w0..w3) gives:
  *   INIT_NOISE   block e/4: four N(0,1) for elements 4b..4b+3 (first population)

@@ -2,12 +2,17 @@
 // real runs of every subcommand on a small IDX dataset.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 
 #include "test_programs.h"
 
@@ -44,12 +49,29 @@ TEST(Cli, BadFlagsAndValuesExitTwoNamingThem)
         {"evolve --layers 0:relu", "--layers"},
         {"evolve --seed", "--seed"},
         {"frobnicate", "frobnicate"},
+        // Values the library's bounds refuse: a usage error too, named by the flag.
+        {"evolve --population 1", "--population"},
+        {"evolve --population 8 --top-k 9", "--top-k"},
+        {"evolve --top-k 0", "--top-k"},
+        {"evolve --verbose 3", "--verbose"},
+        {"evolve --verbose -1", "--verbose"},
+        {"evolve --mutation-rate 1.5", "--mutation-rate"},
+        {"evolve --mutation-std -1", "--mutation-std"},
+        {"evolve --init-std -0.5", "--init-std"},
+        {"evolve --batch-size 0", "--batch-size"},
+        {"evolve --threads -2", "--threads"},
+        {"evolve --generations 4294967295", "--generations"},
+        {"predict --model m.safetensors --out p.csv --split test", "--split"},
     };
     for (const Case &c : cases) {
         Result r = run(c.args);
         EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
         EXPECT_NE(r.out.find(c.mentions), std::string::npos) << c.args << "\n" << r.out;
     }
+    // More fitness samples than the data holds is a usage error, found once the data is loaded.
+    Result r = run("evolve --data " + small_dataset() + " --fitness-samples 401 --verbose 0");
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("--fitness-samples"), std::string::npos) << r.out;
 }
 
 TEST(Cli, RuntimeFailuresExitOneWithTheLibrarysMessage)
@@ -57,10 +79,6 @@ TEST(Cli, RuntimeFailuresExitOneWithTheLibrarysMessage)
     Result r = run("evolve --data /nonexistent/dir --generations 1");
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("/nonexistent/dir"), std::string::npos) << r.out;
-    std::string dir = small_dataset();
-    r = run("evolve --data " + dir + " --top-k 40 --verbose 0");
-    EXPECT_EQ(r.code, 1) << r.out;
-    EXPECT_NE(r.out.find("top_k"), std::string::npos) << r.out;
 }
 
 TEST(Cli, EvolveRunsAndReportsTrainAndTestAccuracy)
@@ -78,6 +96,40 @@ TEST(Cli, EvolveRunsAndReportsTrainAndTestAccuracy)
     Result again = run("evolve --data " + dir +
                        " --layers 10:softmax --generations 5 --population 12 --top-k 3 --seed 1");
     EXPECT_EQ(r.out.substr(0, r.out.find("time")), again.out.substr(0, again.out.find("time")));
+}
+
+// Off a terminal (here stderr is a pipe) --verbose 2 writes plain lines, not '\r' bars.
+TEST(Cli, VerboseTwoOffATerminalWritesPlainLines)
+{
+    Result r = run("evolve --data " + small_dataset() + " --layers 10:softmax --generations 5 "
+                   "--population 4 --top-k 2 --backend cpu --verbose 2");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.find('\r'), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("] 1/5 best "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("] 5/5 best "), std::string::npos) << r.out;
+}
+
+// A test split whose images differ in size from the training split's was once read with the
+// training width (a heap over-read inside sgemm): every command refuses it, evolve before the run.
+TEST(Cli, ASplitOfAnotherWidthIsRefusedByEveryCommand)
+{
+    std::string dir = small_dataset(1), model = std::string(DEVO_TEST_TMP) + "/width.safetensors";
+    Result r = run("evolve --data " + dir + " --layers 10:softmax --generations 2 --population 4 "
+                   "--top-k 2 --backend cpu --save " + model);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("takes 36 inputs but the test samples have 1"), std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("[Generation"), std::string::npos) << "refused before the run\n" << r.out;
+    ASSERT_EQ(run("evolve --data " + small_dataset() + " --layers 10:softmax --generations 1 "
+                  "--population 4 --top-k 2 --backend cpu --verbose 0 --save " + model).code, 0);
+    r = run("eval --model " + model + " --data " + dir);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("takes 36 inputs but the test samples have 1"), std::string::npos)
+        << r.out;
+    r = run("predict --model " + model + " --data " + dir + " --out " + DEVO_TEST_TMP + "/w.csv");
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("takes 36 inputs but the t10k samples have 1"), std::string::npos)
+        << r.out;
 }
 
 } // namespace
@@ -208,6 +260,45 @@ TEST(Cli, EvolveSavesAModelThatEvalPredictAndInfoRead)
     EXPECT_NEAR(total, 1.0, 1e-5); // softmax outputs
 }
 
+// Writes a model of 1 input and `layers` layers of 1 linear unit (weights 0.5, biases 0): its
+// layer description, "1:linear,1:linear,...", is 9 * layers - 1 characters long.
+std::string write_deep_model(const std::string &path, size_t layers)
+{
+    std::string description, header = "{";
+    for (size_t l = 0; l < layers; l++) {
+        description += (l ? ",1:linear" : "1:linear");
+        std::string name = l ? "dense_" + std::to_string(l) : "dense";
+        header += "\"" + name + "/kernel\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[" +
+                  std::to_string(8 * l) + "," + std::to_string(8 * l + 4) + "]},\"" + name +
+                  "/bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[" +
+                  std::to_string(8 * l + 4) + "," + std::to_string(8 * l + 8) + "]},";
+    }
+    header += "\"__metadata__\":{\"devo_format_version\":\"1\",\"input_dim\":\"1\","
+              "\"layers\":\"" + description + "\",\"loss\":\"mse\"}}";
+    while (header.size() % 8) header += ' ';
+    FILE *f = fopen(path.c_str(), "wb");
+    for (int i = 0; i < 8; i++) fputc((int)((uint64_t)header.size() >> (8 * i)) & 0xff, f);
+    fwrite(header.data(), 1, header.size(), f);
+    const unsigned char half[4] = {0, 0, 0, 0x3f}, zero[4] = {0, 0, 0, 0};
+    for (size_t l = 0; l < layers; l++) {
+        fwrite(half, 1, 4, f);
+        fwrite(zero, 1, 4, f);
+    }
+    fclose(f);
+    return description;
+}
+
+TEST(Cli, InfoPrintsALongLayerDescriptionWhole)
+{
+    std::string path = std::string(DEVO_TEST_TMP) + "/deep.safetensors";
+    std::string description = write_deep_model(path, 700);
+    ASSERT_GT(description.size(), 6000u);
+    Result info = run("info " + path);
+    ASSERT_EQ(info.code, 0) << info.out.substr(0, 2000);
+    EXPECT_NE(info.out.find("layers=" + description + " loss=mse"), std::string::npos);
+    EXPECT_NE(info.out.find("dense_699"), std::string::npos);
+}
+
 TEST(Cli, ModelCommandsRejectBadUseAndBadFiles)
 {
     std::string tmp = DEVO_TEST_TMP, dir = small_dataset();
@@ -270,29 +361,84 @@ TEST(Cli, EvolveWithAStrategyWritesTheCentreAndTestAccuracy)
         EXPECT_EQ(fields[10] == "nan", g % 2 == 1) << lines[g];
     }
     Result odd = run("evolve --data " + dir + " --strategy openai-es --population 9 --verbose 0");
-    EXPECT_EQ(odd.code, 1);
+    EXPECT_EQ(odd.code, 2);
     EXPECT_NE(odd.out.find("population must be even"), std::string::npos) << odd.out;
     Result rank = run("evolve --data " + dir + " --layers 4:relu,10:softmax --strategy snes "
                       "--rank 5 --verbose 0");
-    EXPECT_EQ(rank.code, 1);
-    EXPECT_NE(rank.out.find("perturbation_rank"), std::string::npos) << rank.out;
+    EXPECT_EQ(rank.code, 2);
+    EXPECT_NE(rank.out.find("--rank"), std::string::npos) << rank.out;
     Result bad = run("evolve --data " + dir + " --strategy cma-es");
     EXPECT_EQ(bad.code, 2);
     EXPECT_NE(bad.out.find("--strategy"), std::string::npos) << bad.out;
+}
+
+// Titles and file names reach gnuplot as arguments, never as script text: the issue's injection
+// strings run nothing, a 5,000-character title still draws, and a failure of gnuplot is reported.
+TEST(Cli, PlotPassesStringsSafelyAndChecksGnuplot)
+{
+    if (system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot missing";
+    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string history = tmp + "/inject-history.csv", png = tmp + "/inject.png";
+    std::string pwned = "/tmp/devo-pwned-" + std::to_string(getpid());
+    remove(pwned.c_str());
+    ASSERT_EQ(run("evolve --data " + dir + " --layers 10:softmax --generations 3 --verbose 0 "
+                  "--backend cpu --history " + history).code, 0);
+    // The shell quoting below hands devo each string as one argument, quotes and all.
+    const std::string injections[] = {
+        "x'; system 'touch " + pwned + "'; set title 'y",
+        "x\"; system \"touch " + pwned + "\"; set title \"y",
+        "x`touch " + pwned + "`y",
+    };
+    for (const std::string &title : injections) {
+        std::string quoted = "'";
+        for (char c : title) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        Result r = run("plot " + history + " -o " + png + " --title " + quoted + "'");
+        EXPECT_EQ(r.code, 0) << title << "\n" << r.out;
+        EXPECT_EQ(access(pwned.c_str(), F_OK), -1) << "the title ran a command: " << title;
+        EXPECT_EQ(read_all(png).substr(1, 3), "PNG") << title;
+    }
+    // File names too: a history and PNGs whose names are gnuplot commands (no '/' in a name, so
+    // these commands touch a file in the current directory).
+    std::string local = "devo-pwned-" + std::to_string(getpid());
+    remove(local.c_str());
+    std::string odd = tmp + "/h'; system 'touch " + local + "'; '.csv";
+    std::string piped = tmp + "/<touch " + local;
+    ASSERT_EQ(rename(history.c_str(), odd.c_str()), 0);
+    ASSERT_EQ(system(("cp \"" + odd + "\" \"" + piped + "\"").c_str()), 0);
+    for (const std::string &args :
+         {"\"" + odd + "\" -o \"" + tmp + "/p'; system 'touch " + local + "'; '.png\"",
+          "\"" + odd + "\" -o \"|touch " + local + "\"", // a relative PNG name
+          "\"" + piped + "\" -o " + png}) {
+        Result r = run("plot " + args);
+        EXPECT_EQ(r.code, 0) << args << "\n" << r.out;
+        EXPECT_EQ(access(local.c_str(), F_OK), -1) << "a file name ran a command: " << args;
+    }
+    remove(("|touch " + local).c_str());
+    Result r;
+    // A 5,000-character title no longer truncates the script into an empty PNG.
+    r = run("plot \"" + odd + "\" -o " + png + " --title " + std::string(5000, 'T'));
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_GT(read_all(png).size(), 1000u);
+    EXPECT_EQ(read_all(png).substr(1, 3), "PNG");
+    // gnuplot failing (it cannot open the output) is an error, not "wrote".
+    r = run("plot \"" + odd + "\" -o /nonexistent/dir/x.png");
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("gnuplot failed"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("wrote"), std::string::npos) << r.out;
 }
 
 } // namespace
 
 namespace {
 
-// Runs the devo command under valgrind's memcheck: uninitialised reads, invalid accesses and
+// Starts the devo command under valgrind's memcheck: uninitialised reads, invalid accesses and
 // definite leaks fail it (the sanitizer build checks the rest).
-Result run_under_valgrind(const std::string &args)
+FILE *start_under_valgrind(const std::string &args)
 {
-    return run_program("valgrind -q --error-exitcode=99 --leak-check=full "
-                       "--errors-for-leak-kinds=definite --suppressions=" DEVO_VALGRIND_SUPP
-                       " " DEVO_CLI_PATH,
-                       args);
+    return start_program("valgrind -q --error-exitcode=99 --leak-check=full "
+                         "--errors-for-leak-kinds=definite --suppressions=" DEVO_VALGRIND_SUPP
+                         " " DEVO_CLI_PATH,
+                         args);
 }
 
 TEST(Cli, CommandsAreCleanUnderValgrind)
@@ -300,21 +446,143 @@ TEST(Cli, CommandsAreCleanUnderValgrind)
     if (DEVO_TEST_SANITIZED) GTEST_SKIP() << "sanitizer build: valgrind does not run it";
     if (system("command -v valgrind > /dev/null 2>&1") != 0) GTEST_SKIP() << "no valgrind";
     std::string dir = small_dataset(), tmp = DEVO_TEST_TMP, model = tmp + "/valgrind.safetensors";
+    // --backend cpu: on a machine with a GPU, auto would pick CUDA, whose driver valgrind
+    // cannot check (and OpenBLAS, which ASan does not see into, is what valgrind is here for).
+    const std::string evolve = "evolve --backend cpu --layers 4:tanh,10:softmax --generations 2 "
+                               "--population 6 --top-k 2 --data ";
+    ASSERT_EQ(run(evolve + dir + " --verbose 0 --save " + model).code, 0);
+    // Every path that hands arrays to OpenBLAS: evolve's training and test splits, eval and
+    // predict, and a test split of another width, which must be refused. They run at once:
+    // valgrind takes half a minute just to start a CUDA build's devo (cuBLAS is large).
     const std::string runs[] = {
-        "evolve --data " + dir + " --layers 4:tanh,10:softmax --generations 2 --population 6 "
-        "--top-k 2 --verbose 0",
-        "evolve --data " + dir + " --layers 4:tanh,10:softmax --generations 2 --population 6 "
-        "--top-k 2 --verbose 2 --fitness-samples 50 --save " + model + " --history " + tmp +
-            "/valgrind.csv",
+        evolve + dir + " --verbose 2 --fitness-samples 50 --save " + tmp + "/valgrind-2.st" +
+            " --history " + tmp + "/valgrind.csv",
+        evolve + small_dataset(1) + " --verbose 0",
         "info " + model,
-        "predict --model " + model + " --data " + dir + " --out " + tmp + "/valgrind-pred.csv",
+        "eval --model " + model + " --data " + dir,
+        "predict --model " + model + " --data " + dir + " --split train --out " + tmp +
+            "/valgrind-pred.csv",
         "evolve --data /nonexistent",
     };
-    for (const std::string &args : runs) {
-        Result r = run_under_valgrind(args);
-        EXPECT_NE(r.code, 99) << args << "\n" << r.out;
-        EXPECT_EQ(r.out.find("=="), std::string::npos) << args << "\n" << r.out;
+    std::vector<FILE *> started;
+    for (const std::string &args : runs) started.push_back(start_under_valgrind(args));
+    for (size_t i = 0; i < started.size(); i++) {
+        Result r = finish_program(started[i]);
+        EXPECT_NE(r.code, 99) << runs[i] << "\n" << r.out;
+        EXPECT_EQ(r.out.find("=="), std::string::npos) << runs[i] << "\n" << r.out;
     }
+}
+
+} // namespace
+
+namespace {
+
+// The names in directory dir.
+std::vector<std::string> entries(const std::string &dir)
+{
+    std::vector<std::string> names;
+    if (DIR *d = opendir(dir.c_str())) {
+        while (dirent *e = readdir(d)) names.push_back(e->d_name);
+        closedir(d);
+    }
+    return names;
+}
+
+// An output path that cannot be written is refused before the data is loaded or the run spent,
+// with a message naming the flag and the path, and the check leaves no file behind.
+TEST(Cli, UnwritableOutputPathsAreRefusedBeforeTheRun)
+{
+    std::string dir = small_dataset(), out = std::string(DEVO_TEST_TMP) + "/outputs";
+    mkdir(out.c_str(), 0755);
+    std::string read_only = out + "/read-only";
+    mkdir(read_only.c_str(), 0555);
+    chmod(read_only.c_str(), 0555);
+    struct Case {
+        std::string flag, path;
+    } cases[] = {
+        {"save", "/nonexistent/dir/m.safetensors"},
+        {"save", out},                          // a directory
+        {"save", "/proc/devo-m.safetensors"},   // read-only even for root
+        {"history", "/nonexistent/dir/h.csv"},
+        {"history", out + "/"},
+        {"save", read_only + "/m.safetensors"}, // read-only but for root
+    };
+    size_t before = entries(out).size();
+    for (const Case &c : cases) {
+        if (c.path.rfind(read_only, 0) == 0 && geteuid() == 0) continue; // root writes anyway
+        Result r = run("evolve --data " + dir + " --layers 10:softmax --generations 2 "
+                       "--population 4 --top-k 2 --backend cpu --" + c.flag + " " + c.path);
+        EXPECT_EQ(r.code, 1) << c.path << "\n" << r.out;
+        EXPECT_NE(r.out.find("cannot write --" + c.flag + " '" + c.path + "'"), std::string::npos)
+            << r.out;
+        EXPECT_EQ(r.out.find("[Generation"), std::string::npos) << "refused before the run\n"
+                                                                 << r.out;
+        // Only a missing directory is called one (/proc exists but takes no new files).
+        EXPECT_EQ(r.out.find("its directory does not exist") != std::string::npos,
+                  c.path.rfind("/nonexistent/", 0) == 0) << r.out;
+    }
+    EXPECT_EQ(entries(out).size(), before) << "the checks left a file behind";
+    EXPECT_TRUE(entries(read_only).size() == 2) << "the checks left a file behind";
+}
+
+// A history whose writes fail during the run (/dev/full: the disk is full) fails the command,
+// but the model is still saved.
+TEST(Cli, AHistoryThatFailsToWriteStillLetsTheModelSave)
+{
+    // Only root may create (and the check then removes) a probe file in /dev.
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to pass the writability check on /dev/full";
+    std::string model = std::string(DEVO_TEST_TMP) + "/full-history.safetensors";
+    remove(model.c_str());
+    Result r = run("evolve --data " + small_dataset() + " --layers 10:softmax --generations 2 "
+                   "--population 4 --top-k 2 --backend cpu --verbose 0 --history /dev/full "
+                   "--save " + model);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("cannot write '/dev/full'"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("saved " + model), std::string::npos) << r.out;
+    EXPECT_EQ(run("info " + model).code, 0);
+}
+
+// A save that fails after the run (here its directory is removed during the run, which Ctrl-C
+// then stops) puts the model in a rescue file beside the current directory and says how to move
+// it into place; the exit code is 1.
+TEST(Cli, AModelWhoseSaveFailsAfterTheRunIsRescued)
+{
+    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string work = tmp + "/rescue-" + std::to_string(getpid()), gone = work + "/gone";
+    std::string history = work + "/history.csv", log = work + "/log.txt";
+    mkdir(work.c_str(), 0755);
+    mkdir(gone.c_str(), 0755);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (chdir(work.c_str()) != 0) _exit(120);
+        execl(DEVO_CLI_PATH, "devo", "evolve", "--data", dir.c_str(), "--layers", "10:softmax",
+              "--generations", "100000000", "--population", "4", "--top-k", "2", "--backend",
+              "cpu", "--verbose", "0", "--save", (gone + "/m.safetensors").c_str(), "--history",
+              history.c_str(), (char *)nullptr);
+        _exit(121);
+    }
+    // Wait until the run has begun (the history has a generation), then pull the directory away.
+    auto lines = [](const std::string &text) { return std::count(text.begin(), text.end(), '\n'); };
+    for (int i = 0; i < 6000 && lines(read_all(history)) < 2; i++) usleep(10000);
+    ASSERT_EQ(rmdir(gone.c_str()), 0);
+    kill(child, SIGINT);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    std::string out = read_all(log);
+    ASSERT_TRUE(WIFEXITED(status)) << out;
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+    std::string rescue = work + "/devo-rescue-" + std::to_string(child) + ".safetensors";
+    EXPECT_NE(out.find("mv '" + rescue + "' '" + gone + "/m.safetensors'"), std::string::npos)
+        << out;
+    Result info = run("info " + rescue);
+    EXPECT_EQ(info.code, 0) << info.out;
+    EXPECT_NE(info.out.find("input       36"), std::string::npos) << info.out;
+    EXPECT_NE(out.find("train loss"), std::string::npos) << "still reports\n" << out;
+    remove(rescue.c_str());
 }
 
 } // namespace

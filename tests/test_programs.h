@@ -16,10 +16,15 @@ struct Result {
     std::string out; // stdout and stderr together
 };
 
-inline Result run_program(const std::string &program, const std::string &args)
+// Starts a program (stdout and stderr into one pipe); finish_program collects it. Several may
+// run at once.
+inline FILE *start_program(const std::string &program, const std::string &args)
 {
-    std::string command = program + " " + args + " 2>&1";
-    FILE *p = popen(command.c_str(), "r");
+    return popen((program + " " + args + " 2>&1").c_str(), "r");
+}
+
+inline Result finish_program(FILE *p)
+{
     Result r{-1, ""};
     char buf[4096];
     size_t got;
@@ -29,35 +34,45 @@ inline Result run_program(const std::string &program, const std::string &args)
     return r;
 }
 
-// A small MNIST-like directory: 400 train and 100 test images of 6x6, 10 classes whose pixels
-// are bright in a class-specific band of 3, so a linear model separates them.
-inline std::string small_dataset()
+inline Result run_program(const std::string &program, const std::string &args)
 {
-    // One directory per process: ctest runs tests in parallel processes.
-    std::string dir = std::string(DEVO_TEST_TMP) + "/cli-data-" + std::to_string(getpid());
+    return finish_program(start_program(program, args));
+}
+
+// Writes split `split` of dir: n images of side x side pixels, 10 classes whose pixels are bright
+// in a class-specific band of 3, so a linear model separates them.
+inline void write_split(const std::string &dir, const char *split, uint32_t n, unsigned side)
+{
+    std::vector<unsigned char> img = {0, 0, 8, 3, 0, 0, (unsigned char)(n >> 8), (unsigned char)n,
+                                      0, 0, 0, (unsigned char)side, 0, 0, 0, (unsigned char)side};
+    std::vector<unsigned char> lab = {0, 0, 8, 1, 0, 0, (unsigned char)(n >> 8), (unsigned char)n};
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned char cls = (unsigned char)(i % 10);
+        lab.push_back(cls);
+        for (unsigned px = 0; px < side * side; px++)
+            img.push_back((unsigned char)(px / 3 == cls ? 200 + (i * 7 + px) % 50
+                                                         : (i * 13 + px) % 40));
+    }
+    std::string base = dir + "/" + split;
+    FILE *f = fopen((base + "-images-idx3-ubyte").c_str(), "wb");
+    fwrite(img.data(), 1, img.size(), f);
+    fclose(f);
+    f = fopen((base + "-labels-idx1-ubyte").c_str(), "wb");
+    fwrite(lab.data(), 1, lab.size(), f);
+    fclose(f);
+}
+
+// A small MNIST-like directory: 400 train images of 6x6 and 100 test images of
+// test_side x test_side (6 unless a test wants a split of another size).
+inline std::string small_dataset(unsigned test_side = 6)
+{
+    // One directory per process and shape: ctest runs tests in parallel processes.
+    std::string dir = std::string(DEVO_TEST_TMP) + "/cli-data-" + std::to_string(getpid()) +
+                      (test_side == 6 ? "" : "-t" + std::to_string(test_side));
     mkdir(DEVO_TEST_TMP, 0755);
     mkdir(dir.c_str(), 0755);
-    for (const char *split : {"train", "t10k"}) {
-        uint32_t n = std::string(split) == "train" ? 400 : 100;
-        std::vector<unsigned char> img = {0, 0, 8, 3, 0, 0, (unsigned char)(n >> 8),
-                                          (unsigned char)n, 0, 0, 0, 6, 0, 0, 0, 6};
-        std::vector<unsigned char> lab = {0, 0, 8, 1, 0, 0, (unsigned char)(n >> 8),
-                                          (unsigned char)n};
-        for (uint32_t i = 0; i < n; i++) {
-            unsigned char cls = (unsigned char)(i % 10);
-            lab.push_back(cls);
-            for (int px = 0; px < 36; px++)
-                img.push_back((unsigned char)(px / 3 == cls ? 200 + (i * 7 + px) % 50
-                                                             : (i * 13 + px) % 40));
-        }
-        std::string base = dir + "/" + split;
-        FILE *f = fopen((base + "-images-idx3-ubyte").c_str(), "wb");
-        fwrite(img.data(), 1, img.size(), f);
-        fclose(f);
-        f = fopen((base + "-labels-idx1-ubyte").c_str(), "wb");
-        fwrite(lab.data(), 1, lab.size(), f);
-        fclose(f);
-    }
+    write_split(dir, "train", 400, 6);
+    write_split(dir, "t10k", 100, test_side);
     return dir;
 }
 

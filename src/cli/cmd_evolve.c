@@ -20,6 +20,8 @@
 #include "devo.h"
 #include "cli_names.h"
 #include "names.h"
+#include "options.h"
+#include "output_path.h"
 
 static volatile sig_atomic_t interrupted = 0;
 
@@ -34,6 +36,7 @@ static void on_interrupt(int signal_number)
  * survives an interrupted run, and stops the run after Ctrl-C. */
 typedef struct generation_log {
     FILE *history;             /* NULL: no --history */
+    int error;                 /* errno of the first failed write, 0 while none has failed */
     size_t test_every;         /* 0: no test accuracy in the history */
     const devo_dataset *test;  /* NULL: no test split */
     const float *test_y;       /* the test targets in the model's layout */
@@ -60,9 +63,40 @@ static int on_generation(const devo_generation_stats *s, void *user)
                 s->generation, s->max_generations, s->best, s->mean, s->std, s->population_mean,
                 s->best_ever, (unsigned long long)s->evaluations, s->seconds, s->center,
                 test_accuracy(log, s));
-        fflush(log->history);
+        if (fflush(log->history) != 0 && !log->error) log->error = errno;
     }
     return interrupted;
+}
+
+/* The flag that sets each option the library checks, by the option's name in its messages. */
+static const struct {
+    const char *option, *flag;
+} option_flags[] = {
+    {"max_generations", "generations"}, {"population", "population"},
+    {"top_k", "top-k"},                 {"mutation_rate", "mutation-rate"},
+    {"mutation_std", "mutation-std"},   {"init_std", "init-std"},
+    {"batch_size", "batch-size"},       {"fitness_samples", "fitness-samples"},
+    {"threads", "threads"},             {"verbose", "verbose"},
+    {"learning_rate", "lr"},            {"sigma", "sigma"},
+    {"perturbation_rank", "rank"},      {"weight_decay", "weight-decay"},
+    {"sigma_final", "sigma-final"},     {"strategy", "strategy"},
+};
+
+/* When the library's last error refuses an option ("FN: top_k must be ..."), prints it with
+ * the flag that set the option and returns 1 (a usage error); 0 when it is about another thing. */
+static int refused_flag(void)
+{
+    const char *message = devo_last_error(), *colon = strstr(message, ": ");
+    if (!colon) return 0;
+    for (size_t i = 0; i < sizeof option_flags / sizeof option_flags[0]; i++) {
+        size_t len = strlen(option_flags[i].option);
+        if (strncmp(colon + 2, option_flags[i].option, len) == 0 && colon[2 + len] == ' ') {
+            fprintf(stderr, "devo: bad value for flag '--%s': %s\n", option_flags[i].flag,
+                    message);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 typedef struct evolve_args {
@@ -102,7 +136,9 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
         {"backend", CLI_STRING, &a->backend, "auto (default) | cpu | cuda"},
         {"precision", CLI_STRING, &a->precision, "fp32 (default) | tf32 | bf16 (CUDA only)"},
         {"threads", CLI_INT, &o->threads, "CPU threads, 0 = all cores (0)"},
-        {"verbose", CLI_INT, &o->verbose, "0 silent, 1 a line per generation, 2 progress bar (1)"},
+        {"verbose", CLI_INT, &o->verbose,
+         "0 silent, 1 a line per generation, 2 progress: a bar on a terminal, else a line every "
+         "5 s (1)"},
         {"strategy", CLI_STRING, &a->strategy, "ga (default) | openai-es | pgpe | snes"},
         {"lr", CLI_DOUBLE, &o->learning_rate,
          "ES learning rate, 0 = the strategy's (openai-es 0.01, pgpe 0.15, snes 1)"},
@@ -131,7 +167,10 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
         fprintf(stderr, "devo: bad value '%s' for flag '--%s' (see --help)\n", value, bad);
         return CLI_USAGE_ERROR;
     }
-    return CLI_OK;
+    // The library's bounds (population >= 2, top-k <= population, ...), before any data loads.
+    if (devo_options_check(o, "devo evolve") == DEVO_OK) return CLI_OK;
+    if (!refused_flag()) fprintf(stderr, "devo: %s\n", devo_last_error());
+    return CLI_USAGE_ERROR;
 }
 
 /* The history CSV's header: every field of devo_generation_stats. */
@@ -145,7 +184,7 @@ static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
 {
     float *y = cli_targets(train, m);
     if (!y) return 1;
-    generation_log log = {NULL, a->test_every, test, NULL};
+    generation_log log = {NULL, 0, a->test_every, test, NULL};
     float *test_y = test && a->test_every ? cli_targets(test, m) : NULL;
     log.test_y = test_y;
     if (a->history && !(log.history = fopen(a->history, "w"))) {
@@ -170,20 +209,21 @@ static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
     signal(SIGINT, SIG_DFL);
     free(y);
     free(test_y);
-    if (log.history && fclose(log.history) != 0) {
-        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(errno));
-        return 1;
-    }
+    // A history that failed to write (a full disk) fails the command, but the model still saves.
+    if (log.history && fclose(log.history) != 0 && !log.error) log.error = errno;
+    int history_ok = log.error == 0;
+    if (!history_ok)
+        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(log.error));
+    // A bound that needs the data (--fitness-samples <= samples) is a usage error too.
+    if (status == DEVO_ERR_INVALID_ARGUMENT && refused_flag()) return 2;
     if (status != DEVO_OK) return cli_library_failure();
     if (interrupted) printf("interrupted: stopped after the current generation\n");
-    if (a->save) {
-        if (devo_model_save(m, a->save) != DEVO_OK) return cli_library_failure();
-        printf("saved %s\n", a->save);
-    }
+    // A failed save still reports: the model may be in a rescue file (see cli_save_model).
+    int saved = !a->save || cli_save_model(m, a->save);
     if (!cli_report_split("train", m, train) || (test && !cli_report_split("test", m, test)))
         return 1;
     printf("time  %.2f s\n", seconds);
-    return 0;
+    return saved && history_ok ? 0 : 1;
 }
 
 int cmd_evolve(int argc, char **argv)
@@ -191,18 +231,21 @@ int cmd_evolve(int argc, char **argv)
     evolve_args a;
     int parsed = parse_evolve(argc, argv, &a);
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
+    // Output paths are checked before the data is loaded and the run spent.
+    if ((a.save && !cli_check_writable("save", a.save)) ||
+        (a.history && !cli_check_writable("history", a.history)))
+        return 1;
     devo_loss loss;
     devo_loss_from_name(a.loss, &loss);
     devo_dataset *train = NULL, *test = NULL;
-    if (devo_dataset_load_idx_dir(&train, a.data, "train") != DEVO_OK) return cli_library_failure();
-    if (devo_dataset_load_idx_dir(&test, a.data, "t10k") != DEVO_OK)
-        fprintf(stderr, "devo: no test split (%s); reporting the training split only\n",
-                devo_last_error());
+    if (!cli_load_split(&train, a.data, "train", "train", NULL, 0)) return 1;
     devo_model *m = NULL;
     int code = 2;
+    // The model takes the training split's width; the test split must have it too.
     if (cli_build_model(a.layers, devo_dataset_dim(train), loss, &m))
-        code = devo_model_init_weights(m, a.opt.seed) == DEVO_OK ? evolve(&a, m, train, test)
-                                                                  : cli_library_failure();
+        code = !cli_load_split(&test, a.data, "t10k", "test", m, 1) ? 1
+               : devo_model_init_weights(m, a.opt.seed) == DEVO_OK ? evolve(&a, m, train, test)
+                                                                   : cli_library_failure();
     devo_model_free(m);
     devo_dataset_free(train);
     devo_dataset_free(test);

@@ -26,29 +26,14 @@ static int load_model(const char *path, devo_model **m)
     return 1;
 }
 
-/* Checks that the data has the model's input size. */
-static int matches(const devo_model *m, const devo_dataset *d, const char *dir)
-{
-    if (devo_dataset_dim(d) == devo_model_input_dim(m)) return 1;
-    fprintf(stderr, "devo: the model takes %zu inputs but the samples in %s have %zu\n",
-            devo_model_input_dim(m), dir, devo_dataset_dim(d));
-    return 0;
-}
-
 /* Reports the model's loss and accuracy on split `split` of dir; the exit code. A split whose
- * files are absent (DEVO_ERR_IO) is skipped with a note when `optional`. */
+ * files are absent is skipped with a note when `optional`. */
 static int evaluate_split(const devo_model *m, const char *dir, const char *split,
                           const char *name, int optional)
 {
     devo_dataset *d = NULL;
-    devo_status status = devo_dataset_load_idx_dir(&d, dir, split);
-    if (status == DEVO_ERR_IO && optional) {
-        fprintf(stderr, "devo: no %s split (%s); reported the others only\n", name,
-                devo_last_error());
-        return 0;
-    }
-    if (status != DEVO_OK) return cli_library_failure();
-    int code = matches(m, d, dir) && cli_report_split(name, m, d) ? 0 : 1;
+    if (!cli_load_split(&d, dir, split, name, m, optional)) return 1;
+    int code = !d || cli_report_split(name, m, d) ? 0 : 1;
     devo_dataset_free(d);
     return code;
 }
@@ -117,13 +102,15 @@ int cmd_predict(int argc, char **argv)
         fprintf(stderr, "devo: flag '--out' is required\n");
         return 2;
     }
+    if (strcmp(split, "t10k") != 0 && strcmp(split, "train") != 0) {
+        fprintf(stderr, "devo: bad value '%s' for flag '--split' (t10k or train)\n", split);
+        return 2;
+    }
     devo_model *m = NULL;
     if (!load_model(model, &m)) return model ? 1 : 2;
     devo_dataset *d = NULL;
     int code = 1;
-    if (devo_dataset_load_idx_dir(&d, data, split) != DEVO_OK) {
-        cli_library_failure();
-    } else if (matches(m, d, data)) {
+    if (cli_load_split(&d, data, split, split, m, 0)) {
         FILE *out = fopen(out_path, "w");
         if (!out) {
             fprintf(stderr, "devo: cannot write '%s': %s\n", out_path, strerror(errno));
@@ -154,8 +141,18 @@ int cmd_info(int argc, char **argv)
     }
     devo_model *m = NULL;
     if (devo_model_load(&m, path) != DEVO_OK) return cli_library_failure();
-    char layers[4096];
-    devo_layers_format(m, layers, sizeof layers);
+    // The description as long as it is: double the buffer until it fits.
+    size_t size = 256;
+    char *layers;
+    while ((layers = malloc(size)) && !devo_layers_format(m, layers, size)) {
+        free(layers);
+        size *= 2;
+    }
+    if (!layers) {
+        devo_model_free(m);
+        fprintf(stderr, "devo: out of memory for the layer description\n");
+        return 1;
+    }
     printf("file        %s (safetensors, devo_format_version %d)\n", path, DEVO_FORMAT_VERSION);
     printf("input       %zu\n", devo_model_input_dim(m));
     size_t inputs = devo_model_input_dim(m);
@@ -174,6 +171,7 @@ int cmd_info(int argc, char **argv)
     printf("metadata    devo_format_version=%d input_dim=%zu layers=%s loss=%s\n",
            DEVO_FORMAT_VERSION, devo_model_input_dim(m), layers,
            devo_loss_name(devo_model_loss(m)));
+    free(layers);
     devo_model_free(m);
     return 0;
 }

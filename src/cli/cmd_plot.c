@@ -1,8 +1,8 @@
 /*
  * cmd_plot.c - "devo plot history.csv -o fitness.png": the fitness curves of a
  * run (elite best, elite mean, population mean, best ever, and an ES's centre)
- * drawn by gnuplot; with several histories, or --y test-accuracy, one curve per
- * run (its test accuracy or centre/best fitness) against --x generation|seconds.
+ * drawn by gnuplot; with several histories, --x seconds or --y test-accuracy,
+ * one curve per run (its test accuracy, or its centre's / best fitness).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +18,23 @@
                     "evaluations,seconds"
 static const char *const history_columns = V01_COLUMNS ",center,test_accuracy";
 
-#define MAX_RUNS 8
+/* gnuplot takes ARG1..ARG9: the PNG, the title, then up to seven histories. */
+#define MAX_RUNS 7
+
+/* The fitness curves of the history CSV ARG3 under title ARG2, drawn into the PNG ARG1;
+ * the centre's curve is added for a history that has one. */
+static const char *const plot_script =
+    "set terminal pngcairo size 900,560 noenhanced\n"
+    "set output ARG1\n"
+    "set datafile separator ','\nset datafile missing 'nan'\n"
+    "set key bottom right\nset grid\n"
+    "set title ARG2\nset xlabel 'generation'\nset ylabel 'fitness'\n"
+    "plot ARG3 using 1:6 skip 1 with lines lc rgb '#b0b0b0' title 'population mean', "
+    "'' using 1:4 skip 1 with lines lw 2 lc rgb '#1b9e77' title 'elite mean', "
+    "'' using 1:3 skip 1 with lines lw 1 lc rgb '#7570b3' title 'elite best', "
+    "'' using 1:7 skip 1 with lines lw 2 dt 2 lc rgb '#d95f02' title 'best ever'";
+static const char *const centre_curve =
+    ", '' using 1:10 skip 1 with lines lw 2 lc rgb '#e7298a' title 'centre'";
 
 /* Checks that path is a history CSV with at least one row; prints why not. Sets *full when it
  * has the center and test_accuracy columns. */
@@ -33,8 +49,7 @@ static int check_history(const char *path, int *full)
     int ok = fgets(line, sizeof line, f) != NULL;
     line[strcspn(line, "\r\n")] = '\0';
     *full = strcmp(line, history_columns) == 0;
-    int old = strcmp(line, V01_COLUMNS) == 0;
-    if (!ok || (!*full && !old)) {
+    if (!ok || (!*full && strcmp(line, V01_COLUMNS) != 0)) {
         fprintf(stderr, "devo: '%s' is not a devo history CSV (its first line should be %s)\n",
                 path, history_columns);
         ok = 0;
@@ -46,85 +61,66 @@ static int check_history(const char *path, int *full)
     return ok;
 }
 
-/* One run's curves: the GA's fitness statistics, and an ES's centre when present. */
-static int plot_one(const char *path, int full, const char *png, const char *title)
+/* The script of one curve per run, ARG3..ARG(2+count): column y against column x. Only
+ * numbers are formatted into it; every string is an argument. */
+static void runs_script(char *script, size_t size, size_t count, int x, int y)
 {
-    char script[4096];
-    snprintf(script, sizeof script,
-             "set terminal pngcairo size 900,560 noenhanced\n"
-             "set output '%s'\n"
-             "set datafile separator ','\nset datafile missing 'nan'\n"
-             "set key bottom right\nset grid\n"
-             "set title '%s'\nset xlabel 'generation'\nset ylabel 'fitness'\n"
-             "plot '%s' using 1:6 skip 1 with lines lc rgb '#b0b0b0' title 'population mean', "
-             "'' using 1:4 skip 1 with lines lw 2 lc rgb '#1b9e77' title 'elite mean', "
-             "'' using 1:3 skip 1 with lines lw 1 lc rgb '#7570b3' title 'elite best', "
-             "'' using 1:7 skip 1 with lines lw 2 dt 2 lc rgb '#d95f02' title 'best ever'%s\n",
-             png, title, path,
-             full ? ", '' using 1:10 skip 1 with lines lw 2 lc rgb '#e7298a' title 'centre'" : "");
-    return cli_gnuplot(script);
-}
-
-/* One curve per run: column `y` (1-based) against generation or seconds. */
-static int plot_runs(const char **paths, size_t count, int y, int seconds, const char *png,
-                     const char *title)
-{
-    char script[8192];
     size_t used = (size_t)snprintf(
-        script, sizeof script,
-        "set terminal pngcairo size 900,560 noenhanced\nset output '%s'\n"
+        script, size,
+        "set terminal pngcairo size 900,560 noenhanced\nset output ARG1\n"
         "set datafile separator ','\nset datafile missing 'nan'\nset key bottom right\n"
-        "set grid\nset title '%s'\nset xlabel '%s'\nset ylabel '%s'\nplot ",
-        png, title, seconds ? "seconds" : "generation",
-        y == 11 ? "test accuracy" : "fitness");
-    for (size_t i = 0; i < count && used < sizeof script; i++) {
-        const char *name = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
-        used += (size_t)snprintf(script + used, sizeof script - used,
-                                 "%s'%s' using %d:%d skip 1 with linespoints lw 2 pt 7 ps 0.4 "
-                                 "title '%s'", i ? ", " : "", paths[i], seconds ? 9 : 1, y, name);
-    }
-    if (used + 2 >= sizeof script) {
-        fprintf(stderr, "devo: plot: too many or too long history paths\n");
-        return 0;
-    }
-    strcat(script, "\n");
-    return cli_gnuplot(script);
+        "set grid\nset title ARG2\nset xlabel '%s'\nset ylabel '%s'\nplot ",
+        x == 9 ? "seconds" : "generation", y == 11 ? "test accuracy" : "fitness");
+    for (size_t i = 0; i < count && used < size; i++)
+        used += (size_t)snprintf(script + used, size - used,
+                                 "%sARG%zu using %d:%d skip 1 with linespoints lw 2 pt 7 ps 0.4 "
+                                 "title ARG%zu", i ? ", " : "", i + 3, x, y, i + 3);
 }
 
 int cmd_plot(int argc, char **argv)
 {
     const char *paths[MAX_RUNS];
-    size_t count = 0;
-    while (count < (size_t)argc && count < MAX_RUNS && strncmp(argv[count], "-", 1) != 0) {
-        paths[count] = argv[count];
-        count++;
+    size_t runs = 0;
+    while ((int)runs < argc && argv[runs][0] != '-') {
+        if (runs == MAX_RUNS) {
+            fprintf(stderr, "devo: plot draws at most %d histories\n", MAX_RUNS);
+            return 2;
+        }
+        paths[runs] = argv[runs];
+        runs++;
     }
     const char *png = NULL, *title = NULL, *x = "generation", *y = "fitness";
     const cli_flag flags[] = {
         {"o", CLI_STRING, &png, "the PNG to write, required (also -o)"},
         {"title", CLI_STRING, &title, "the plot's title"},
         {"x", CLI_STRING, &x, "generation (default) | seconds"},
-        {"y", CLI_STRING, &y, "fitness (default; several runs: the centre, else the best) | "
-                              "test-accuracy (needs evolve --test-every)"},
+        {"y", CLI_STRING, &y, "fitness (default; the centre's, else the best's, with several "
+                              "runs) | test-accuracy (evolve --test-every)"},
     };
     // Accept the short "-o FILE" as "--o FILE".
-    char *args[64];
-    int n = 0;
-    for (int i = (int)count; i < argc && n < 64; i++)
-        args[n++] = strcmp(argv[i], "-o") == 0 ? "--o" : argv[i];
-    int parsed = cli_parse(n, args, flags, sizeof flags / sizeof flags[0],
+    enum { MAX_ARGS = 16 };
+    char *flag_args[MAX_ARGS];
+    int count = 0;
+    for (int i = (int)runs; i < argc; i++) {
+        if (count == MAX_ARGS) {
+            fprintf(stderr, "devo: too many arguments for plot (see --help)\n");
+            return 2;
+        }
+        flag_args[count++] = strcmp(argv[i], "-o") == 0 ? "--o" : argv[i];
+    }
+    int parsed = cli_parse(count, flag_args, flags, sizeof flags / sizeof flags[0],
                            "devo plot HISTORY.csv [HISTORY.csv ...] -o PLOT.png [--x seconds] "
                            "[--y test-accuracy]");
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
     int seconds = strcmp(x, "seconds") == 0, accuracy = strcmp(y, "test-accuracy") == 0;
-    if (count == 0 || !png || (!seconds && strcmp(x, "generation") != 0) ||
+    if (runs == 0 || !png || (!seconds && strcmp(x, "generation") != 0) ||
         (!accuracy && strcmp(y, "fitness") != 0)) {
         fprintf(stderr, "devo: plot needs history CSVs and -o FILE.png (--x generation|seconds, "
                         "--y fitness|test-accuracy)\n");
         return 2;
     }
     int full = 1;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < runs; i++) {
         int has_all;
         if (!check_history(paths[i], &has_all)) return 1;
         full = full && has_all;
@@ -134,11 +130,27 @@ int cmd_plot(int argc, char **argv)
                         "column (devo evolve --test-every)\n");
         return 1;
     }
-    int ok = count == 1 && !accuracy && !seconds
-                 ? plot_one(paths[0], full, png, title ? title : "devo: fitness per generation")
-                 : plot_runs(paths, count, accuracy ? 11 : full ? 10 : 3, seconds, png,
-                             title ? title : accuracy ? "devo: test accuracy" : "devo: fitness");
-    if (!ok) return 1;
+    char script[4096];
+    if (runs == 1 && !accuracy && !seconds) {
+        snprintf(script, sizeof script, "%s%s\n", plot_script, full ? centre_curve : "");
+        if (!title) title = "devo: fitness per generation";
+    } else {
+        runs_script(script, sizeof script, runs, seconds ? 9 : 1, accuracy ? 11 : full ? 10 : 3);
+        if (!title) title = accuracy ? "devo: test accuracy" : "devo: fitness";
+    }
+    // The strings travel as arguments (ARG1 the PNG, ARG2 the title, ARG3.. the CSVs): none is
+    // ever part of the script's text.
+    char *names[MAX_RUNS + 1] = {NULL};
+    const char *args[MAX_RUNS + 2];
+    int ok = (names[0] = cli_gnuplot_file_name(png)) != NULL;
+    args[0] = names[0];
+    args[1] = title;
+    for (size_t i = 0; ok && i < runs; i++)
+        ok = (args[i + 2] = names[i + 1] = cli_gnuplot_file_name(paths[i])) != NULL;
+    if (!ok) fprintf(stderr, "devo: out of memory\n");
+    int drawn = ok && cli_gnuplot_run(script, args, runs + 2, png);
+    for (size_t i = 0; i <= runs; i++) free(names[i]);
+    if (!drawn) return 1;
     printf("wrote %s\n", png);
     return 0;
 }

@@ -1,0 +1,58 @@
+/*
+ * cuda_layout.h - the index math of the CUDA kernels that the CPU can check: which crossover
+ * bit an element takes, where an element of a first-layer kernel lands in the packed operand,
+ * how many slots share one crossover draw, and the GPU's sample chunk. Header-only, C++ and
+ * CUDA (host and device), so tests/test_cuda.cpp emulates it without a GPU.
+ */
+#ifndef DEVO_CUDA_LAYOUT_H
+#define DEVO_CUDA_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+
+/* Threads per block of the variation kernels: a thread owns 4 consecutive elements, so a warp
+ * owns 128 = one crossover block, and a block of 256 never splits a warp's block. */
+#define DEVO_VARY_THREADS 256
+/* Slots per crossover draw: lane l of a warp draws the crossover block of slot group + l, and
+ * the warp's lanes read it by shuffle (one draw per warp and slot instead of 32). */
+#define DEVO_VARY_GROUP 32
+
+/* The word of crossover block b that holds elements base .. base + 3 (base % 4 == 0): word
+ * (base % 128) / 32, chosen without indexing the block, so it stays in registers. */
+DEVO_HD uint32_t devo_vary_crossover_word(devo_philox_block b, uint64_t base)
+{
+    unsigned word = (unsigned)((base % 128) / 32);
+    return word == 0 ? b.w[0] : word == 1 ? b.w[1] : word == 2 ? b.w[2] : b.w[3];
+}
+
+/* Nonzero when element base + q (q in 0..3) takes parent i: devo_crossover_bit's bit. */
+DEVO_HD int devo_vary_takes_first(uint32_t word, uint64_t base, unsigned q)
+{
+    return (int)((word >> ((unsigned)(base % 32) + q)) & 1u);
+}
+
+/* The packed first-layer operand (inputs, P * units) holds weight e of slot's kernel (e in
+ * [0, inputs * units), row-major (inputs, units)) at this index: column slot * units + e % units
+ * of row e / units. devo_cpu_pack_first_layer's layout with all P individuals side by side. */
+DEVO_HD size_t devo_packed_index(size_t e, size_t slot, size_t units, size_t P)
+{
+    return (e / units) * (P * units) + slot * units + e % units;
+}
+
+/* Samples per GPU evaluation chunk: the largest multiple of batch_size up to 16,384 whose
+ * activations (two FP32 buffers of P x chunk x max_units, plus BF16 copies) stay within
+ * 1 GiB; never below batch_size. A larger chunk means fewer, wider GEMMs and launches. */
+static inline size_t devo_cuda_chunk(size_t batch_size, size_t P, size_t max_units, int bf16)
+{
+    const size_t most_samples = 16384, budget = (size_t)1 << 30;
+    size_t bytes_per_sample = P * max_units * (bf16 ? 12 : 8);
+    size_t chunk = batch_size;
+    while (chunk + batch_size <= most_samples &&
+           (chunk + batch_size) * bytes_per_sample <= budget)
+        chunk += batch_size;
+    return chunk;
+}
+
+#endif /* DEVO_CUDA_LAYOUT_H */
