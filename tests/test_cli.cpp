@@ -152,7 +152,8 @@ TEST(Cli, BenchSmokeRunWritesEveryFieldAndAllAreFinite)
 {
     std::string dir = small_dataset(), csv = std::string(DEVO_TEST_TMP) + "/bench.csv";
     Result r = run("bench --data " + dir + " --population 8,16 --layers 8:relu,10:softmax "
-                   "--layers 10:softmax --generations 2 --warmup 1 --backend cpu --csv " + csv);
+                   "--layers 10:softmax --generations 2 --warmup 1 --backend cpu "
+                   "--strategy ga,openai-es --rank 1 --csv " + csv);
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("cpu ceiling: sgemm"), std::string::npos) << r.out;
     FILE *f = fopen(csv.c_str(), "r");
@@ -161,12 +162,12 @@ TEST(Cli, BenchSmokeRunWritesEveryFieldAndAllAreFinite)
     char buf[4096];
     while (fgets(buf, sizeof buf, f)) lines.push_back(std::string(buf, strcspn(buf, "\n")));
     fclose(f);
-    ASSERT_EQ(lines.size(), 5u) << "a header and 2 populations x 2 networks";
+    ASSERT_EQ(lines.size(), 9u) << "a header and 2 populations x 2 networks x 2 strategies";
     const std::vector<std::string> columns = {
         "backend", "precision", "network", "population", "top_k", "params", "samples",
         "generations_per_s", "evaluations_per_s", "gflops", "ceiling_gflops", "ceiling_fraction",
         "evaluate_ms", "select_ms", "vary_ms", "vary_gbps", "copy_ceiling_gbps", "copy_fraction",
-        "host_peak_mb", "device_mb"};
+        "host_peak_mb", "device_mb", "strategy", "rank", "forward_equivalents"};
     EXPECT_EQ(split(lines[0], ','), columns);
     for (size_t row = 1; row < lines.size(); row++) {
         std::vector<std::string> fields = split(lines[row], ',');
@@ -174,7 +175,10 @@ TEST(Cli, BenchSmokeRunWritesEveryFieldAndAllAreFinite)
         EXPECT_EQ(fields[0], "cpu");
         EXPECT_EQ(fields[1], "fp32");
         EXPECT_TRUE(fields[2] == "36-8-10" || fields[2] == "36-10") << fields[2];
+        EXPECT_EQ(fields[21], fields[20] == "ga" ? "0" : "1") << lines[row];
+        EXPECT_TRUE(fields[20] == "ga" || fields[20] == "openai-es") << lines[row];
         for (size_t c = 3; c < fields.size(); c++) {
+            if (columns[c] == "strategy" || columns[c] == "rank") continue;
             char *end = nullptr;
             double v = strtod(fields[c].c_str(), &end);
             EXPECT_TRUE(*end == '\0' && std::isfinite(v)) << columns[c] << " = " << fields[c];
@@ -188,6 +192,8 @@ TEST(Cli, BenchSmokeRunWritesEveryFieldAndAllAreFinite)
 TEST(Cli, BenchRejectsBadSweepsWithExitTwo)
 {
     EXPECT_EQ(run("bench --population 1,8").code, 2);
+    EXPECT_EQ(run("bench --strategy ga,cma-es").code, 2);
+    EXPECT_EQ(run("bench --strategy pgpe --rank 1,-2").code, 2);
     EXPECT_EQ(run("bench --population 8,x").code, 2);
     EXPECT_EQ(run("bench --backend tpu").code, 2);
     EXPECT_EQ(run("bench --precision fp8").code, 2);
