@@ -174,6 +174,35 @@ TEST(EsEvolve, AntitheticPairsCancelOnAConstantFitness)
     devo_model_free(m);
 }
 
+TEST(EsEvolve, ForwardRunsEachAskedIndividualOnItsOwnInputs)
+{
+    devo_model *m = dense(5, {6, 3}, DEVO_ACT_SOFTMAX, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+    ASSERT_EQ(devo_model_init_weights(m, 4), DEVO_OK);
+    for (size_t rank : {0u, 2u}) {
+        devo_evolve_options o = es_options(DEVO_STRATEGY_PGPE, 6, rank);
+        devo_evolver *e = nullptr;
+        ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK);
+        std::vector<double> fitness = {0.1, 0.5, -0.2, 0.3, 0.0, 0.7};
+        ASSERT_EQ(devo_evolver_tell(e, fitness.data()), DEVO_OK); // a moved centre and sigma
+        size_t rows = 4, P = 6;
+        std::vector<float> x(P * rows * 5), y(P * rows * 3), want(rows * 3);
+        for (size_t i = 0; i < x.size(); i++) x[i] = std::cos(0.37f * (float)i);
+        for (int call = 0; call < 2; call++) // the work space is kept between calls
+            ASSERT_EQ(devo_evolver_forward(e, x.data(), rows, y.data()), DEVO_OK);
+        const float *pop;
+        ASSERT_EQ(devo_evolver_ask(e, &pop, nullptr, nullptr), DEVO_OK);
+        size_t D = devo_model_param_count(m);
+        for (size_t p = 0; p < P; p++) {
+            ASSERT_EQ(devo_model_set_weights(m, pop + p * D, D), DEVO_OK);
+            ASSERT_EQ(devo_model_predict(m, x.data() + p * rows * 5, rows, want.data()), DEVO_OK);
+            for (size_t j = 0; j < want.size(); j++)
+                EXPECT_NEAR(y[p * rows * 3 + j], want[j], 1e-5) << "rank " << rank << " p " << p;
+        }
+        devo_evolver_free(e);
+    }
+    devo_model_free(m);
+}
+
 TEST(EsEvolve, TheGaReportsNoCentre)
 {
     devo_model *m = dense(4, {2}, DEVO_ACT_SOFTMAX, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
