@@ -106,6 +106,12 @@ static size_t direction(const devo_lowrank_population *pop, size_t i, float *sig
     return pop->antithetic ? i / 2 : i;
 }
 
+/* Columns of x [W_0 | A_1 .. A_dirs] for the population in progress. */
+static size_t shared_columns(const devo_lowrank_eval *e)
+{
+    return e->arch->layers[0].units + e->pop->noise->dirs * e->pop->noise->rank;
+}
+
 /* Grows the rank-dependent buffers to rank r and the chunk sums to `chunks`. */
 static devo_status reserve(devo_lowrank_eval *e, size_t r, size_t chunks)
 {
@@ -214,7 +220,7 @@ static void first_layer_shared(devo_lowrank_eval *e, lr_worker *wk, size_t i0, s
 {
     const devo_lowrank_population *pop = e->pop;
     const devo_layer *layer = &e->arch->layers[0];
-    size_t r = pop->noise->rank, units = layer->units, cols = units + e->P * r;
+    size_t r = pop->noise->rank, units = layer->units, cols = shared_columns(e);
     int last = e->arch->layer_count == 1;
     float scale = pop->sigma[layer->kernel_offset] / sqrtf((float)r);
     for (size_t m = 0; m < members; m++) {
@@ -275,7 +281,7 @@ static void shared_tiles(void *ctx, size_t part, size_t t0, size_t t1)
     (void)part;
     devo_lowrank_eval *e = ctx;
     const devo_layer *layer = &e->arch->layers[0];
-    size_t cols = layer->units + e->P * e->pop->noise->rank;
+    size_t cols = shared_columns(e);
     for (size_t t = t0; t < t1; t++) {
         size_t c0 = t * TILE, width = cols - c0 < TILE ? cols - c0 : TILE;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)e->rows, (int)width,
@@ -284,17 +290,16 @@ static void shared_tiles(void *ctx, size_t part, size_t t0, size_t t1)
     }
 }
 
-/* packed (inputs, units0 + P r) = [W_0 | A_1 .. A_P], the directions of individuals 0..P-1. */
+/* packed (inputs, units0 + dirs r) = [W_0 | A_1 .. A_dirs], every direction of the population. */
 static void pack_first_layer(devo_lowrank_eval *e)
 {
     const devo_lowrank_population *pop = e->pop;
     const devo_layer *layer = &e->arch->layers[0];
-    size_t r = pop->noise->rank, units = layer->units, cols = units + e->P * r;
-    size_t dirs = pop->antithetic ? e->P / 2 : e->P;
+    size_t r = pop->noise->rank, units = layer->units, cols = shared_columns(e);
     for (size_t i = 0; i < layer->inputs; i++) {
         float *row = e->packed + i * cols;
         memcpy(row, pop->center + layer->kernel_offset + i * units, units * sizeof(float));
-        for (size_t d = 0; d < dirs; d++)
+        for (size_t d = 0; d < pop->noise->dirs; d++)
             memcpy(row + units + d * r, devo_es_factor_a(pop->noise, d, 0) + i * r,
                    r * sizeof(float));
     }
@@ -329,7 +334,7 @@ devo_status devo_lowrank_evaluate(devo_lowrank_eval *e, const devo_lowrank_popul
     e->first = first;
     e->count = count;
     pack_first_layer(e);
-    size_t cols = e->arch->layers[0].units + e->P * pop->noise->rank;
+    size_t cols = shared_columns(e);
     int previous = openblas_get_num_threads();
     openblas_set_num_threads(1);
     devo_status status = DEVO_OK;
