@@ -370,6 +370,9 @@ extern "C" const devo_backend_i *devo_backend_cuda(void)
         cuda_forward,
         cuda_device_bytes,
         cuda_measure_ceiling,
+        NULL, // tell, center, evaluate_center: the GA has no search distribution
+        NULL,
+        NULL,
     };
     return &cuda;
 }

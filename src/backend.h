@@ -56,6 +56,13 @@ typedef struct devo_backend_i {
     /* Bytes this backend holds on its device (0 for the host backend). Optional. */
     size_t (*device_bytes)(void *ctx);
 
+    /* The hardware ceiling, for benchmarks (no context needed): the FLOP/s of one large
+     * square GEMM in `precision`'s arithmetic (as evaluation runs it: FP32, TF32 or BF16
+     * operands, FP32 accumulation) of side *gemm_size, and the bytes/s of a large
+     * device-to-device (or memcpy) copy. Optional. */
+    devo_status (*measure_ceiling)(int threads, devo_precision precision, double *gemm_flops,
+                                   double *copy_bytes_per_second, size_t *gemm_size);
+
     /* Search-distribution strategies (the ES backend; NULL for the GA's backends): */
     /* Updates the distribution from the fitness (P) of the current population; the next
      * breed then draws the next population around it. */
@@ -65,13 +72,6 @@ typedef struct devo_backend_i {
     /* The centre's built-in fitness on the bound samples (rows as in evaluate). */
     devo_status (*evaluate_center)(void *ctx, const size_t *rows, size_t row_count,
                                    double *fitness);
-
-    /* The hardware ceiling, for benchmarks (no context needed): the FLOP/s of one large
-     * square GEMM in `precision`'s arithmetic (as evaluation runs it: FP32, TF32 or BF16
-     * operands, FP32 accumulation) of side *gemm_size, and the bytes/s of a large
-     * device-to-device (or memcpy) copy. Optional. */
-    devo_status (*measure_ceiling)(int threads, devo_precision precision, double *gemm_flops,
-                                   double *copy_bytes_per_second, size_t *gemm_size);
 } devo_backend_i;
 
 /* The CPU reference backend; always built. */
