@@ -13,7 +13,7 @@ extern "C" {
 
 namespace {
 
-TEST(CudaLowRank, EvaluateIsEquivalentToRef)
+TEST(Cuda, LowRankEvaluationIsEquivalentToRef)
 {
     if (devo_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device present";
     devo_model *m = nullptr;
