@@ -130,7 +130,8 @@ DEVO_API devo_status devo_model_predict(const devo_model *m, const float *x, siz
 
 /* Loss and accuracy over n samples (targets laid out as devo_loss says).
  * Accuracy: argmax of the output against the class index (sparse) or the
- * target row's argmax; with one output, (output > 0.5) == (target > 0.5).
+ * target row's argmax; with one output, (output > 0.5) == (target > 0.5). A sample
+ * with a NaN output is never counted right.
  * Either result pointer may be NULL; asking for the loss of a DEVO_LOSS_NONE
  * model is DEVO_ERR_INVALID_ARGUMENT. */
 DEVO_API devo_status devo_model_evaluate(const devo_model *m, const float *x, const float *y,
@@ -142,7 +143,8 @@ DEVO_API devo_status devo_model_evaluate(const devo_model *m, const float *x, co
  * "dense/bias", "dense_1/kernel", ...). __metadata__ holds the architecture
  * ("input_dim", "layers" as "30:relu,10:softmax", "loss") and "devo_format_version".
  * Writes a temporary file in the same directory and renames it over `path`, so
- * a crash never leaves a half-written model under the final name. */
+ * a crash never leaves a half-written model under the final name. A non-finite
+ * weight is DEVO_ERR_NUMERIC naming the tensor and element (nothing is written). */
 DEVO_API devo_status devo_model_save(const devo_model *m, const char *path);
 
 /* Loads a model saved by devo_model_save (or any safetensors file with the same
@@ -207,8 +209,8 @@ typedef struct devo_evolve_options {
     size_t population;        /* 16: individuals per generation, >= 2 */
     size_t top_k;             /* 4: elites kept, 1..population */
     double mutation_rate;     /* 0.2: per-weight probability of mutation, in [0,1] */
-    double mutation_std;      /* 0.03: std of the additive Gaussian mutation, >= 0 */
-    double init_std;          /* 0.03: std of the noise that makes the first population, >= 0 */
+    double mutation_std;      /* 0.03: std of the additive Gaussian mutation, in [0, FLT_MAX] */
+    double init_std;          /* 0.03: std of the noise that makes the first population, in [0, FLT_MAX] */
     int verbose;              /* 1: 0 silent, 1 one line per generation (stdout), 2 progress bar (stderr) */
     devo_fitness fitness;     /* DEVO_FITNESS_NEG_LOSS */
     devo_fitness_fn fitness_fn; /* NULL; non-NULL replaces `fitness` */

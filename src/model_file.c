@@ -103,11 +103,30 @@ static int write_model(FILE *f, const devo_model *m, const char *header, size_t 
     return fflush(f) == 0 && fsync(fileno(f)) == 0;
 }
 
+/* DEVO_ERR_NUMERIC naming the first non-finite weight: a file devo_model_load would refuse. */
+static devo_status check_finite_weights(const devo_model *m, const char *path)
+{
+    for (size_t t = 0; t < 2 * m->layer_count; t++) {
+        size_t shape[2], rank, offset;
+        tensor_layout(m, t, shape, &rank, &offset);
+        for (size_t i = 0; i < tensor_elements(shape, rank); i++) {
+            if (isfinite(m->weights[offset + i])) continue;
+            char name[64];
+            tensor_name(t / 2, (int)(t % 2), name, sizeof name);
+            return devo_fail(DEVO_ERR_NUMERIC, "devo_model_save: %s: tensor '%s' holds %g at "
+                                               "element %zu; only finite weights are saved",
+                             path, name, (double)m->weights[offset + i], i);
+        }
+    }
+    return DEVO_OK;
+}
+
 devo_status devo_model_save(const devo_model *m, const char *path)
 {
     const char *fn = "devo_model_save";
     DEVO_TRY(devo_model_check_compiled(m, fn));
     DEVO_REQUIRE_NONNULL(path, fn);
+    DEVO_TRY(check_finite_weights(m, path));
     json_t *root = header_json(m);
     char *header = root ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(root);

@@ -1,0 +1,101 @@
+// Bad numbers in: options that overflow float, non-finite weights, inputs and targets, and
+// targets that do not fit the loss. Each gets a status and a message naming the culprit.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <cfloat>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "devo.h"
+
+namespace {
+
+void expect_error(devo_status got, devo_status want, const std::vector<std::string> &mentions)
+{
+    EXPECT_EQ(got, want) << devo_status_string(got) << ": " << devo_last_error();
+    for (const std::string &word : mentions)
+        EXPECT_NE(std::string(devo_last_error()).find(word), std::string::npos)
+            << "message '" << devo_last_error() << "' does not mention '" << word << "'";
+}
+
+devo_model *dense(size_t inputs, size_t outputs, devo_activation act, devo_loss loss)
+{
+    devo_model *m = nullptr;
+    EXPECT_EQ(devo_model_create(&m, inputs), DEVO_OK);
+    EXPECT_EQ(devo_model_add_dense(m, outputs, act), DEVO_OK);
+    EXPECT_EQ(devo_model_compile(m, loss), DEVO_OK);
+    return m;
+}
+
+devo_evolve_options quiet_options()
+{
+    devo_evolve_options o;
+    devo_evolve_options_init(&o);
+    o.verbose = 0;
+    o.max_generations = 2;
+    o.population = 4;
+    o.top_k = 2;
+    o.backend = DEVO_BACKEND_CPU;
+    return o;
+}
+
+TEST(BadInput, OptionsThatOverflowFloatAreRefusedByName)
+{
+    devo_model *m = dense(3, 2, DEVO_ACT_SOFTMAX, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+    std::vector<float> x(12, 0.5f), y = {0, 1, 0, 1};
+    devo_evolve_options o = quiet_options();
+    o.init_std = 1e39; // finite as a double, Inf as the float the backends use
+    expect_error(devo_fit_evolve(m, x.data(), y.data(), 4, &o, nullptr),
+                 DEVO_ERR_INVALID_ARGUMENT, {"init_std"});
+    o = quiet_options();
+    o.mutation_std = 1e39;
+    devo_evolver *e = nullptr;
+    expect_error(devo_evolver_create(&e, m, &o), DEVO_ERR_INVALID_ARGUMENT, {"mutation_std"});
+    o.mutation_std = FLT_MAX; // the largest float is fine
+    ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK) << devo_last_error();
+    devo_evolver_free(e);
+    devo_model_free(m);
+}
+
+TEST(BadInput, SavingNonFiniteWeightsIsNumericErrorNamingTheTensor)
+{
+    devo_model *m = nullptr;
+    ASSERT_EQ(devo_model_create(&m, 2), DEVO_OK);
+    ASSERT_EQ(devo_model_add_dense(m, 2, DEVO_ACT_RELU), DEVO_OK);
+    ASSERT_EQ(devo_model_add_dense(m, 2, DEVO_ACT_SOFTMAX), DEVO_OK);
+    ASSERT_EQ(devo_model_compile(m, DEVO_LOSS_MSE), DEVO_OK);
+    std::vector<float> w(devo_model_param_count(m), 0.25f);
+    w[6 + 3] = INFINITY; // dense_1/kernel, element 3
+    ASSERT_EQ(devo_model_set_weights(m, w.data(), w.size()), DEVO_OK);
+    mkdir(DEVO_TEST_TMP, 0755);
+    std::string path = std::string(DEVO_TEST_TMP) + "/nonfinite.safetensors";
+    remove(path.c_str());
+    expect_error(devo_model_save(m, path.c_str()), DEVO_ERR_NUMERIC, {"dense_1/kernel", "3"});
+    struct stat st;
+    EXPECT_NE(stat(path.c_str(), &st), 0) << "no file is written";
+    devo_model_free(m);
+}
+
+TEST(BadInput, NaNOutputsAreNeverACorrectPrediction)
+{
+    // NaN weights make NaN outputs; class 0 and target 0 must not count as right.
+    const float x[4] = {1, 2, 3, 4};
+    for (size_t outputs : {2u, 1u}) {
+        devo_loss loss = outputs == 2 ? DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY : DEVO_LOSS_MSE;
+        devo_activation act = outputs == 2 ? DEVO_ACT_SOFTMAX : DEVO_ACT_SIGMOID;
+        devo_model *m = dense(2, outputs, act, loss);
+        std::vector<float> w(devo_model_param_count(m), NAN);
+        ASSERT_EQ(devo_model_set_weights(m, w.data(), w.size()), DEVO_OK);
+        const float t[2] = {0, 0};
+        double accuracy = -1;
+        ASSERT_EQ(devo_model_evaluate(m, x, t, 2, nullptr, &accuracy), DEVO_OK)
+            << devo_last_error();
+        EXPECT_EQ(accuracy, 0.0) << outputs << " outputs";
+        devo_model_free(m);
+    }
+}
+
+} // namespace
