@@ -13,6 +13,9 @@
  *  - Objects are opaque handles created through an out-parameter and destroyed
  *    by a *_free function that accepts NULL.
  *  - Matrices are row-major float32. "n x d" means n rows of d floats.
+ *    Inputs x and built-in-loss targets y must be finite: a NaN or Inf is
+ *    DEVO_ERR_INVALID_ARGUMENT naming its row and column (one linear scan per
+ *    call). NaN arising inside a network propagates as in Keras.
  *  - The library never prints unless asked (devo_evolve_options.verbose),
  *    never exits and never aborts on bad input.
  *  - Threads: calls on different objects may run concurrently, with one

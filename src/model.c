@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_data.h"
 #include "error.h"
 #include "forward_cpu.h"
 #include "rng.h"
@@ -199,11 +200,9 @@ devo_status devo_model_clone(const devo_model *m, devo_model **out)
 devo_status devo_model_check_targets(const devo_model *m, const float *y, size_t n, const char *fn)
 {
     size_t width = devo_model_target_width(m), outputs = devo_model_output_dim(m);
+    DEVO_TRY(devo_check_finite(y, n, width, "y", fn));
     for (size_t i = 0; i < n * width; i++) {
         float t = y[i];
-        if (!isfinite(t))
-            return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: target of sample %zu is not finite",
-                             fn, i / width);
         if (m->loss == DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY &&
             (t < 0.0f || t >= (float)outputs || t != floorf(t)))
             return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
@@ -248,7 +247,7 @@ static devo_status check_samples(const devo_model *m, const float *x, size_t n, 
     DEVO_TRY(devo_model_check_compiled(m, fn));
     if (!x) return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: x is NULL", fn);
     if (n == 0) return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: n must be > 0", fn);
-    return DEVO_OK;
+    return devo_check_finite(x, n, m->input_dim, "x", fn);
 }
 
 devo_status devo_model_predict(const devo_model *m, const float *x, size_t n, float *y)

@@ -27,7 +27,7 @@
 DEVO_NN_HD float devo_activate(devo_activation act, float z)
 {
     switch (act) {
-    case DEVO_ACT_RELU: return z > 0.0f ? z : 0.0f;
+    case DEVO_ACT_RELU: return z < 0.0f ? 0.0f : z; // NaN stays NaN, as in Keras
     case DEVO_ACT_TANH: return tanhf(z);
     case DEVO_ACT_SIGMOID: return 1.0f / (1.0f + expf(-z));
     default: return z;

@@ -99,3 +99,75 @@ TEST(BadInput, NaNOutputsAreNeverACorrectPrediction)
 }
 
 } // namespace
+
+namespace {
+
+const std::vector<std::string> row5_col2 = {"x", "row 5", "column 2"};
+
+TEST(BadInput, NonFiniteInputsAreRefusedNamingRowAndColumn)
+{
+    for (float bad : {NAN, INFINITY, -INFINITY}) {
+        devo_model *m = dense(3, 2, DEVO_ACT_SOFTMAX, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+        std::vector<float> x(8 * 3, 0.5f), y(8, 1.0f), out(8 * 2);
+        x[5 * 3 + 2] = bad;
+        devo_evolve_options o = quiet_options();
+        expect_error(devo_fit_evolve(m, x.data(), y.data(), 8, &o, nullptr),
+                     DEVO_ERR_INVALID_ARGUMENT, row5_col2);
+        expect_error(devo_model_evaluate(m, x.data(), y.data(), 8, nullptr, nullptr),
+                     DEVO_ERR_INVALID_ARGUMENT, row5_col2);
+        expect_error(devo_model_predict(m, x.data(), 8, out.data()), DEVO_ERR_INVALID_ARGUMENT,
+                     row5_col2);
+        devo_evolver *e = nullptr;
+        ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK);
+        std::vector<float> batch(4 * 2 * 3, 0.5f), batch_out(4 * 2 * 2);
+        batch[5 * 3 + 2] = bad; // individual 2, its row 1
+        expect_error(devo_evolver_forward(e, batch.data(), 2, batch_out.data()),
+                     DEVO_ERR_INVALID_ARGUMENT, row5_col2);
+        devo_evolver_free(e);
+        devo_model_free(m);
+    }
+}
+
+TEST(BadInput, NonFiniteTargetsAreRefusedNamingRowAndColumn)
+{
+    devo_model *m = dense(3, 4, DEVO_ACT_LINEAR, DEVO_LOSS_MSE);
+    std::vector<float> x(8 * 3, 0.5f), y(8 * 4, 0.25f);
+    y[6 * 4 + 3] = NAN;
+    devo_evolve_options o = quiet_options();
+    const std::vector<std::string> where = {"row 6", "column 3"};
+    expect_error(devo_fit_evolve(m, x.data(), y.data(), 8, &o, nullptr),
+                 DEVO_ERR_INVALID_ARGUMENT, where);
+    expect_error(devo_model_evaluate(m, x.data(), y.data(), 8, nullptr, nullptr),
+                 DEVO_ERR_INVALID_ARGUMENT, where);
+    devo_model_free(m);
+}
+
+TEST(BadInput, NaNPropagatesThroughEveryActivationAndLoss)
+{
+    // 2 -> 2 with a NaN bias on unit 0: Keras gives NaN there for every activation (softmax:
+    // the whole row), and a NaN loss.
+    const float x[2] = {1, -1}, w[6] = {1, 2, 3, 4, NAN, -0.5f};
+    for (devo_activation act : {DEVO_ACT_LINEAR, DEVO_ACT_RELU, DEVO_ACT_TANH, DEVO_ACT_SIGMOID,
+                                DEVO_ACT_SOFTMAX}) {
+        SCOPED_TRACE(act);
+        for (devo_loss loss : {DEVO_LOSS_MSE, DEVO_LOSS_BINARY_CROSSENTROPY,
+                               DEVO_LOSS_CATEGORICAL_CROSSENTROPY,
+                               DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY}) {
+            devo_model *m = dense(2, 2, act, loss);
+            ASSERT_EQ(devo_model_set_weights(m, w, 6), DEVO_OK);
+            float y[2] = {0, 0};
+            ASSERT_EQ(devo_model_predict(m, x, 1, y), DEVO_OK) << devo_last_error();
+            EXPECT_TRUE(std::isnan(y[0])) << "output 0 is " << y[0];
+            EXPECT_EQ(std::isnan(y[1]), act == DEVO_ACT_SOFTMAX) << "output 1 is " << y[1];
+            const float t[2] = {0, 1}, sparse[1] = {1};
+            double value = 0;
+            const float *target = loss == DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? sparse : t;
+            ASSERT_EQ(devo_model_evaluate(m, x, target, 1, &value, nullptr), DEVO_OK)
+                << devo_last_error();
+            EXPECT_TRUE(std::isnan(value)) << "loss " << loss << " is " << value;
+            devo_model_free(m);
+        }
+    }
+}
+
+} // namespace
