@@ -171,3 +171,59 @@ TEST(BadInput, NaNPropagatesThroughEveryActivationAndLoss)
 }
 
 } // namespace
+
+namespace {
+
+// Fit and evaluate both refuse targets that do not fit the loss, naming the row and value.
+void expect_targets_refused(devo_model *m, const std::vector<float> &y, size_t n,
+                            const std::vector<std::string> &mentions)
+{
+    std::vector<float> x(n * devo_model_input_dim(m), 0.5f);
+    devo_evolve_options o = quiet_options();
+    expect_error(devo_fit_evolve(m, x.data(), y.data(), n, &o, nullptr),
+                 DEVO_ERR_INVALID_ARGUMENT, mentions);
+    expect_error(devo_model_evaluate(m, x.data(), y.data(), n, nullptr, nullptr),
+                 DEVO_ERR_INVALID_ARGUMENT, mentions);
+    o.fitness = DEVO_FITNESS_ACCURACY;
+    expect_error(devo_fit_evolve(m, x.data(), y.data(), n, &o, nullptr),
+                 DEVO_ERR_INVALID_ARGUMENT, mentions);
+}
+
+TEST(BadInput, CategoricalTargetRowsMustBeDistributions)
+{
+    // 5 outputs, labels 0..9 made one-hot by dropping labels >= 5: row 2 (label 7) is all zero.
+    devo_model *m = dense(3, 5, DEVO_ACT_SOFTMAX, DEVO_LOSS_CATEGORICAL_CROSSENTROPY);
+    std::vector<float> y(4 * 5, 0.0f);
+    y[0 * 5 + 1] = y[1 * 5 + 4] = y[3 * 5 + 0] = 1.0f;
+    expect_targets_refused(m, y, 4, {"row 2", "5 outputs"});
+    y[2 * 5 + 2] = 1.0f; // now valid; a negative entry is not
+    y[1 * 5 + 3] = -0.5f;
+    y[1 * 5 + 4] = 1.5f;
+    expect_targets_refused(m, y, 4, {"row 1", "-0.5"});
+    y[1 * 5 + 3] = 0.25f; // a probability row is fine
+    y[1 * 5 + 4] = 0.75f;
+    std::vector<float> x(4 * 3, 0.5f);
+    EXPECT_EQ(devo_model_evaluate(m, x.data(), y.data(), 4, nullptr, nullptr), DEVO_OK)
+        << devo_last_error();
+    devo_model_free(m);
+}
+
+TEST(BadInput, BinaryTargetsMustLieInZeroOne)
+{
+    // One sigmoid output fed raw labels 0..9.
+    devo_model *m = dense(3, 1, DEVO_ACT_SIGMOID, DEVO_LOSS_BINARY_CROSSENTROPY);
+    expect_targets_refused(m, {0, 1, 3, 1}, 4, {"row 2", "3", "[0, 1]"});
+    expect_targets_refused(m, {0, -0.25f, 1, 1}, 4, {"row 1", "-0.25"});
+    devo_model_free(m);
+}
+
+TEST(BadInput, SparseLabelsMustBeClassIndicesOfTheOutputs)
+{
+    devo_model *m = dense(3, 2, DEVO_ACT_SOFTMAX, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+    expect_targets_refused(m, {0, 1, 5, 1}, 4, {"row 2", "5", "[0, 2)"});
+    expect_targets_refused(m, {0, -1, 1, 1}, 4, {"row 1", "-1"});
+    expect_targets_refused(m, {0, 1, 1, 0.5f}, 4, {"row 3", "0.5"});
+    devo_model_free(m);
+}
+
+} // namespace
