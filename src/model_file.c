@@ -49,16 +49,25 @@ static size_t tensor_elements(const size_t shape[2], size_t rank)
 
 /* ------------------------------------------------------------------------------- save */
 
+/* Bytes a layer description needs: per layer 20 digits, ':', the longest activation name, ','. */
+#define DEVO_LAYER_SPEC_BYTES 32
+
 static json_t *header_json(const devo_model *m)
 {
-    char layers[4096], input_dim[32], version[16];
-    if (!devo_layers_format(m, layers, sizeof layers)) return NULL;
+    char input_dim[32], version[16];
+    size_t layers_size = m->layer_count * DEVO_LAYER_SPEC_BYTES + 1;
+    char *layers = malloc(layers_size);
+    if (!layers || !devo_layers_format(m, layers, layers_size)) {
+        free(layers);
+        return NULL;
+    }
     snprintf(input_dim, sizeof input_dim, "%zu", m->input_dim);
     snprintf(version, sizeof version, "%d", DEVO_FORMAT_VERSION);
     json_t *root = json_object(), *meta = json_object();
     json_object_set_new(meta, "devo_format_version", json_string(version));
     json_object_set_new(meta, "input_dim", json_string(input_dim));
     json_object_set_new(meta, "layers", json_string(layers));
+    free(layers);
     json_object_set_new(meta, "loss", json_string(devo_loss_name(m->loss)));
     json_object_set_new(root, "__metadata__", meta);
     for (size_t t = 0; t < 2 * m->layer_count; t++) {
@@ -376,6 +385,8 @@ static devo_status load_from(FILE *f, const char *path, devo_model **out)
                        : devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     }
     if (status == DEVO_OK) status = devo_model_compile(m, loss);
+    if (status == DEVO_ERR_INVALID_ARGUMENT) // an architecture the loss refuses (sparse, 1 output)
+        status = devo_fail(DEVO_ERR_FORMAT, "%s: %s", path, devo_last_error());
     if (status == DEVO_OK) status = read_weights(f, root, m, 8 + header_len, path);
     free(spans);
     json_decref(root);
@@ -394,7 +405,14 @@ devo_status devo_model_load(devo_model **out, const char *path)
     DEVO_REQUIRE_NONNULL(path, fn);
     FILE *f = fopen(path, "rb");
     if (!f) return devo_fail(DEVO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    devo_status status = load_from(f, path, out);
+    struct stat st;
+    devo_status status = DEVO_OK;
+    if (fstat(fileno(f), &st) != 0)
+        status = devo_fail(DEVO_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        status = devo_fail(DEVO_ERR_IO, "%s: is a directory, not a model file", path);
+    else
+        status = load_from(f, path, out);
     fclose(f);
     return status;
 }

