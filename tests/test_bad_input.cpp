@@ -10,16 +10,9 @@
 #include <vector>
 
 #include "devo.h"
+#include "test_expect.h"
 
 namespace {
-
-void expect_error(devo_status got, devo_status want, const std::vector<std::string> &mentions)
-{
-    EXPECT_EQ(got, want) << devo_status_string(got) << ": " << devo_last_error();
-    for (const std::string &word : mentions)
-        EXPECT_NE(std::string(devo_last_error()).find(word), std::string::npos)
-            << "message '" << devo_last_error() << "' does not mention '" << word << "'";
-}
 
 devo_model *dense(size_t inputs, size_t outputs, devo_activation act, devo_loss loss)
 {

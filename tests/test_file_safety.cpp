@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "devo.h"
+#include "test_expect.h"
 
 namespace {
 
@@ -23,14 +24,6 @@ std::string dir()
     mkdir(DEVO_TEST_TMP, 0755);
     mkdir(d.c_str(), 0755);
     return d;
-}
-
-void expect_error(devo_status got, devo_status want, const std::vector<std::string> &mentions)
-{
-    EXPECT_EQ(got, want) << devo_status_string(got) << ": " << devo_last_error();
-    for (const std::string &word : mentions)
-        EXPECT_NE(std::string(devo_last_error()).find(word), std::string::npos)
-            << "message '" << devo_last_error() << "' does not mention '" << word << "'";
 }
 
 // A safetensors file: 8-byte little-endian length, the JSON, then `floats` zero weights.
