@@ -312,7 +312,11 @@ typedef struct devo_dataset devo_dataset;
  * 2 to 4 (n x d1 [x d2 [x d3]]), labels unsigned-byte IDX of rank 1 (n),
  * each plain or gzip-compressed (detected by content). Everything is
  * validated (magic, rank, dimensions, sizes against the real data, matching
- * counts); anything malformed is DEVO_ERR_FORMAT naming the file and offset. */
+ * counts); anything malformed is DEVO_ERR_FORMAT naming the file and offset.
+ * Sizes are checked before data is inflated: a plain file must hold exactly
+ * the declared bytes; a gzip file declaring over 16 MiB may not declare more
+ * than 256 times its own size (a gzip bomb: DEVO_ERR_FORMAT naming both sizes).
+ * Memory peaks at the floats of the result. A directory is DEVO_ERR_IO. */
 DEVO_API devo_status devo_dataset_load_idx(devo_dataset **out, const char *images_path,
                                            const char *labels_path);
 

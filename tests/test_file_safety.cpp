@@ -6,7 +6,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -81,6 +83,59 @@ TEST(FileSafety, LayerDescriptionsOver4KiBSaveAndLoadBack)
     EXPECT_EQ(a, b);
     devo_model_free(m);
     devo_model_free(back);
+}
+
+// An IDX file: header declaring dims, then `zeros` zero bytes of data, gzip-compressed.
+std::string write_gzip_zeros(const std::string &name, const std::vector<uint32_t> &dims,
+                             size_t zeros)
+{
+    std::string path = dir() + "/" + name;
+    gzFile f = gzopen(path.c_str(), "wb9");
+    std::vector<unsigned char> header = {0, 0, 0x08, (unsigned char)dims.size()};
+    for (uint32_t d : dims)
+        for (int shift = 24; shift >= 0; shift -= 8) header.push_back((unsigned char)(d >> shift));
+    gzwrite(f, header.data(), (unsigned)header.size());
+    std::vector<unsigned char> block(1 << 20, 0);
+    for (size_t done = 0; done < zeros; done += block.size())
+        gzwrite(f, block.data(), (unsigned)std::min(block.size(), zeros - done));
+    gzclose(f);
+    return path;
+}
+
+long max_rss_kib()
+{
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+}
+
+TEST(FileSafety, GzipBombsAreRefusedBeforeTheyInflate)
+{
+    // 64 MiB of zeros declared and present, in a ~64 KiB gzip: refused before inflating (the
+    // loader used to hold the bytes and then 256 MiB of floats).
+    std::string images = write_gzip_zeros("bomb-img.gz", {1, 8192, 8192}, (size_t)64 << 20);
+    std::string labels = write_gzip_zeros("bomb-lab.gz", {1}, 1);
+    struct stat st;
+    ASSERT_EQ(stat(images.c_str(), &st), 0);
+    long before = max_rss_kib();
+    devo_dataset *d = nullptr;
+    expect_error(devo_dataset_load_idx(&d, images.c_str(), labels.c_str()), DEVO_ERR_FORMAT,
+                 {images, "67108864", std::to_string(st.st_size)});
+    EXPECT_EQ(d, nullptr);
+    EXPECT_LT(max_rss_kib() - before, 32 * 1024) << "KiB of peak memory grown by the call";
+    // A header that declares little before a bomb: only the declared bytes are inflated.
+    std::string liar = write_gzip_zeros("liar-img.gz", {1, 28, 28}, (size_t)64 << 20);
+    expect_error(devo_dataset_load_idx(&d, liar.c_str(), labels.c_str()), DEVO_ERR_FORMAT,
+                 {liar, "trailing"});
+    EXPECT_LT(max_rss_kib() - before, 32 * 1024);
+}
+
+TEST(FileSafety, LoadingADirectoryAsIdxIsAnIoError)
+{
+    devo_dataset *d = nullptr;
+    std::string d_path = dir();
+    expect_error(devo_dataset_load_idx(&d, d_path.c_str(), d_path.c_str()), DEVO_ERR_IO,
+                 {d_path, "directory"});
 }
 
 } // namespace
