@@ -145,8 +145,12 @@ DEVO_API devo_status devo_model_evaluate(const devo_model *m, const float *x, co
  * and one bias (units) per layer, named as Keras names them ("dense/kernel",
  * "dense/bias", "dense_1/kernel", ...). __metadata__ holds the architecture
  * ("input_dim", "layers" as "30:relu,10:softmax", "loss") and "devo_format_version".
- * Writes a temporary file in the same directory and renames it over `path`, so
- * a crash never leaves a half-written model under the final name. A non-finite
+ * Writes a temporary file "PATH.tmp-XXXXXX" in the same directory and renames
+ * it over `path`, so a crash never leaves a half-written model under the final
+ * name. A new file gets 0666 & ~umask; a replaced file keeps its mode. If `path`
+ * is a symlink, the file it points to is written (created if the link dangles)
+ * and the link stays a link. Temporaries of that naming left by a killed save
+ * are removed (never one a live save holds: writers lock theirs). A non-finite
  * weight is DEVO_ERR_NUMERIC naming the tensor and element (nothing is written). */
 DEVO_API devo_status devo_model_save(const devo_model *m, const char *path);
 

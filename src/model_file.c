@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "model.h"
 #include "names.h"
@@ -109,7 +109,7 @@ static int write_model(FILE *f, const devo_model *m, const char *header, size_t 
                                (unsigned char)(bits >> 16), (unsigned char)(bits >> 24)};
         if (fwrite(le, 1, 4, f) != 4) return 0;
     }
-    return fflush(f) == 0 && fsync(fileno(f)) == 0;
+    return 1;
 }
 
 /* DEVO_ERR_NUMERIC naming the first non-finite weight: a file devo_model_load would refuse. */
@@ -140,32 +140,10 @@ devo_status devo_model_save(const devo_model *m, const char *path)
     char *header = root ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(root);
     if (!header) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: cannot build the header", fn);
-    size_t temp_size = strlen(path) + 16;
-    char *temp = malloc(temp_size);
-    if (!temp) {
-        free(header);
-        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
-    }
-    snprintf(temp, temp_size, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(temp);
-    if (fd >= 0) fchmod(fd, 0644); // mkstemp makes 0600; a model file is as readable as any
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    devo_status status = DEVO_OK;
-    if (!f) {
-        status = devo_fail(DEVO_ERR_IO, "%s: cannot create %s: %s", fn, temp, strerror(errno));
-        if (fd >= 0) close(fd);
-    } else {
-        int written = write_model(f, m, header, strlen(header));
-        int saved_errno = errno;
-        if (fclose(f) != 0 || !written)
-            status = devo_fail(DEVO_ERR_IO, "%s: cannot write %s: %s", fn, temp,
-                               strerror(written ? errno : saved_errno));
-        else if (rename(temp, path) != 0)
-            status = devo_fail(DEVO_ERR_IO, "%s: cannot rename %s to %s: %s", fn, temp, path,
-                               strerror(errno));
-    }
-    if (status != DEVO_OK && fd >= 0) unlink(temp);
-    free(temp);
+    devo_atomic_file file;
+    devo_status status = devo_atomic_begin(&file, path, fn);
+    if (status == DEVO_OK)
+        status = devo_atomic_commit(&file, write_model(file.f, m, header, strlen(header)), fn);
     free(header);
     return status;
 }

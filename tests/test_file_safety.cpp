@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -136,6 +139,95 @@ TEST(FileSafety, LoadingADirectoryAsIdxIsAnIoError)
     std::string d_path = dir();
     expect_error(devo_dataset_load_idx(&d, d_path.c_str(), d_path.c_str()), DEVO_ERR_IO,
                  {d_path, "directory"});
+}
+
+// A fresh directory holding one saved model; returns the model's path.
+std::string fresh_save_dir(const std::string &name, devo_model **m)
+{
+    std::string d = dir() + "/" + name;
+    std::string cmd = "rm -rf '" + d + "'";
+    EXPECT_EQ(system(cmd.c_str()), 0);
+    mkdir(d.c_str(), 0755);
+    EXPECT_EQ(devo_model_create(m, 2), DEVO_OK);
+    EXPECT_EQ(devo_model_add_dense(*m, 2, DEVO_ACT_SOFTMAX), DEVO_OK);
+    EXPECT_EQ(devo_model_compile(*m, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY), DEVO_OK);
+    return d + "/model.safetensors";
+}
+
+mode_t mode_of(const std::string &path)
+{
+    struct stat st;
+    EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 07777;
+}
+
+std::vector<std::string> entries(const std::string &d)
+{
+    std::vector<std::string> names;
+    DIR *dp = opendir(d.c_str());
+    while (struct dirent *e = readdir(dp))
+        if (e->d_name[0] != '.') names.push_back(e->d_name);
+    closedir(dp);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+TEST(FileSafety, SavesHonourUmaskAndKeepAnExistingMode)
+{
+    devo_model *m = nullptr;
+    std::string path = fresh_save_dir("modes", &m);
+    mode_t old = umask(027);
+    ASSERT_EQ(devo_model_save(m, path.c_str()), DEVO_OK) << devo_last_error();
+    umask(old);
+    EXPECT_EQ(mode_of(path), 0640u) << "a new file gets 0666 & ~umask";
+    ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+    ASSERT_EQ(devo_model_save(m, path.c_str()), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(mode_of(path), 0600u) << "a replaced file keeps its mode";
+    devo_model_free(m);
+}
+
+TEST(FileSafety, SavesCleanStaleTemporariesButNotLiveOnesOrOthers)
+{
+    devo_model *m = nullptr;
+    std::string path = fresh_save_dir("stale", &m);
+    std::string d = path.substr(0, path.rfind('/'));
+    for (const char *name : {"model.safetensors.tmp-Ab3xYz", "model.safetensors.tmp-000000",
+                             "model.safetensors.tmp-toolong", "other.safetensors.tmp-Ab3xYz",
+                             "model.safetensors.tmp-LIVE01"})
+        fclose(fopen((d + "/" + name).c_str(), "wb"));
+    // A save in progress elsewhere holds a lock on its temporary file: that one stays.
+    int live = open((d + "/model.safetensors.tmp-LIVE01").c_str(), O_RDONLY);
+    ASSERT_EQ(flock(live, LOCK_EX), 0);
+    ASSERT_EQ(devo_model_save(m, path.c_str()), DEVO_OK) << devo_last_error();
+    close(live);
+    std::vector<std::string> want = {"model.safetensors", "model.safetensors.tmp-LIVE01",
+                                     "model.safetensors.tmp-toolong",
+                                     "other.safetensors.tmp-Ab3xYz"};
+    EXPECT_EQ(entries(d), want);
+    devo_model_free(m);
+}
+
+TEST(FileSafety, SavingThroughASymlinkWritesItsTargetAndKeepsTheLink)
+{
+    devo_model *m = nullptr, *back = nullptr;
+    std::string path = fresh_save_dir("symlink", &m);
+    std::string d = path.substr(0, path.rfind('/'));
+    mkdir((d + "/real").c_str(), 0755);
+    ASSERT_EQ(symlink("real/target.safetensors", path.c_str()), 0); // dangling at first
+    ASSERT_EQ(devo_model_save(m, path.c_str()), DEVO_OK) << devo_last_error();
+    struct stat st;
+    ASSERT_EQ(lstat(path.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISLNK(st.st_mode)) << "the link stays a link";
+    ASSERT_EQ(devo_model_load(&back, (d + "/real/target.safetensors").c_str()), DEVO_OK)
+        << devo_last_error();
+    devo_model_free(back);
+    ASSERT_EQ(chmod((d + "/real/target.safetensors").c_str(), 0600), 0);
+    ASSERT_EQ(devo_model_save(m, path.c_str()), DEVO_OK) << devo_last_error(); // replaces it
+    ASSERT_EQ(lstat(path.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISLNK(st.st_mode));
+    EXPECT_EQ(mode_of(d + "/real/target.safetensors"), 0600u);
+    EXPECT_EQ(entries(d + "/real"), std::vector<std::string>{"target.safetensors"});
+    devo_model_free(m);
 }
 
 } // namespace
