@@ -37,7 +37,9 @@ const char *fuzz_scratch_path(int slot)
 {
     static int registered;
     if (!registered) registered = atexit(remove_files) == 0;
-    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    // Memory-backed when possible: files are rewritten for every input, and saves fsync.
+    const char *dir = getenv("TMPDIR");
+    if (!dir) dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(paths[slot], sizeof paths[slot], "%.32s/devo-fuzz-%ld-%d", dir, (long)getpid(), slot);
     return paths[slot];
 }
@@ -45,6 +47,7 @@ const char *fuzz_scratch_path(int slot)
 const char *fuzz_write_file(int slot, const uint8_t *data, size_t size, int gzip)
 {
     const char *path = fuzz_scratch_path(slot);
+    unlink(path); // a new file, not a truncated one (ext4 flushes those on close)
     int ok;
     if (gzip) {
         gzFile f = gzopen(path, "wb1");
