@@ -164,10 +164,18 @@ devo_status devo_atomic_begin(devo_atomic_file *a, const char *path, const char 
         free(a->target);
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
     }
+    struct stat existing;
+    int exists = stat(a->target, &existing) == 0;
+    if (exists && S_ISDIR(existing.st_mode)) {
+        devo_status status =
+            devo_fail(DEVO_ERR_IO, "%s: %s is a directory; name a file to write", fn, path);
+        free(a->target);
+        free(a->temp);
+        return status;
+    }
     remove_stale_temps(a->target);
     int fd = create_temp(a);
-    struct stat existing;
-    if (fd >= 0 && stat(a->target, &existing) == 0) fchmod(fd, existing.st_mode & 07777);
+    if (fd >= 0 && exists) fchmod(fd, existing.st_mode & 07777);
     a->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!a->f) {
         int saved_errno = errno;

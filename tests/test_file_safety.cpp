@@ -64,6 +64,12 @@ TEST(FileSafety, LoadingADirectorySaysItIsADirectory)
     std::string d = dir();
     expect_error(devo_model_load(&m, d.c_str()), DEVO_ERR_IO, {d, "directory"});
     EXPECT_EQ(std::string(devo_last_error()).find("9223372036854775807"), std::string::npos);
+    devo_model *saved = nullptr;
+    ASSERT_EQ(devo_model_create(&saved, 1), DEVO_OK);
+    ASSERT_EQ(devo_model_add_dense(saved, 1, DEVO_ACT_LINEAR), DEVO_OK);
+    ASSERT_EQ(devo_model_compile(saved, DEVO_LOSS_MSE), DEVO_OK);
+    expect_error(devo_model_save(saved, d.c_str()), DEVO_ERR_IO, {d, "directory"});
+    devo_model_free(saved);
 }
 
 TEST(FileSafety, LayerDescriptionsOver4KiBSaveAndLoadBack)
