@@ -111,10 +111,13 @@ static devo_status read_header(gzFile f, const char *path, size_t min_rank, size
 }
 
 /* Refuses, before inflating, a size the file cannot honestly hold: a plain file's data must
- * be exactly what is declared, a gzip file's at most DEVO_IDX_MAX_RATIO times its size. */
+ * be exactly what is declared, a gzip file's at most DEVO_IDX_MAX_RATIO times its size.
+ * file_bytes < 0 (a pipe: size unknown) skips the check; reading still stops at the
+ * declared size. */
 static devo_status check_declared_size(gzFile f, const char *path, off_t file_bytes,
                                        size_t header, uint64_t data_bytes)
 {
+    if (file_bytes < 0) return DEVO_OK;
     if (gzdirect(f)) {
         uint64_t held = (uint64_t)file_bytes - header;
         if (held == data_bytes) return DEVO_OK;
@@ -203,7 +206,7 @@ static devo_status open_idx(const char *path, gzFile *out, off_t *bytes)
                                                                      "memory", path);
     }
     *out = f;
-    *bytes = st.st_size;
+    *bytes = S_ISREG(st.st_mode) ? st.st_size : -1;
     return DEVO_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -234,6 +235,36 @@ TEST(FileSafety, SavingThroughASymlinkWritesItsTargetAndKeepsTheLink)
     EXPECT_EQ(mode_of(d + "/real/target.safetensors"), 0600u);
     EXPECT_EQ(entries(d + "/real"), std::vector<std::string>{"target.safetensors"});
     devo_model_free(m);
+}
+
+TEST(FileSafety, IdxFromAPipeStillLoads)
+{
+    // A pipe has no size to check the header against: it streams, bounded by the header.
+    std::string d = dir(), fifo = d + "/pipe-img", labels = d + "/pipe-lab";
+    unlink(fifo.c_str());
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    FILE *f = fopen(labels.c_str(), "wb");
+    const unsigned char label_bytes[] = {0, 0, 8, 1, 0, 0, 0, 1, 7};
+    fwrite(label_bytes, 1, sizeof label_bytes, f);
+    fclose(f);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        const unsigned char image[] = {0, 0, 8, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 255};
+        FILE *w = fopen(fifo.c_str(), "wb");
+        fwrite(image, 1, sizeof image, w);
+        fclose(w);
+        _exit(0);
+    }
+    devo_dataset *ds = nullptr;
+    ASSERT_EQ(devo_dataset_load_idx(&ds, fifo.c_str(), labels.c_str()), DEVO_OK)
+        << devo_last_error();
+    EXPECT_EQ(devo_dataset_dim(ds), 2u);
+    EXPECT_EQ(devo_dataset_x(ds)[1], 1.0f);
+    EXPECT_EQ(devo_dataset_y(ds)[0], 7.0f);
+    devo_dataset_free(ds);
+    int status = 0;
+    waitpid(child, &status, 0);
 }
 
 } // namespace
