@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_data.h"
 #include "clock.h"
 #include "error.h"
 #include "options.h"
@@ -169,8 +170,11 @@ devo_status devo_evolver_forward(devo_evolver *e, const float *x, size_t rows, f
     DEVO_REQUIRE_NONNULL(e, "devo_evolver_forward");
     DEVO_REQUIRE_NONNULL(x, "devo_evolver_forward");
     DEVO_REQUIRE_NONNULL(y, "devo_evolver_forward");
-    if (rows == 0)
-        return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "devo_evolver_forward: rows must be > 0");
+    if (rows == 0 || rows > SIZE_MAX / e->P / e->arch->input_dim)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "devo_evolver_forward: rows must be > 0 and population x rows x inputs "
+                         "must fit in memory (got %zu rows)", rows);
+    DEVO_TRY(devo_check_finite(x, e->P * rows, e->arch->input_dim, "x", "devo_evolver_forward"));
     return e->backend->forward(e->ctx, x, rows, y);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_data.h"
 #include "error.h"
 #include "evolver.h"
 #include "report.h"
@@ -173,6 +174,7 @@ static devo_status check_fit_arguments(const devo_model *m, const float *x, cons
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "%s: fitness_samples (%zu) exceeds the number of samples (%zu)", fn,
                          o->fitness_samples, n);
+    DEVO_TRY(devo_check_finite(x, n, m->input_dim, "x", fn));
     if (!o->fitness_fn) DEVO_TRY(devo_model_check_targets(m, y, n, fn));
     return DEVO_OK;
 }

@@ -4,6 +4,7 @@
  */
 #include "options.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -29,11 +30,13 @@ void devo_evolve_options_init(devo_evolve_options *o)
     o->precision = DEVO_PRECISION_FP32;
 }
 
+/* A standard deviation the backends use as a float: finite in float precision, >= 0. */
 static devo_status check_std(double value, const char *name, const char *fn)
 {
-    if (!isfinite(value) || value < 0.0)
-        return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: %s must be finite and >= 0 (got %g)", fn,
-                         name, value);
+    if (!isfinite(value) || value < 0.0 || value > FLT_MAX)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "%s: %s must be >= 0 and finite as a float (<= %g; got %g)", fn, name,
+                         (double)FLT_MAX, value);
     return DEVO_OK;
 }
 
