@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libopenblas-dev zlib1g-dev libjansson-dev googletest libgtest-dev
-          dataset-fashion-mnist gnuplot-nox xz-utils)
+          dataset-fashion-mnist gnuplot-nox xz-utils clang libclang-rt-dev)
 if [[ "${1:-}" == "--python" ]]; then packages+=(python3-venv); fi
 
 missing=()
