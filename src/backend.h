@@ -57,6 +57,10 @@ typedef struct devo_backend_i {
     /* The hardware ceiling, for benchmarks (no context needed): the FLOP/s of one large
      * square sgemm and the bytes/s of a large device-to-device (or memcpy) copy. Optional. */
     devo_status (*measure_ceiling)(int threads, double *gemm_flops, double *copy_bytes_per_second);
+
+    /* Replaces the population with `population` (P, D), a saved state's. Optional: a backend
+     * without it cannot resume a run. */
+    devo_status (*load_population)(void *ctx, const float *population);
 } devo_backend_i;
 
 /* The CPU reference backend; always built. */

@@ -81,6 +81,13 @@ static devo_status cpu_init_population(void *ctx, const float *w0)
     return DEVO_OK;
 }
 
+static devo_status cpu_load_population(void *ctx, const float *population)
+{
+    cpu_backend *b = ctx;
+    memcpy(b->population, population, b->cfg.population * b->D * sizeof(float));
+    return DEVO_OK;
+}
+
 static devo_status cpu_bind_data(void *ctx, const float *x, const float *y, size_t n)
 {
     cpu_backend *b = ctx;
@@ -266,6 +273,7 @@ const devo_backend_i *devo_backend_cpu(void)
         .individual = cpu_individual,
         .forward = cpu_forward,
         .measure_ceiling = cpu_measure_ceiling,
+        .load_population = cpu_load_population,
     };
     return &cpu;
 }

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "error.h"
+#include "history.h"
 #include "options.h"
 #include "rng.h"
 #include "selection.h"
@@ -23,10 +24,11 @@ void devo_evolver_free(devo_evolver *e)
     free(e->order);
     free(e->pairs);
     free(e->best);
+    devo_history_free(&e->history);
     free(e);
 }
 
-static devo_status open_backend(devo_evolver *e, const char *fn)
+static devo_status open_backend(devo_evolver *e, const char *fn, const float *population)
 {
     const devo_backend_i *backend;
     DEVO_TRY(devo_options_backend(&e->opt, &backend));
@@ -46,11 +48,16 @@ static devo_status open_backend(devo_evolver *e, const char *fn)
     devo_status status = backend->create(&e->ctx, &cfg);
     if (status != DEVO_OK) return devo_fail(status, "%s: %s", fn, devo_last_error());
     e->backend = backend;
-    return backend->init_population(e->ctx, e->arch->weights);
+    if (!population) return backend->init_population(e->ctx, e->arch->weights);
+    if (!backend->load_population)
+        return devo_fail(DEVO_ERR_UNSUPPORTED, "%s: the %s backend cannot load a population",
+                         fn, backend->name);
+    return backend->load_population(e->ctx, population);
 }
 
 devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
-                              const devo_evolve_options *opt, const char *fn)
+                              const devo_evolve_options *opt, const char *fn,
+                              const float *population)
 {
     if (!out) return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
     DEVO_TRY(devo_model_check_compiled(m, fn));
@@ -67,13 +74,13 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
     e->start_seconds = devo_now_seconds();
     // The backend first: it refuses a run that does not fit before the host arrays are made.
     devo_status status = devo_model_clone(m, &e->arch);
-    if (status == DEVO_OK) status = open_backend(e, fn);
+    if (status == DEVO_OK) status = open_backend(e, fn, population);
     if (status == DEVO_OK) {
         e->fitness = malloc(e->P * sizeof *e->fitness);
         e->spare = malloc(e->P * sizeof *e->spare);
         e->order = malloc(e->P * sizeof *e->order);
         e->pairs = malloc((e->P - e->k + 1) * 2 * sizeof *e->pairs);
-        e->best = malloc(e->D * sizeof *e->best);
+        e->best = calloc(e->D, sizeof *e->best);
         if (!e->fitness || !e->spare || !e->order || !e->pairs || !e->best)
             status = devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu individuals",
                                fn, e->P);
@@ -82,7 +89,10 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
         devo_evolver_free(e);
         return status;
     }
-    for (size_t i = 0; i < e->P; i++) e->fitness[i] = NAN;
+    for (size_t i = 0; i < e->P; i++) {
+        e->fitness[i] = NAN;
+        e->order[i] = i;
+    }
     devo_parent_pairs(e->k, e->P - e->k, e->pairs);
     *out = e;
     return DEVO_OK;
@@ -90,6 +100,7 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
 
 devo_status devo_evolver_select(devo_evolver *e)
 {
+    DEVO_TRY(devo_history_reserve(&e->history, &e->history_capacity, e->generation + 1));
     DEVO_TRY(e->backend->rank(e->ctx, e->fitness, e->order));
     if (isnan(e->fitness[e->order[0]]))
         return devo_fail(DEVO_ERR_NUMERIC, "generation %zu: every fitness is NaN",
@@ -105,6 +116,7 @@ devo_status devo_evolver_select(devo_evolver *e)
     stats->best_ever = e->best_ever;
     stats->evaluations = e->evaluations;
     stats->seconds = devo_now_seconds() - e->start_seconds;
+    devo_history_append(&e->history, stats);
     return DEVO_OK;
 }
 
@@ -124,7 +136,7 @@ devo_status devo_evolver_breed(devo_evolver *e)
 devo_status devo_evolver_create(devo_evolver **out, const devo_model *m,
                                 const devo_evolve_options *opt)
 {
-    return devo_evolver_open(out, m, opt, "devo_evolver_create");
+    return devo_evolver_open(out, m, opt, "devo_evolver_create", NULL);
 }
 
 devo_status devo_evolver_ask(devo_evolver *e, const float **weights, size_t *population,
@@ -174,7 +186,7 @@ devo_status devo_evolver_forward(devo_evolver *e, const float *x, size_t rows, f
     return e->backend->forward(e->ctx, x, rows, y);
 }
 
-static int same_architecture(const devo_model *a, const devo_model *b)
+int devo_same_architecture(const devo_model *a, const devo_model *b)
 {
     if (a->input_dim != b->input_dim || a->layer_count != b->layer_count) return 0;
     for (size_t l = 0; l < a->layer_count; l++)
@@ -190,7 +202,7 @@ devo_status devo_evolver_best(const devo_evolver *e, devo_model *dst, double *fi
     if (e->generation == 0)
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "devo_evolver_best: no generation has been told yet");
-    if (!same_architecture(e->arch, dst))
+    if (!devo_same_architecture(e->arch, dst))
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "devo_evolver_best: dst's architecture differs from the evolver's");
     memcpy(dst->weights, e->best, e->D * sizeof(float));
@@ -199,3 +211,18 @@ devo_status devo_evolver_best(const devo_evolver *e, devo_model *dst, double *fi
 }
 
 size_t devo_evolver_generation(const devo_evolver *e) { return e ? e->generation : 0; }
+
+devo_status devo_evolver_options(const devo_evolver *e, devo_evolve_options *opt)
+{
+    DEVO_REQUIRE_NONNULL(e, "devo_evolver_options");
+    DEVO_REQUIRE_NONNULL(opt, "devo_evolver_options");
+    *opt = e->opt;
+    return DEVO_OK;
+}
+
+devo_status devo_evolver_history(const devo_evolver *e, devo_history *hist)
+{
+    DEVO_REQUIRE_NONNULL(e, "devo_evolver_history");
+    DEVO_REQUIRE_NONNULL(hist, "devo_evolver_history");
+    return devo_history_copy(hist, &e->history);
+}

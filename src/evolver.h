@@ -25,11 +25,18 @@ struct devo_evolver {
     size_t max_generations;    /* the run's planned generations, for the statistics (0: ask/tell) */
     devo_generation_stats last; /* statistics of the last selected generation */
     double start_seconds;
+    devo_history history;      /* one record per selected generation (generation of them) */
+    size_t history_capacity;
 };
 
-/* Validates and creates an evolver (first population made); `fn` names the caller. */
+/* Validates and creates an evolver; `fn` names the caller. The first population is
+ * `population` (P x D, copied; a saved state's) or, when NULL, made from m's weights. */
 devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
-                              const devo_evolve_options *opt, const char *fn);
+                              const devo_evolve_options *opt, const char *fn,
+                              const float *population);
+
+/* Nonzero when a and b have the same input width and layers (units and activations). */
+int devo_same_architecture(const devo_model *a, const devo_model *b);
 
 /* Ranks the current fitness, keeps the best individual and fills e->last.
  * DEVO_ERR_NUMERIC when every fitness is NaN. */
