@@ -339,6 +339,10 @@ DEVO_API devo_status devo_state_options(const char *path, devo_evolve_options *o
 /* The evolver's options (as created, loaded or overridden). */
 DEVO_API devo_status devo_evolver_options(const devo_evolver *e, devo_evolve_options *opt);
 
+/* A new model (free it with devo_model_free) of e's architecture and loss holding the best
+ * individual of the last told generation (before any: the weights e was created from). */
+DEVO_API devo_status devo_evolver_model(const devo_evolver *e, devo_model **out);
+
 /* A copy of e's history (one entry per told or evolved generation) into *hist
  * (zeroed or a devo history, freed first). */
 DEVO_API devo_status devo_evolver_history(const devo_evolver *e, devo_history *hist);

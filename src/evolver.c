@@ -80,7 +80,7 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
         e->spare = malloc(e->P * sizeof *e->spare);
         e->order = malloc(e->P * sizeof *e->order);
         e->pairs = malloc((e->P - e->k + 1) * 2 * sizeof *e->pairs);
-        e->best = calloc(e->D, sizeof *e->best);
+        e->best = malloc(e->D * sizeof *e->best);
         if (!e->fitness || !e->spare || !e->order || !e->pairs || !e->best)
             status = devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu individuals",
                                fn, e->P);
@@ -93,6 +93,7 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
         e->fitness[i] = NAN;
         e->order[i] = i;
     }
+    memcpy(e->best, e->arch->weights, e->D * sizeof *e->best); // individual 0 until selected
     devo_parent_pairs(e->k, e->P - e->k, e->pairs);
     *out = e;
     return DEVO_OK;
@@ -225,4 +226,15 @@ devo_status devo_evolver_history(const devo_evolver *e, devo_history *hist)
     DEVO_REQUIRE_NONNULL(e, "devo_evolver_history");
     DEVO_REQUIRE_NONNULL(hist, "devo_evolver_history");
     return devo_history_copy(hist, &e->history);
+}
+
+devo_status devo_evolver_model(const devo_evolver *e, devo_model **out)
+{
+    DEVO_REQUIRE_NONNULL(e, "devo_evolver_model");
+    DEVO_REQUIRE_NONNULL(out, "devo_evolver_model");
+    devo_model *m;
+    DEVO_TRY(devo_model_clone(e->arch, &m));
+    memcpy(m->weights, e->best, e->D * sizeof(float));
+    *out = m;
+    return DEVO_OK;
 }
