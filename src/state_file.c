@@ -114,16 +114,17 @@ devo_status devo_evolver_save_state(const devo_evolver *e, const char *path)
     for (size_t i = 0; i < e->P; i++) order[i] = (int64_t)e->order[i];
     uint64_t G = e->generation;
     const devo_history *h = &e->history;
+    // 8-byte elements first: every tensor starts aligned to its element size.
     devo_st_tensor tensors[GA_TENSORS] = {
-        {"population", DEVO_ST_F32, 2, {e->P, e->D}, population},
         {"fitness", DEVO_ST_F64, 1, {e->P, 0}, e->fitness},
         {"order", DEVO_ST_I64, 1, {e->P, 0}, order},
-        {"best", DEVO_ST_F32, 1, {e->D, 0}, e->best},
         {"history/evaluations", DEVO_ST_I64, 1, {G, 0}, h->evaluations},
     };
     for (int c = 0; c < HISTORY_DOUBLES; c++)
-        tensors[5 + c] = (devo_st_tensor){history_names[c], DEVO_ST_F64, 1, {G, 0},
+        tensors[3 + c] = (devo_st_tensor){history_names[c], DEVO_ST_F64, 1, {G, 0},
                                           history_column(h, c)};
+    tensors[9] = (devo_st_tensor){"population", DEVO_ST_F32, 2, {e->P, e->D}, population};
+    tensors[10] = (devo_st_tensor){"best", DEVO_ST_F32, 1, {e->D, 0}, e->best};
     devo_status status = devo_st_write(path, meta, tensors, GA_TENSORS, fn);
     json_decref(meta);
     free(order);
