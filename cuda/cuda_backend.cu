@@ -112,7 +112,7 @@ static devo_status allocate(cuda_backend *b)
 
 static devo_status create_in(cuda_backend *b)
 {
-    CUDA_TRY(cudaSetDevice(0));
+    CUDA_TRY(cudaSetDevice(b->cfg.device));
     CUDA_TRY(cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking));
     CUBLAS_TRY(cublasCreate(&b->blas));
     CUBLAS_TRY(cublasSetStream(b->blas, b->stream));

@@ -25,6 +25,7 @@ typedef struct devo_backend_config {
     size_t batch_size;           /* samples per evaluation chunk */
     int threads;                 /* CPU threads, 0 = all cores */
     devo_precision precision;
+    int device;                  /* CUDA device index (devo_options_device) */
 } devo_backend_config;
 
 typedef struct devo_backend_i {
@@ -58,9 +59,14 @@ typedef struct devo_backend_i {
      * square sgemm and the bytes/s of a large device-to-device (or memcpy) copy. Optional. */
     devo_status (*measure_ceiling)(int threads, double *gemm_flops, double *copy_bytes_per_second);
 
-    /* Replaces the population with `population` (P, D), a saved state's. Optional: a backend
-     * without it cannot resume a run. */
-    devo_status (*load_population)(void *ctx, const float *population);
+    /* Replaces rows [first, first + count) of the population with rows (count, D): a saved
+     * state's, or elites from another process. Optional: without it, no resume and no MPI. */
+    devo_status (*load_population)(void *ctx, const float *rows, size_t first, size_t count);
+    /* breed, making only the children of slots [first, first + count) (the elites in slots
+     * 0..k-1 always): bit-identical to those slots of breed. The other rows are left
+     * undefined. Optional: without it, no MPI. */
+    devo_status (*breed_range)(void *ctx, const size_t *order, const uint32_t *pairs,
+                               uint32_t generation, size_t first, size_t count);
 } devo_backend_i;
 
 /* The CPU reference backend; always built. */

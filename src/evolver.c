@@ -17,6 +17,7 @@
 void devo_evolver_free(devo_evolver *e)
 {
     if (!e) return;
+    if (e->dist) e->dist->destroy(e->dist->ctx);
     if (e->backend) e->backend->destroy(e->ctx);
     devo_model_free(e->arch);
     free(e->fitness);
@@ -44,6 +45,7 @@ static devo_status open_backend(devo_evolver *e, const char *fn, const float *po
         .batch_size = e->opt.batch_size,
         .threads = e->opt.threads,
         .precision = e->opt.precision,
+        .device = devo_options_device(),
     };
     devo_status status = backend->create(&e->ctx, &cfg);
     if (status != DEVO_OK) return devo_fail(status, "%s: %s", fn, devo_last_error());
@@ -52,7 +54,7 @@ static devo_status open_backend(devo_evolver *e, const char *fn, const float *po
     if (!backend->load_population)
         return devo_fail(DEVO_ERR_UNSUPPORTED, "%s: the %s backend cannot load a population",
                          fn, backend->name);
-    return backend->load_population(e->ctx, population);
+    return backend->load_population(e->ctx, population, 0, e->P);
 }
 
 devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
@@ -99,15 +101,24 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
     return DEVO_OK;
 }
 
+devo_status devo_evolver_agree(const devo_evolver *e, devo_status status)
+{
+    return e->dist ? e->dist->agree(e->dist->ctx, status) : status;
+}
+
 devo_status devo_evolver_select(devo_evolver *e)
 {
-    DEVO_TRY(devo_history_reserve(&e->history, &e->history_capacity, e->generation + 1));
-    DEVO_TRY(e->backend->rank(e->ctx, e->fitness, e->order));
+    devo_status status = devo_history_reserve(&e->history, &e->history_capacity, e->generation + 1);
+    if (status == DEVO_OK) status = e->backend->rank(e->ctx, e->fitness, e->order);
+    DEVO_TRY(devo_evolver_agree(e, status));
     if (isnan(e->fitness[e->order[0]]))
         return devo_fail(DEVO_ERR_NUMERIC, "generation %zu: every fitness is NaN",
                          e->generation + 1);
+    // Spread over processes, each holds only its share: the elites come from their holders.
+    status = e->dist ? e->dist->share_elites(e->dist->ctx, e) : DEVO_OK;
+    if (status == DEVO_OK) status = e->backend->individual(e->ctx, e->order[0], e->best);
+    DEVO_TRY(devo_evolver_agree(e, status));
     e->generation++;
-    DEVO_TRY(e->backend->individual(e->ctx, e->order[0], e->best));
     devo_generation_stats *stats = &e->last;
     memset(stats, 0, sizeof *stats);
     devo_elite_stats(e->fitness, e->order, e->P, e->k, stats);
@@ -123,7 +134,16 @@ devo_status devo_evolver_select(devo_evolver *e)
 
 devo_status devo_evolver_breed(devo_evolver *e)
 {
-    DEVO_TRY(e->backend->breed(e->ctx, e->order, e->pairs, (uint32_t)e->generation));
+    uint32_t generation = (uint32_t)e->generation;
+    devo_status status;
+    if (e->dist) { // this process's share of the next generation's evaluated slots
+        size_t first, count;
+        e->dist->share(e->dist->ctx, e->share_from, &first, &count);
+        status = e->backend->breed_range(e->ctx, e->order, e->pairs, generation, first, count);
+    } else {
+        status = e->backend->breed(e->ctx, e->order, e->pairs, generation);
+    }
+    DEVO_TRY(devo_evolver_agree(e, status));
     // Elites move to slots 0..k-1 in rank order; children are not evaluated yet.
     for (size_t i = 0; i < e->P; i++) e->spare[i] = i < e->k ? e->fitness[e->order[i]] : NAN;
     double *swap = e->fitness;

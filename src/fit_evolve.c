@@ -91,21 +91,38 @@ static devo_status plan_init(sample_plan *plan, const devo_model *m, const float
     return DEVO_OK;
 }
 
-/* Fitness of individuals [first, P) on this generation's samples. */
-static devo_status evaluate(devo_evolver *e, const sample_plan *plan, size_t first)
+/* Fitness of individuals [begin, end) on this generation's samples. */
+static devo_status evaluate_range(devo_evolver *e, const sample_plan *plan, size_t begin,
+                                  size_t end)
 {
     const devo_evolve_options *o = &e->opt;
-    if (!o->fitness_fn) {
-        DEVO_TRY(e->backend->evaluate(e->ctx, plan->rows, plan->count, first, e->P - first,
-                                      e->fitness));
-    } else {
-        const float *x = plan->rows ? plan->subset_x : plan->x;
-        const float *y = plan->rows ? plan->subset_y : plan->y;
-        for (size_t i = first; i < e->P; i++) {
-            DEVO_TRY(e->backend->individual(e->ctx, i, e->arch->weights));
-            e->fitness[i] = o->fitness_fn(e->arch, x, y, plan->count, o->fitness_user);
-        }
+    if (begin >= end) return DEVO_OK;
+    if (!o->fitness_fn)
+        return e->backend->evaluate(e->ctx, plan->rows, plan->count, begin, end - begin,
+                                    e->fitness);
+    const float *x = plan->rows ? plan->subset_x : plan->x;
+    const float *y = plan->rows ? plan->subset_y : plan->y;
+    for (size_t i = begin; i < end; i++) {
+        DEVO_TRY(e->backend->individual(e->ctx, i, e->arch->weights));
+        e->fitness[i] = o->fitness_fn(e->arch, x, y, plan->count, o->fitness_user);
     }
+    return DEVO_OK;
+}
+
+/* Fitness of individuals [first, P): this process's share of them when the run is spread
+ * over processes, then every share gathered. */
+static devo_status evaluate(devo_evolver *e, const sample_plan *plan, size_t first)
+{
+    const devo_dist *d = e->dist;
+    size_t begin = first, count = e->P - first;
+    if (d) {
+        e->share_from = first;
+        d->share(d->ctx, first, &begin, &count);
+    }
+    devo_status status = devo_evolver_agree(e, evaluate_range(e, plan, begin, begin + count));
+    if (status == DEVO_OK && d)
+        status = devo_evolver_agree(e, d->gather_fitness(d->ctx, e->fitness, first));
+    if (status != DEVO_OK) return status;
     e->evaluations += e->P - first;
     return DEVO_OK;
 }
@@ -136,15 +153,17 @@ static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan)
 {
     const devo_evolve_options *o = &e->opt;
     int deterministic = !o->fitness_fn && !o->fitness_samples;
-    DEVO_TRY(e->backend->bind_data(e->ctx, plan->x, plan->y, plan->n));
+    DEVO_TRY(devo_evolver_agree(e, e->backend->bind_data(e->ctx, plan->x, plan->y, plan->n)));
     e->max_generations = o->max_generations;
     for (size_t g = e->generation + 1; g <= o->max_generations; g++) {
         if (plan->rows) plan_draw(plan, o->seed, (uint32_t)g, o->fitness_fn != NULL);
         DEVO_TRY(evaluate(e, plan, e->generation == 0 || !deterministic ? 0 : e->k));
         DEVO_TRY(devo_evolver_select(e));
         devo_report_generation(&e->last, o->verbose);
+        e->share_from = deterministic ? e->k : 0; // where the next generation's evaluation starts
         DEVO_TRY(devo_evolver_breed(e));
-        if (o->on_generation && o->on_generation(&e->last, o->on_generation_user)) break;
+        int stop = o->on_generation && o->on_generation(&e->last, o->on_generation_user);
+        if (e->dist ? e->dist->any(e->dist->ctx, stop) : stop) break;
     }
     if (e->generation > 0) memcpy(m->weights, e->best, e->D * sizeof(float));
     return DEVO_OK;
@@ -155,7 +174,7 @@ static devo_status fit(devo_evolver *e, devo_model *m, const float *x, const flo
                        devo_history *hist)
 {
     sample_plan plan;
-    devo_status status = plan_init(&plan, m, x, y, n, &e->opt);
+    devo_status status = devo_evolver_agree(e, plan_init(&plan, m, x, y, n, &e->opt));
     if (status == DEVO_OK) status = run(e, m, &plan);
     devo_report_finish(e->opt.verbose);
     plan_free(&plan);
@@ -171,10 +190,11 @@ devo_status devo_evolver_fit(devo_evolver *e, devo_model *m, const float *x, con
 {
     const char *fn = "devo_evolver_fit";
     DEVO_REQUIRE_NONNULL(e, fn);
-    DEVO_TRY(check_fit_arguments(m, x, y, n, &e->opt, fn));
-    if (!devo_same_architecture(m, e->arch))
-        return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: m's architecture differs from the "
-                                                    "evolver's", fn);
+    devo_status status = check_fit_arguments(m, x, y, n, &e->opt, fn);
+    if (status == DEVO_OK && !devo_same_architecture(m, e->arch))
+        status = devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: m's architecture differs from the "
+                                                      "evolver's", fn);
+    DEVO_TRY(devo_evolver_agree(e, status));
     return fit(e, m, x, y, n, hist);
 }
 

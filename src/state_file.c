@@ -98,13 +98,11 @@ static json_t *state_metadata(const devo_evolver *e)
     return meta;
 }
 
-devo_status devo_evolver_save_state(const devo_evolver *e, const char *path)
+/* Writes e's state with `population` (P x D; NULL: the backend's) to path. */
+static devo_status write_state(const devo_evolver *e, const char *path, const float *population,
+                               const char *fn)
 {
-    const char *fn = "devo_evolver_save_state";
-    DEVO_REQUIRE_NONNULL(e, fn);
-    DEVO_REQUIRE_NONNULL(path, fn);
-    const float *population;
-    DEVO_TRY(e->backend->population(e->ctx, &population));
+    if (!population) DEVO_TRY(e->backend->population(e->ctx, &population));
     int64_t *order = malloc(e->P * sizeof *order);
     json_t *meta = order ? state_metadata(e) : NULL;
     if (!meta) {
@@ -129,6 +127,20 @@ devo_status devo_evolver_save_state(const devo_evolver *e, const char *path)
     json_decref(meta);
     free(order);
     return status;
+}
+
+devo_status devo_evolver_save_state(const devo_evolver *e, const char *path)
+{
+    const char *fn = "devo_evolver_save_state";
+    DEVO_REQUIRE_NONNULL(e, fn);
+    DEVO_REQUIRE_NONNULL(path, fn);
+    if (!e->dist) return write_state(e, path, NULL, fn);
+    // Spread over processes: the population is gathered into the root, which writes it.
+    float *all = NULL;
+    devo_status status = e->dist->gather_population(e->dist->ctx, (devo_evolver *)e, &all);
+    if (status == DEVO_OK && e->dist->root) status = write_state(e, path, all, fn);
+    free(all);
+    return devo_evolver_agree(e, status);
 }
 
 /* ------------------------------------------------------------------------------- read */

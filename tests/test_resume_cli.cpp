@@ -22,23 +22,6 @@ namespace {
 
 const size_t G = 300; // generations: about 4 ms each here, a checkpoint after every one
 
-std::string slurp(const std::string &path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-// The history CSV without its last column (seconds, the wall time).
-std::string history_without_seconds(const std::string &path)
-{
-    std::istringstream in(slurp(path));
-    std::string line, out;
-    while (std::getline(in, line)) out += line.substr(0, line.rfind(',')) + "\n";
-    return out;
-}
-
 std::string args(const std::string &data, int threads)
 {
     return "evolve --data " + data + " --generations " + std::to_string(G) +

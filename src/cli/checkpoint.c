@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli_data.h"
+#include "cli_mpi.h"
 
 int cli_checkpoint_writable(const char *path)
 {
@@ -47,6 +48,7 @@ int cli_checkpoint_generation(cli_checkpoint *c, const devo_generation_stats *s)
     double took = s->seconds - c->previous_seconds;
     c->previous_seconds = s->seconds;
     int due = c->every ? s->generation % c->every == 0 : took > 1.0;
+    if (c->path) due = cli_mpi_any(due); // every rank takes part in writing
     return !c->path || !due || cli_checkpoint_write(c);
 }
 

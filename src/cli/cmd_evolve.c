@@ -15,6 +15,7 @@
 
 #include "args.h"
 #include "checkpoint.h"
+#include "cli_mpi.h"
 #include "cli_data.h"
 #include "clock.h"
 #include "commands.h"
@@ -199,6 +200,7 @@ static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log
         printf("saved %s\n", a->save);
     }
     if (interrupted) return interrupted_exit(a, e);
+    cli_mpi_report(e, devo_evolver_generation(e));
     if (!cli_report_split("train", m, train) || (test && !cli_report_split("test", m, test)))
         return 1;
     printf("time  %.2f s\n", seconds);
@@ -216,7 +218,7 @@ static int open_run(evolve_args *a, int argc, char **argv, const devo_dataset *t
         if (!cli_resume_options(a->resume, argc, argv, &a->opt, &a->opt)) return 0;
         a->opt.on_generation = on_generation;
         a->opt.on_generation_user = log;
-        if (devo_evolver_load_state(e, a->resume, &a->opt) != DEVO_OK ||
+        if (cli_evolver_load_state(e, a->resume, &a->opt) != DEVO_OK ||
             devo_evolver_model(*e, m) != DEVO_OK)
             return !cli_library_failure();
         if (devo_model_input_dim(*m) != devo_dataset_dim(train)) {
@@ -232,20 +234,24 @@ static int open_run(evolve_args *a, int argc, char **argv, const devo_dataset *t
     a->opt.on_generation = on_generation;
     a->opt.on_generation_user = log;
     if (devo_model_init_weights(*m, a->opt.seed) != DEVO_OK ||
-        devo_evolver_create(e, *m, &a->opt) != DEVO_OK)
+        cli_evolver_create(e, *m, &a->opt) != DEVO_OK)
         return !cli_library_failure();
     return 1;
 }
 
-int cmd_evolve(int argc, char **argv)
+static int evolve_command(int argc, char **argv)
 {
     evolve_args a;
     int parsed = parse_evolve(argc, argv, &a);
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
     const char *checkpoint = a.checkpoint ? a.checkpoint : a.resume;
     if (checkpoint && !cli_checkpoint_writable(checkpoint)) return 1;
+    if (!cli_mpi_root()) a.save = a.history = NULL; // rank 0 writes them
     devo_dataset *train = NULL, *test = NULL;
-    if (devo_dataset_load_idx_dir(&train, a.data, "train") != DEVO_OK) return cli_library_failure();
+    if (cli_mpi_agree(devo_dataset_load_idx_dir(&train, a.data, "train")) != DEVO_OK) {
+        devo_dataset_free(train);
+        return cli_library_failure();
+    }
     if (devo_dataset_load_idx_dir(&test, a.data, "t10k") != DEVO_OK)
         fprintf(stderr, "devo: no test split (%s); reporting the training split only\n",
                 devo_last_error());
@@ -260,4 +266,10 @@ int cmd_evolve(int argc, char **argv)
     devo_dataset_free(train);
     devo_dataset_free(test);
     return code;
+}
+
+int cmd_evolve(int argc, char **argv)
+{
+    cli_mpi_start();
+    return cli_mpi_finish(evolve_command(argc, argv));
 }
