@@ -323,6 +323,8 @@ extern "C" const devo_backend_i *devo_backend_cuda(void)
         cuda_forward,
         cuda_device_bytes,
         cuda_measure_ceiling,
+        nullptr, // load_population: not yet, so no resume and no MPI share on CUDA
+        nullptr, // breed_range
     };
     return &cuda;
 }
