@@ -309,6 +309,56 @@ DEVO_API int devo_cuda_device_count(void);
 /* Nonzero when `backend` can run here (AUTO always can). */
 DEVO_API int devo_backend_available(devo_backend backend);
 
+/* ------------------------------------------------------- checkpoint / resume */
+/* devo_fit_evolve's loop on an existing evolver: runs its generations
+ * devo_evolver_generation(e) + 1 .. max_generations of its options on x, y (as
+ * devo_fit_evolve takes them), so an evolver from devo_evolver_load_state
+ * continues the saved run exactly. Each generation is selected and bred before
+ * on_generation is called, so a state saved there resumes bit for bit. `m`
+ * (same architecture) gets the best individual of the last generation; `hist`
+ * (may be NULL; zeroed or a devo history) gets every generation of the run,
+ * the resumed ones included. */
+DEVO_API devo_status devo_evolver_fit(devo_evolver *e, devo_model *m, const float *x,
+                                      const float *y, size_t n, devo_history *hist);
+
+/* Saves everything that decides the rest of e's run to `path` (safetensors; see
+ * docs/checkpoint.md): the architecture, the strategy ("ga"), its population
+ * (P x D), the last fitnesses and ranking, the best individual, the generation,
+ * the seed and every option (the minibatch sampler's position is the generation:
+ * subsets are drawn from (seed, generation)), the history so far, best_ever and
+ * the evaluation count, and a format version (DEVO_STATE_VERSION). Written to a
+ * temporary file in the same directory, fsync'd, then renamed over `path`. */
+DEVO_API devo_status devo_evolver_save_state(const devo_evolver *e, const char *path);
+
+/* Creates *out from a state saved by devo_evolver_save_state; the next generation it makes is
+ * the one the saved run would have made. Every part of the file is validated first (anything
+ * wrong is DEVO_ERR_FORMAT naming it; an unreadable file DEVO_ERR_IO). `overrides` NULL: the
+ * saved options (no callbacks). Otherwise only fields that cannot change the trajectory may
+ * differ from the saved ones: max_generations, verbose, threads, on_generation and
+ * on_generation_user, fitness_user, and fitness_fn, which must be non-NULL exactly when the
+ * saved run had a custom fitness (the caller vouches it is the same function). Any other
+ * difference is DEVO_ERR_INVALID_ARGUMENT naming the field. */
+DEVO_API devo_status devo_evolver_load_state(devo_evolver **out, const char *path,
+                                             const devo_evolve_options *overrides);
+
+/* The options a state file was saved with (callbacks NULL), read from its header only,
+ * validated as devo_evolver_load_state does: a base for its overrides. */
+DEVO_API devo_status devo_state_options(const char *path, devo_evolve_options *opt);
+
+/* The evolver's options (as created, loaded or overridden). */
+DEVO_API devo_status devo_evolver_options(const devo_evolver *e, devo_evolve_options *opt);
+
+/* A new model (free it with devo_model_free) of e's architecture and loss holding the best
+ * individual of the last told generation (before any: the weights e was created from). */
+DEVO_API devo_status devo_evolver_model(const devo_evolver *e, devo_model **out);
+
+/* A copy of e's history (one entry per told or evolved generation) into *hist
+ * (zeroed or a devo history, freed first). */
+DEVO_API devo_status devo_evolver_history(const devo_evolver *e, devo_history *hist);
+
+/* The state file version devo writes ("devo_state_version" in __metadata__). */
+#define DEVO_STATE_VERSION 1
+
 /* ------------------------------------------------------------------ datasets */
 typedef struct devo_dataset devo_dataset;
 

@@ -99,3 +99,9 @@ devo_status devo_options_backend(const devo_evolve_options *o, const devo_backen
     *out = devo_backend_cuda();
     return DEVO_OK;
 }
+
+static int cuda_device = 0;
+
+int devo_options_device(void) { return cuda_device; }
+
+void devo_options_set_device(int device) { cuda_device = device; }

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -74,6 +76,24 @@ inline std::string small_dataset(unsigned test_side = 6)
     write_split(dir, "train", 400, 6);
     write_split(dir, "t10k", 100, test_side);
     return dir;
+}
+
+// A file's bytes ("" when it cannot be read).
+inline std::string slurp(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// A history CSV without its last column (seconds, the wall time, which differs between runs).
+inline std::string history_without_seconds(const std::string &path)
+{
+    std::istringstream in(slurp(path));
+    std::string line, out;
+    while (std::getline(in, line)) out += line.substr(0, line.rfind(',')) + "\n";
+    return out;
 }
 
 #endif // DEVO_TEST_PROGRAMS_H
