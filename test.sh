@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds devo (Release, warnings as errors; CUDA code too when nvcc
-# is found) and runs the whole test suite, then again under AddressSanitizer + UBSan.
+# is found) and runs the whole test suite, then again under AddressSanitizer + UBSan, then
+# fuzzes every libFuzzer target for 60 s (DEVO_FUZZ_SECONDS) when clang is installed.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install-deps.sh
@@ -25,3 +26,6 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDEVO_WERROR=ON -DDEVO_SANITI
   -DDEVO_CUDA=OFF
 cmake --build build-asan -j "$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs")
+
+echo "== Fuzzing (libFuzzer, clang; skipped without clang)"
+tests/fuzz/run.sh "${DEVO_FUZZ_SECONDS:-60}" 2

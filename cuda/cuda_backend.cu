@@ -116,7 +116,7 @@ static devo_status allocate(cuda_backend *b)
 
 static devo_status create_in(cuda_backend *b)
 {
-    CUDA_TRY(cudaSetDevice(0));
+    CUDA_TRY(cudaSetDevice(b->cfg.device));
     CUDA_TRY(cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking));
     CUBLAS_TRY(cublasCreate(&b->blas));
     CUBLAS_TRY(cublasSetStream(b->blas, b->stream));
@@ -370,9 +370,11 @@ extern "C" const devo_backend_i *devo_backend_cuda(void)
         cuda_forward,
         cuda_device_bytes,
         cuda_measure_ceiling,
-        NULL, // tell, center, evaluate_center: the GA has no search distribution
-        NULL,
-        NULL,
+        nullptr, // load_population: not yet, so no resume and no MPI share on CUDA
+        nullptr, // breed_range
+        nullptr, // tell, center, evaluate_center: the GA has no search distribution
+        nullptr,
+        nullptr,
     };
     return &cuda;
 }

@@ -13,6 +13,9 @@
  *  - Objects are opaque handles created through an out-parameter and destroyed
  *    by a *_free function that accepts NULL.
  *  - Matrices are row-major float32. "n x d" means n rows of d floats.
+ *    Inputs x and built-in-loss targets y must be finite: a NaN or Inf is
+ *    DEVO_ERR_INVALID_ARGUMENT naming its row and column (one linear scan per
+ *    call). NaN arising inside a network propagates as in Keras.
  *  - The library never prints unless asked (devo_evolve_options.verbose),
  *    never exits and never aborts on bad input.
  *  - Threads: calls on different objects may run concurrently, with one
@@ -130,7 +133,8 @@ DEVO_API devo_status devo_model_predict(const devo_model *m, const float *x, siz
 
 /* Loss and accuracy over n samples (targets laid out as devo_loss says).
  * Accuracy: argmax of the output against the class index (sparse) or the
- * target row's argmax; with one output, (output > 0.5) == (target > 0.5).
+ * target row's argmax; with one output, (output > 0.5) == (target > 0.5). A sample
+ * with a NaN output is never counted right.
  * Either result pointer may be NULL; asking for the loss of a DEVO_LOSS_NONE
  * model is DEVO_ERR_INVALID_ARGUMENT. */
 DEVO_API devo_status devo_model_evaluate(const devo_model *m, const float *x, const float *y,
@@ -141,8 +145,13 @@ DEVO_API devo_status devo_model_evaluate(const devo_model *m, const float *x, co
  * and one bias (units) per layer, named as Keras names them ("dense/kernel",
  * "dense/bias", "dense_1/kernel", ...). __metadata__ holds the architecture
  * ("input_dim", "layers" as "30:relu,10:softmax", "loss") and "devo_format_version".
- * Writes a temporary file in the same directory and renames it over `path`, so
- * a crash never leaves a half-written model under the final name. */
+ * Writes a temporary file "PATH.tmp-XXXXXX" in the same directory and renames
+ * it over `path`, so a crash never leaves a half-written model under the final
+ * name. A new file gets 0666 & ~umask; a replaced file keeps its mode. If `path`
+ * is a symlink, the file it points to is written (created if the link dangles)
+ * and the link stays a link. Temporaries of that naming left by a killed save
+ * are removed (never one a live save holds: writers lock theirs). A non-finite
+ * weight is DEVO_ERR_NUMERIC naming the tensor and element (nothing is written). */
 DEVO_API devo_status devo_model_save(const devo_model *m, const char *path);
 
 /* Loads a model saved by devo_model_save (or any safetensors file with the same
@@ -225,8 +234,8 @@ typedef struct devo_evolve_options {
     size_t population;        /* 16: individuals per generation, >= 2 */
     size_t top_k;             /* 4: elites kept, 1..population */
     double mutation_rate;     /* 0.2: per-weight probability of mutation, in [0,1] */
-    double mutation_std;      /* 0.03: std of the additive Gaussian mutation, >= 0 */
-    double init_std;          /* 0.03: std of the noise that makes the first population, >= 0 */
+    double mutation_std;      /* 0.03: std of the additive Gaussian mutation, in [0, FLT_MAX] */
+    double init_std;          /* 0.03: std of the noise that makes the first population, in [0, FLT_MAX] */
     int verbose;              /* 1: 0 silent, 1 one line per generation (stdout), 2 progress bar (stderr) */
     devo_fitness fitness;     /* DEVO_FITNESS_NEG_LOSS */
     devo_fitness_fn fitness_fn; /* NULL; non-NULL replaces `fitness` */
@@ -343,6 +352,56 @@ DEVO_API int devo_cuda_device_count(void);
 /* Nonzero when `backend` can run here (AUTO always can). */
 DEVO_API int devo_backend_available(devo_backend backend);
 
+/* ------------------------------------------------------- checkpoint / resume */
+/* devo_fit_evolve's loop on an existing evolver: runs its generations
+ * devo_evolver_generation(e) + 1 .. max_generations of its options on x, y (as
+ * devo_fit_evolve takes them), so an evolver from devo_evolver_load_state
+ * continues the saved run exactly. Each generation is selected and bred before
+ * on_generation is called, so a state saved there resumes bit for bit. `m`
+ * (same architecture) gets the best individual of the last generation; `hist`
+ * (may be NULL; zeroed or a devo history) gets every generation of the run,
+ * the resumed ones included. */
+DEVO_API devo_status devo_evolver_fit(devo_evolver *e, devo_model *m, const float *x,
+                                      const float *y, size_t n, devo_history *hist);
+
+/* Saves everything that decides the rest of e's run to `path` (safetensors; see
+ * docs/checkpoint.md): the architecture, the strategy ("ga"), its population
+ * (P x D), the last fitnesses and ranking, the best individual, the generation,
+ * the seed and every option (the minibatch sampler's position is the generation:
+ * subsets are drawn from (seed, generation)), the history so far, best_ever and
+ * the evaluation count, and a format version (DEVO_STATE_VERSION). Written to a
+ * temporary file in the same directory, fsync'd, then renamed over `path`. */
+DEVO_API devo_status devo_evolver_save_state(const devo_evolver *e, const char *path);
+
+/* Creates *out from a state saved by devo_evolver_save_state; the next generation it makes is
+ * the one the saved run would have made. Every part of the file is validated first (anything
+ * wrong is DEVO_ERR_FORMAT naming it; an unreadable file DEVO_ERR_IO). `overrides` NULL: the
+ * saved options (no callbacks). Otherwise only fields that cannot change the trajectory may
+ * differ from the saved ones: max_generations, verbose, threads, on_generation and
+ * on_generation_user, fitness_user, and fitness_fn, which must be non-NULL exactly when the
+ * saved run had a custom fitness (the caller vouches it is the same function). Any other
+ * difference is DEVO_ERR_INVALID_ARGUMENT naming the field. */
+DEVO_API devo_status devo_evolver_load_state(devo_evolver **out, const char *path,
+                                             const devo_evolve_options *overrides);
+
+/* The options a state file was saved with (callbacks NULL), read from its header only,
+ * validated as devo_evolver_load_state does: a base for its overrides. */
+DEVO_API devo_status devo_state_options(const char *path, devo_evolve_options *opt);
+
+/* The evolver's options (as created, loaded or overridden). */
+DEVO_API devo_status devo_evolver_options(const devo_evolver *e, devo_evolve_options *opt);
+
+/* A new model (free it with devo_model_free) of e's architecture and loss holding the best
+ * individual of the last told generation (before any: the weights e was created from). */
+DEVO_API devo_status devo_evolver_model(const devo_evolver *e, devo_model **out);
+
+/* A copy of e's history (one entry per told or evolved generation) into *hist
+ * (zeroed or a devo history, freed first). */
+DEVO_API devo_status devo_evolver_history(const devo_evolver *e, devo_history *hist);
+
+/* The state file version devo writes ("devo_state_version" in __metadata__). */
+#define DEVO_STATE_VERSION 1
+
 /* ------------------------------------------------------------------ datasets */
 typedef struct devo_dataset devo_dataset;
 
@@ -350,7 +409,11 @@ typedef struct devo_dataset devo_dataset;
  * 2 to 4 (n x d1 [x d2 [x d3]]), labels unsigned-byte IDX of rank 1 (n),
  * each plain or gzip-compressed (detected by content). Everything is
  * validated (magic, rank, dimensions, sizes against the real data, matching
- * counts); anything malformed is DEVO_ERR_FORMAT naming the file and offset. */
+ * counts); anything malformed is DEVO_ERR_FORMAT naming the file and offset.
+ * Sizes are checked before data is inflated: a plain file must hold exactly
+ * the declared bytes; a gzip file declaring over 16 MiB may not declare more
+ * than 256 times its own size (a gzip bomb: DEVO_ERR_FORMAT naming both sizes).
+ * Memory peaks at the floats of the result. A directory is DEVO_ERR_IO. */
 DEVO_API devo_status devo_dataset_load_idx(devo_dataset **out, const char *images_path,
                                            const char *labels_path);
 

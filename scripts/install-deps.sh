@@ -3,8 +3,10 @@
 # Usage: scripts/install-deps.sh [--python]   (--python: also python3-venv for interop tests)
 set -euo pipefail
 
+# openmpi-bin, libopenmpi-dev: libdevo_mpi (one run over many processes) and its mpirun tests.
 packages=(build-essential cmake pkg-config libopenblas-dev zlib1g-dev libjansson-dev googletest libgtest-dev
-          dataset-fashion-mnist gnuplot-nox xz-utils)
+          dataset-fashion-mnist gnuplot-nox xz-utils clang libclang-rt-dev openmpi-bin
+          libopenmpi-dev)
 if [[ "${1:-}" == "--python" ]]; then packages+=(python3-venv); fi
 
 missing=()

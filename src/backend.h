@@ -25,6 +25,7 @@ typedef struct devo_backend_config {
     size_t batch_size;           /* samples per evaluation chunk */
     int threads;                 /* CPU threads, 0 = all cores */
     devo_precision precision;
+    int device;                  /* CUDA device index (devo_options_device) */
     const devo_evolve_options *options; /* the run's options, borrowed for create only: the
                                            evolution strategies read theirs from it */
 } devo_backend_config;
@@ -63,6 +64,14 @@ typedef struct devo_backend_i {
     devo_status (*measure_ceiling)(int threads, devo_precision precision, double *gemm_flops,
                                    double *copy_bytes_per_second, size_t *gemm_size);
 
+    /* Replaces rows [first, first + count) of the population with rows (count, D): a saved
+     * state's, or elites from another process. Optional: without it, no resume and no MPI. */
+    devo_status (*load_population)(void *ctx, const float *rows, size_t first, size_t count);
+    /* breed, making only the children of slots [first, first + count) (the elites in slots
+     * 0..k-1 always): bit-identical to those slots of breed. The other rows are left
+     * undefined. Optional: without it, no MPI. */
+    devo_status (*breed_range)(void *ctx, const size_t *order, const uint32_t *pairs,
+                               uint32_t generation, size_t first, size_t count);
     /* Search-distribution strategies (the ES backend; NULL for the GA's backends): */
     /* Updates the distribution from the fitness (P) of the current population; the next
      * breed then draws the next population around it. */

@@ -81,6 +81,13 @@ static devo_status cpu_init_population(void *ctx, const float *w0)
     return DEVO_OK;
 }
 
+static devo_status cpu_load_population(void *ctx, const float *rows, size_t first, size_t count)
+{
+    cpu_backend *b = ctx;
+    memcpy(b->population + first * b->D, rows, count * b->D * sizeof(float));
+    return DEVO_OK;
+}
+
 static devo_status cpu_bind_data(void *ctx, const float *x, const float *y, size_t n)
 {
     cpu_backend *b = ctx;
@@ -113,11 +120,12 @@ static devo_status cpu_rank(void *ctx, const double *fitness, size_t *order)
     return DEVO_OK;
 }
 
-/* One generation's breeding, for devo_parallel_for over the children. */
+/* One generation's breeding, for devo_parallel_for over the children first_child.. */
 typedef struct breed_job {
     cpu_backend *b;
     const uint32_t *pairs;
     uint32_t generation;
+    size_t first_child;
 } breed_job;
 
 static void make_children(void *ctx, size_t part, size_t begin, size_t end)
@@ -126,7 +134,7 @@ static void make_children(void *ctx, size_t part, size_t begin, size_t end)
     breed_job *job = ctx;
     cpu_backend *b = job->b;
     size_t k = b->cfg.top_k, D = b->D;
-    for (size_t c = begin; c < end; c++) {
+    for (size_t c = job->first_child + begin; c < job->first_child + end; c++) {
         const uint32_t *pair = job->pairs + 2 * c;
         devo_cpu_make_child(b->next + (k + c) * D, b->next + pair[0] * D, b->next + pair[1] * D,
                             D, b->cfg.seed, job->generation, (uint32_t)(k + c),
@@ -134,22 +142,30 @@ static void make_children(void *ctx, size_t part, size_t begin, size_t end)
     }
 }
 
-static devo_status cpu_breed(void *ctx, const size_t *order, const uint32_t *pairs,
-                             uint32_t generation)
+static devo_status cpu_breed_range(void *ctx, const size_t *order, const uint32_t *pairs,
+                                   uint32_t generation, size_t first, size_t count)
 {
     cpu_backend *b = ctx;
-    size_t P = b->cfg.population, k = b->cfg.top_k, D = b->D;
-    // Elites first (children are made from their new slots), then the children in parallel:
-    // each child's draws depend on its slot only.
+    size_t k = b->cfg.top_k, D = b->D;
+    // Elites first (children are made from their new slots), then the children of slots
+    // [first, first + count) in parallel: each child's draws depend on its slot only.
     for (size_t r = 0; r < k; r++)
         memcpy(b->next + r * D, b->population + order[r] * D, D * sizeof(float));
-    breed_job job = {b, pairs, generation};
-    DEVO_TRY(devo_parallel_for((size_t)devo_cpu_thread_count(b->cfg.threads), P - k,
-                               make_children, &job));
+    size_t begin = first > k ? first : k, end = first + count;
+    breed_job job = {b, pairs, generation, begin - k};
+    if (end > begin)
+        DEVO_TRY(devo_parallel_for((size_t)devo_cpu_thread_count(b->cfg.threads), end - begin,
+                                   make_children, &job));
     float *swap = b->population;
     b->population = b->next;
     b->next = swap;
     return DEVO_OK;
+}
+
+static devo_status cpu_breed(void *ctx, const size_t *order, const uint32_t *pairs,
+                             uint32_t generation)
+{
+    return cpu_breed_range(ctx, order, pairs, generation, 0, ((cpu_backend *)ctx)->cfg.population);
 }
 
 static devo_status cpu_population(void *ctx, const float **view)
@@ -268,6 +284,8 @@ const devo_backend_i *devo_backend_cpu(void)
         .individual = cpu_individual,
         .forward = cpu_forward,
         .measure_ceiling = cpu_measure_ceiling,
+        .load_population = cpu_load_population,
+        .breed_range = cpu_breed_range,
     };
     return &cpu;
 }

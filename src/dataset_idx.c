@@ -1,14 +1,20 @@
 /*
  * dataset_idx.c - devo_dataset and its IDX loader (the MNIST family of files),
  * plain or gzip-compressed. Every header field is checked against the data
- * that is really there before anything is trusted, and buffers grow only with
- * data actually read, so a lying header cannot cause a huge allocation.
+ * that is really there before anything is trusted: a plain file's size must
+ * match its header, a gzip file may not declare more than DEVO_IDX_MAX_RATIO
+ * times its own size (a gzip bomb), never more than the declared bytes are
+ * inflated, and the bytes stream straight into the final float buffer, which
+ * grows only with data actually read.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "devo.h"
@@ -17,6 +23,13 @@
 /* The largest data section accepted (4 GiB): far above any IDX set in use. */
 #define DEVO_IDX_MAX_BYTES ((uint64_t)1 << 32)
 #define DEVO_IDX_TYPE_UBYTE 0x08
+/* A gzip file may declare at most this many data bytes per byte of its own size (real IDX
+ * sets compress 2:1 to 5:1; deflate's limit is about 1032:1)... */
+#define DEVO_IDX_MAX_RATIO 256
+/* ...unless it declares no more than this: small files of zeros are fine. */
+#define DEVO_IDX_RATIO_FREE_BYTES ((uint64_t)16 << 20)
+/* Bytes inflated per step on the way into the float buffer. */
+#define DEVO_IDX_CHUNK ((size_t)1 << 16)
 
 struct devo_dataset {
     size_t count;
@@ -29,7 +42,7 @@ struct devo_dataset {
 typedef struct idx_file {
     size_t rank;
     uint32_t dims[4];
-    uint8_t *data;
+    float *data;  /* (bytes) the unsigned bytes as floats, divided by the caller's divisor */
     size_t bytes;
 } idx_file;
 
@@ -97,30 +110,60 @@ static devo_status read_header(gzFile f, const char *path, size_t min_rank, size
     return DEVO_OK;
 }
 
-/* Reads exactly data_bytes after the header, growing the buffer with what arrives. */
-static devo_status read_data(gzFile f, const char *path, uint64_t data_bytes, idx_file *idx)
+/* Refuses, before inflating, a size the file cannot honestly hold: a plain file's data must
+ * be exactly what is declared, a gzip file's at most DEVO_IDX_MAX_RATIO times its size.
+ * file_bytes < 0 (a pipe: size unknown) skips the check; reading still stops at the
+ * declared size. */
+static devo_status check_declared_size(gzFile f, const char *path, off_t file_bytes,
+                                       size_t header, uint64_t data_bytes)
+{
+    if (file_bytes < 0) return DEVO_OK;
+    if (gzdirect(f)) {
+        uint64_t held = (uint64_t)file_bytes - header;
+        if (held == data_bytes) return DEVO_OK;
+        return devo_fail(DEVO_ERR_FORMAT,
+                         "%s: %s: the header declares %llu data bytes from offset %zu, the file "
+                         "holds %llu", path, held < data_bytes ? "truncated" : "trailing bytes",
+                         (unsigned long long)data_bytes, header, (unsigned long long)held);
+    }
+    if (data_bytes <= DEVO_IDX_RATIO_FREE_BYTES ||
+        data_bytes / DEVO_IDX_MAX_RATIO <= (uint64_t)file_bytes)
+        return DEVO_OK;
+    return devo_fail(DEVO_ERR_FORMAT,
+                     "%s: the header declares %llu data bytes but the gzip file holds %lld "
+                     "bytes: more than %d:1, refused as a gzip bomb", path,
+                     (unsigned long long)data_bytes, (long long)file_bytes, DEVO_IDX_MAX_RATIO);
+}
+
+/* Inflates exactly data_bytes after the header into floats (byte / divisor), growing the buffer
+ * with what arrives; more or less data than declared is a format error. */
+static devo_status read_data(gzFile f, const char *path, uint64_t data_bytes, float divisor,
+                             idx_file *idx)
 {
     size_t header = 4 + 4 * idx->rank, capacity = 0, have = 0;
-    uint8_t *data = NULL;
+    float *data = NULL;
+    uint8_t chunk[DEVO_IDX_CHUNK];
     while (have < data_bytes) {
         if (have == capacity) {
             size_t grown = capacity ? 2 * capacity : ((size_t)1 << 20);
             if (grown > data_bytes) grown = (size_t)data_bytes;
-            uint8_t *bigger = realloc(data, grown);
+            float *bigger = realloc(data, grown * sizeof *data);
             if (!bigger) {
                 free(data);
-                return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", path,
+                return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu floats", path,
                                  grown);
             }
             data = bigger;
             capacity = grown;
         }
-        long long got = read_some(f, data + have, capacity - have);
+        size_t want = capacity - have < sizeof chunk ? capacity - have : sizeof chunk;
+        long long got = read_some(f, chunk, want);
         if (got < 0) {
             free(data);
             return corrupt(f, path);
         }
         if (got == 0) break;
+        for (long long i = 0; i < got; i++) data[have + (size_t)i] = (float)chunk[i] / divisor;
         have += (size_t)got;
     }
     if (have < data_bytes) {
@@ -144,16 +187,41 @@ static devo_status read_data(gzFile f, const char *path, uint64_t data_bytes, id
     return DEVO_OK;
 }
 
-static devo_status read_idx(const char *path, size_t min_rank, size_t max_rank, idx_file *idx)
+/* Opens path for gzip reading (plain files read through unchanged); *bytes gets its size. */
+static devo_status open_idx(const char *path, gzFile *out, off_t *bytes)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return devo_fail(DEVO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    devo_status status = DEVO_OK;
+    if (fstat(fd, &st) != 0)
+        status = devo_fail(DEVO_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        status = devo_fail(DEVO_ERR_IO, "%s: is a directory, not an IDX file", path);
+    gzFile f = status == DEVO_OK ? gzdopen(fd, "rb") : NULL;
+    if (!f) {
+        close(fd);
+        return status != DEVO_OK ? status
+                                 : devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: cannot open: out of "
+                                                                     "memory", path);
+    }
+    *out = f;
+    *bytes = S_ISREG(st.st_mode) ? st.st_size : -1;
+    return DEVO_OK;
+}
+
+static devo_status read_idx(const char *path, size_t min_rank, size_t max_rank, float divisor,
+                            idx_file *idx)
 {
     memset(idx, 0, sizeof *idx);
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        return devo_fail(DEVO_ERR_IO, "%s: cannot open: %s", path,
-                         errno ? strerror(errno) : "out of memory");
+    gzFile f = NULL;
+    off_t file_bytes = 0;
+    DEVO_TRY(open_idx(path, &f, &file_bytes));
     uint64_t data_bytes = 0;
     devo_status status = read_header(f, path, min_rank, max_rank, idx, &data_bytes);
-    if (status == DEVO_OK) status = read_data(f, path, data_bytes, idx);
+    if (status == DEVO_OK)
+        status = check_declared_size(f, path, file_bytes, 4 + 4 * idx->rank, data_bytes);
+    if (status == DEVO_OK) status = read_data(f, path, data_bytes, divisor, idx);
     gzclose(f);
     return status;
 }
@@ -174,8 +242,8 @@ devo_status devo_dataset_load_idx(devo_dataset **out, const char *images_path,
     DEVO_REQUIRE_NONNULL(images_path, fn);
     DEVO_REQUIRE_NONNULL(labels_path, fn);
     idx_file images, labels;
-    DEVO_TRY(read_idx(images_path, 2, 4, &images));
-    devo_status status = read_idx(labels_path, 1, 1, &labels);
+    DEVO_TRY(read_idx(images_path, 2, 4, 255.0f, &images));
+    devo_status status = read_idx(labels_path, 1, 1, 1.0f, &labels);
     if (status != DEVO_OK) {
         free(images.data);
         return status;
@@ -187,26 +255,18 @@ devo_status devo_dataset_load_idx(devo_dataset **out, const char *images_path,
                          images_path, images.dims[0], labels_path, labels.dims[0]);
     }
     devo_dataset *d = calloc(1, sizeof *d);
-    if (d) {
-        d->count = images.dims[0];
-        d->dim = images.bytes / d->count;
-        d->x = malloc(images.bytes * sizeof(float));
-        d->y = malloc(d->count * sizeof(float));
-    }
-    if (!d || !d->x || !d->y) {
-        devo_dataset_free(d);
+    if (!d) {
         free(images.data);
         free(labels.data);
-        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: cannot hold %zu pixels as floats", fn,
-                         images.bytes);
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
     }
-    for (size_t i = 0; i < images.bytes; i++) d->x[i] = (float)images.data[i] / 255.0f;
-    for (size_t i = 0; i < d->count; i++) {
-        d->y[i] = (float)labels.data[i];
-        if ((size_t)labels.data[i] + 1 > d->classes) d->classes = (size_t)labels.data[i] + 1;
-    }
-    free(images.data);
-    free(labels.data);
+    // The loaded floats become the dataset's own arrays: no second copy.
+    d->count = images.dims[0];
+    d->dim = images.bytes / d->count;
+    d->x = images.data;
+    d->y = labels.data;
+    for (size_t i = 0; i < d->count; i++)
+        if ((size_t)d->y[i] + 1 > d->classes) d->classes = (size_t)d->y[i] + 1;
     *out = d;
     return DEVO_OK;
 }

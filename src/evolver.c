@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_data.h"
 #include "clock.h"
 #include "error.h"
+#include "history.h"
 #include "options.h"
 #include "rng.h"
 #include "selection.h"
@@ -17,6 +19,7 @@
 void devo_evolver_free(devo_evolver *e)
 {
     if (!e) return;
+    if (e->dist) e->dist->destroy(e->dist->ctx);
     if (e->backend) e->backend->destroy(e->ctx);
     devo_model_free(e->arch);
     free(e->fitness);
@@ -24,10 +27,11 @@ void devo_evolver_free(devo_evolver *e)
     free(e->order);
     free(e->pairs);
     free(e->best);
+    devo_history_free(&e->history);
     free(e);
 }
 
-static devo_status open_backend(devo_evolver *e, const char *fn)
+static devo_status open_backend(devo_evolver *e, const char *fn, const float *population)
 {
     const devo_backend_i *backend;
     DEVO_TRY(devo_options_backend(&e->opt, &backend));
@@ -44,15 +48,21 @@ static devo_status open_backend(devo_evolver *e, const char *fn)
         .threads = e->opt.threads,
         .precision = e->opt.precision,
         .options = &e->opt,
+        .device = devo_options_device(),
     };
     devo_status status = backend->create(&e->ctx, &cfg);
     if (status != DEVO_OK) return devo_fail(status, "%s: %s", fn, devo_last_error());
     e->backend = backend;
-    return backend->init_population(e->ctx, e->arch->weights);
+    if (!population) return backend->init_population(e->ctx, e->arch->weights);
+    if (!backend->load_population)
+        return devo_fail(DEVO_ERR_UNSUPPORTED, "%s: the %s backend cannot load a population",
+                         fn, backend->name);
+    return backend->load_population(e->ctx, population, 0, e->P);
 }
 
 devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
-                              const devo_evolve_options *opt, const char *fn)
+                              const devo_evolve_options *opt, const char *fn,
+                              const float *population)
 {
     if (!out) return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
     DEVO_TRY(devo_model_check_compiled(m, fn));
@@ -71,7 +81,7 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
     e->start_seconds = devo_now_seconds();
     // The backend first: it refuses a run that does not fit before the host arrays are made.
     devo_status status = devo_model_clone(m, &e->arch);
-    if (status == DEVO_OK) status = open_backend(e, fn);
+    if (status == DEVO_OK) status = open_backend(e, fn, population);
     if (status == DEVO_OK) {
         e->fitness = malloc(e->P * sizeof *e->fitness);
         e->spare = malloc(e->P * sizeof *e->spare);
@@ -86,22 +96,37 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
         devo_evolver_free(e);
         return status;
     }
-    for (size_t i = 0; i < e->P; i++) e->fitness[i] = NAN;
+    for (size_t i = 0; i < e->P; i++) {
+        e->fitness[i] = NAN;
+        e->order[i] = i;
+    }
+    memcpy(e->best, e->arch->weights, e->D * sizeof *e->best); // individual 0 until selected
     devo_parent_pairs(e->k, e->P - e->k, e->pairs);
     *out = e;
     return DEVO_OK;
 }
 
+devo_status devo_evolver_agree(const devo_evolver *e, devo_status status)
+{
+    return e->dist ? e->dist->agree(e->dist->ctx, status) : status;
+}
+
 devo_status devo_evolver_select(devo_evolver *e)
 {
-    DEVO_TRY(e->backend->rank(e->ctx, e->fitness, e->order));
+    devo_status status = devo_history_reserve(&e->history, &e->history_capacity, e->generation + 1);
+    if (status == DEVO_OK) status = e->backend->rank(e->ctx, e->fitness, e->order);
+    DEVO_TRY(devo_evolver_agree(e, status));
     if (isnan(e->fitness[e->order[0]]))
         return devo_fail(DEVO_ERR_NUMERIC, "generation %zu: every fitness is NaN",
                          e->generation + 1);
-    e->generation++;
+    // Spread over processes, each holds only its share: the elites come from their holders.
+    status = e->dist ? e->dist->share_elites(e->dist->ctx, e) : DEVO_OK;
     // A search distribution's answer is its centre; the GA's, its best individual.
-    if (e->backend->center) DEVO_TRY(e->backend->center(e->ctx, e->best));
-    else DEVO_TRY(e->backend->individual(e->ctx, e->order[0], e->best));
+    if (status == DEVO_OK)
+        status = e->backend->center ? e->backend->center(e->ctx, e->best)
+                                    : e->backend->individual(e->ctx, e->order[0], e->best);
+    DEVO_TRY(devo_evolver_agree(e, status));
+    e->generation++;
     devo_generation_stats *stats = &e->last;
     memset(stats, 0, sizeof *stats);
     devo_elite_stats(e->fitness, e->order, e->P, e->k, stats);
@@ -113,13 +138,23 @@ devo_status devo_evolver_select(devo_evolver *e)
     stats->seconds = devo_now_seconds() - e->start_seconds;
     stats->center = e->center_fitness;
     e->center_fitness = NAN;
+    devo_history_append(&e->history, stats);
     return DEVO_OK;
 }
 
 devo_status devo_evolver_breed(devo_evolver *e)
 {
     if (e->backend->tell) DEVO_TRY(e->backend->tell(e->ctx, e->fitness));
-    DEVO_TRY(e->backend->breed(e->ctx, e->order, e->pairs, (uint32_t)e->generation));
+    uint32_t generation = (uint32_t)e->generation;
+    devo_status status;
+    if (e->dist) { // this process's share of the next generation's evaluated slots
+        size_t first, count;
+        e->dist->share(e->dist->ctx, e->share_from, &first, &count);
+        status = e->backend->breed_range(e->ctx, e->order, e->pairs, generation, first, count);
+    } else {
+        status = e->backend->breed(e->ctx, e->order, e->pairs, generation);
+    }
+    DEVO_TRY(devo_evolver_agree(e, status));
     // Elites move to slots 0..k-1 in rank order; children are not evaluated yet.
     for (size_t i = 0; i < e->P; i++) e->spare[i] = i < e->k ? e->fitness[e->order[i]] : NAN;
     double *swap = e->fitness;
@@ -133,7 +168,7 @@ devo_status devo_evolver_breed(devo_evolver *e)
 devo_status devo_evolver_create(devo_evolver **out, const devo_model *m,
                                 const devo_evolve_options *opt)
 {
-    return devo_evolver_open(out, m, opt, "devo_evolver_create");
+    return devo_evolver_open(out, m, opt, "devo_evolver_create", NULL);
 }
 
 devo_status devo_evolver_ask(devo_evolver *e, const float **weights, size_t *population,
@@ -178,12 +213,15 @@ devo_status devo_evolver_forward(devo_evolver *e, const float *x, size_t rows, f
     DEVO_REQUIRE_NONNULL(e, "devo_evolver_forward");
     DEVO_REQUIRE_NONNULL(x, "devo_evolver_forward");
     DEVO_REQUIRE_NONNULL(y, "devo_evolver_forward");
-    if (rows == 0)
-        return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "devo_evolver_forward: rows must be > 0");
+    if (rows == 0 || rows > SIZE_MAX / e->P / e->arch->input_dim)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "devo_evolver_forward: rows must be > 0 and population x rows x inputs "
+                         "must fit in memory (got %zu rows)", rows);
+    DEVO_TRY(devo_check_finite(x, e->P * rows, e->arch->input_dim, "x", "devo_evolver_forward"));
     return e->backend->forward(e->ctx, x, rows, y);
 }
 
-static int same_architecture(const devo_model *a, const devo_model *b)
+int devo_same_architecture(const devo_model *a, const devo_model *b)
 {
     if (a->input_dim != b->input_dim || a->layer_count != b->layer_count) return 0;
     for (size_t l = 0; l < a->layer_count; l++)
@@ -199,7 +237,7 @@ devo_status devo_evolver_best(const devo_evolver *e, devo_model *dst, double *fi
     if (e->generation == 0)
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "devo_evolver_best: no generation has been told yet");
-    if (!same_architecture(e->arch, dst))
+    if (!devo_same_architecture(e->arch, dst))
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "devo_evolver_best: dst's architecture differs from the evolver's");
     memcpy(dst->weights, e->best, e->D * sizeof(float));
@@ -208,3 +246,29 @@ devo_status devo_evolver_best(const devo_evolver *e, devo_model *dst, double *fi
 }
 
 size_t devo_evolver_generation(const devo_evolver *e) { return e ? e->generation : 0; }
+
+devo_status devo_evolver_options(const devo_evolver *e, devo_evolve_options *opt)
+{
+    DEVO_REQUIRE_NONNULL(e, "devo_evolver_options");
+    DEVO_REQUIRE_NONNULL(opt, "devo_evolver_options");
+    *opt = e->opt;
+    return DEVO_OK;
+}
+
+devo_status devo_evolver_history(const devo_evolver *e, devo_history *hist)
+{
+    DEVO_REQUIRE_NONNULL(e, "devo_evolver_history");
+    DEVO_REQUIRE_NONNULL(hist, "devo_evolver_history");
+    return devo_history_copy(hist, &e->history);
+}
+
+devo_status devo_evolver_model(const devo_evolver *e, devo_model **out)
+{
+    DEVO_REQUIRE_NONNULL(e, "devo_evolver_model");
+    DEVO_REQUIRE_NONNULL(out, "devo_evolver_model");
+    devo_model *m;
+    DEVO_TRY(devo_model_clone(e->arch, &m));
+    memcpy(m->weights, e->best, e->D * sizeof(float));
+    *out = m;
+    return DEVO_OK;
+}

@@ -8,6 +8,35 @@
 
 #include "backend.h"
 
+typedef struct devo_evolver devo_evolver;
+
+/* A run spread over processes (libdevo_mpi, src/mpi/). A generation evaluates the slots
+ * [from, P) (from = 0, or k when the elites' fitness is kept); each process evaluates its
+ * share of them, and breeds the children of its share of the next generation's [from, P).
+ * Every process holds the elites (slots 0..k-1) after breeding. The hooks make every
+ * process's host state (fitness, ranking, elites, statistics) the same. NULL: one process. */
+typedef struct devo_dist {
+    int root;            /* nonzero in the process that writes files and reports */
+    void *ctx;
+    /* This process's share [*first, *first + *count) of the slots [from, P). */
+    void (*share)(void *ctx, size_t from, size_t *first, size_t *count);
+    /* Every share of fitness[from .. P) into every process's array. */
+    devo_status (*gather_fitness)(void *ctx, double *fitness, size_t from);
+    /* Rows order[0..k) of e's population from the processes holding them into every one. */
+    devo_status (*share_elites)(void *ctx, devo_evolver *e);
+    /* The whole population (P x D, malloc'd) in the root process, NULL elsewhere. */
+    devo_status (*gather_population)(void *ctx, devo_evolver *e, float **population);
+    /* Every process's status: the first failing one's (its message prefixed), or DEVO_OK. */
+    devo_status (*agree)(void *ctx, devo_status status);
+    /* Nonzero when flag is nonzero in any process. */
+    int (*any)(void *ctx, int flag);
+    /* Frees ctx (and this table, if it lives there) with the evolver. */
+    void (*destroy)(void *ctx);
+} devo_dist;
+
+/* status agreed by every process of e's run (itself when e runs alone). */
+devo_status devo_evolver_agree(const devo_evolver *e, devo_status status);
+
 struct devo_evolver {
     const devo_backend_i *backend;
     void *ctx;
@@ -25,12 +54,22 @@ struct devo_evolver {
     size_t max_generations;    /* the run's planned generations, for the statistics (0: ask/tell) */
     devo_generation_stats last; /* statistics of the last selected generation */
     double start_seconds;
+    devo_history history;      /* one record per selected generation (generation of them) */
+    size_t history_capacity;
+    const devo_dist *dist;     /* NULL, or the run's other processes (destroyed with e) */
+    size_t share_from;         /* with dist: the first slot of the generation being evaluated,
+                                  or, once it is bred, of the next one (see devo_dist) */
     double center_fitness;     /* ES: the centre's fitness this generation (NaN: not scored) */
 };
 
-/* Validates and creates an evolver (first population made); `fn` names the caller. */
+/* Validates and creates an evolver; `fn` names the caller. The first population is
+ * `population` (P x D, copied; a saved state's) or, when NULL, made from m's weights. */
 devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
-                              const devo_evolve_options *opt, const char *fn);
+                              const devo_evolve_options *opt, const char *fn,
+                              const float *population);
+
+/* Nonzero when a and b have the same input width and layers (units and activations). */
+int devo_same_architecture(const devo_model *a, const devo_model *b);
 
 /* Ranks the current fitness, keeps the best individual (an ES: the centre) and fills
  * e->last.

@@ -2,63 +2,18 @@
  * fit_evolve.c - devo_fit_evolve, the seed's model.fit_evolve(x, y): the
  * generation loop over the engine, with the fitness (built-in on the backend,
  * or custom on the host), sample subsets, elite reuse, history and verbose
- * output. Also devo_history_free.
+ * output; devo_evolver_fit runs the same loop on an existing (or resumed) evolver.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_data.h"
 #include "error.h"
 #include "evolver.h"
+#include "history.h"
 #include "report.h"
 #include "rng.h"
-
-void devo_history_free(devo_history *h)
-{
-    if (!h) return;
-    free(h->best);
-    free(h->mean);
-    free(h->std);
-    free(h->population_mean);
-    free(h->best_ever);
-    free(h->evaluations);
-    free(h->seconds);
-    free(h->center);
-    memset(h, 0, sizeof *h);
-}
-
-static devo_status history_reserve(devo_history *h, size_t capacity)
-{
-    devo_history_free(h);
-    if (capacity == 0) return DEVO_OK;
-    h->best = malloc(capacity * sizeof(double));
-    h->mean = malloc(capacity * sizeof(double));
-    h->std = malloc(capacity * sizeof(double));
-    h->population_mean = malloc(capacity * sizeof(double));
-    h->best_ever = malloc(capacity * sizeof(double));
-    h->evaluations = malloc(capacity * sizeof(uint64_t));
-    h->seconds = malloc(capacity * sizeof(double));
-    h->center = malloc(capacity * sizeof(double));
-    if (!h->best || !h->mean || !h->std || !h->population_mean || !h->best_ever ||
-        !h->evaluations || !h->seconds || !h->center) {
-        devo_history_free(h);
-        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "devo_fit_evolve: cannot allocate the history");
-    }
-    return DEVO_OK;
-}
-
-static void history_append(devo_history *h, const devo_generation_stats *s)
-{
-    size_t g = h->generations++;
-    h->best[g] = s->best;
-    h->mean[g] = s->mean;
-    h->std[g] = s->std;
-    h->population_mean[g] = s->population_mean;
-    h->best_ever[g] = s->best_ever;
-    h->evaluations[g] = s->evaluations;
-    h->seconds[g] = s->seconds;
-    h->center[g] = s->center;
-}
 
 /* The samples one generation is judged on. */
 typedef struct sample_plan {
@@ -150,33 +105,49 @@ static devo_status evaluate_center(devo_evolver *e, const sample_plan *plan)
     return DEVO_OK;
 }
 
-/* Fitness of individuals [first, P) on this generation's samples. */
-static devo_status evaluate(devo_evolver *e, const sample_plan *plan, size_t first)
+/* Fitness of individuals [begin, end) on this generation's samples. */
+static devo_status evaluate_range(devo_evolver *e, const sample_plan *plan, size_t begin,
+                                  size_t end)
 {
     const devo_evolve_options *o = &e->opt;
-    if (!o->fitness_fn) {
-        DEVO_TRY(e->backend->evaluate(e->ctx, plan->rows, plan->count, first, e->P - first,
-                                      e->fitness));
-    } else {
-        const float *x = plan->rows ? plan->subset_x : plan->x;
-        const float *y = plan->rows ? plan->subset_y : plan->y;
-        // One host view of the population per generation (one download on a GPU), then
-        // each individual into the model the fitness function sees.
-        const float *population;
-        DEVO_TRY(e->backend->population(e->ctx, &population));
-        for (size_t i = first; i < e->P; i++) {
-            memcpy(e->arch->weights, population + i * e->D, e->D * sizeof(float));
-            e->fitness[i] = o->fitness_fn(e->arch, x, y, plan->count, o->fitness_user);
-        }
+    if (begin >= end) return DEVO_OK;
+    if (!o->fitness_fn)
+        return e->backend->evaluate(e->ctx, plan->rows, plan->count, begin, end - begin,
+                                    e->fitness);
+    const float *x = plan->rows ? plan->subset_x : plan->x;
+    const float *y = plan->rows ? plan->subset_y : plan->y;
+    // One host view of the population per generation (one download on a GPU), then
+    // each individual into the model the fitness function sees.
+    const float *population;
+    DEVO_TRY(e->backend->population(e->ctx, &population));
+    for (size_t i = begin; i < end; i++) {
+        memcpy(e->arch->weights, population + i * e->D, e->D * sizeof(float));
+        e->fitness[i] = o->fitness_fn(e->arch, x, y, plan->count, o->fitness_user);
     }
+    return DEVO_OK;
+}
+
+/* Fitness of individuals [first, P): this process's share of them when the run is spread
+ * over processes, then every share gathered. */
+static devo_status evaluate(devo_evolver *e, const sample_plan *plan, size_t first)
+{
+    const devo_dist *d = e->dist;
+    size_t begin = first, count = e->P - first;
+    if (d) {
+        e->share_from = first;
+        d->share(d->ctx, first, &begin, &count);
+    }
+    devo_status status = devo_evolver_agree(e, evaluate_range(e, plan, begin, begin + count));
+    if (status == DEVO_OK && d)
+        status = devo_evolver_agree(e, d->gather_fitness(d->ctx, e->fitness, first));
+    if (status != DEVO_OK) return status;
     e->evaluations += e->P - first;
     return e->backend->center ? evaluate_center(e, plan) : DEVO_OK;
 }
 
 static devo_status check_fit_arguments(const devo_model *m, const float *x, const float *y,
-                                       size_t n, const devo_evolve_options *o)
+                                       size_t n, const devo_evolve_options *o, const char *fn)
 {
-    const char *fn = "devo_fit_evolve";
     DEVO_TRY(devo_model_check_compiled(m, fn));
     DEVO_REQUIRE_NONNULL(x, fn);
     DEVO_REQUIRE_NONNULL(y, fn);
@@ -189,39 +160,72 @@ static devo_status check_fit_arguments(const devo_model *m, const float *x, cons
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "%s: fitness_samples (%zu) exceeds the number of samples (%zu)", fn,
                          o->fitness_samples, n);
+    DEVO_TRY(devo_check_finite(x, n, m->input_dim, "x", fn));
     if (!o->fitness_fn) DEVO_TRY(devo_model_check_targets(m, y, n, fn));
     return DEVO_OK;
 }
 
-/* The generation loop; on success m gets the best individual of the last generation (an
- * ES: the centre evaluated last). */
-static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan, devo_history *hist)
+/* Calls on_generation with the generation's statistics and the run's answer so far. */
+static int show_generation(devo_evolver *e)
+{
+    devo_generation_stats shown = e->last;
+    memcpy(e->arch->weights, e->best, e->D * sizeof(float));
+    shown.model = e->arch;
+    return e->opt.on_generation(&shown, e->opt.on_generation_user);
+}
+
+/* The generation loop from the evolver's next generation to max_generations; each generation
+ * is bred before on_generation sees it, so a state saved there resumes exactly. On success m
+ * gets the best individual of the last generation (an ES: the centre evaluated last). */
+static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan)
 {
     const devo_evolve_options *o = &e->opt;
     // The GA's elites keep their fitness when the samples do not change; an ES's population
     // is new every generation.
     int deterministic = !o->fitness_fn && !o->fitness_samples && !e->backend->center;
-    DEVO_TRY(e->backend->bind_data(e->ctx, plan->x, plan->y, plan->n));
+    DEVO_TRY(devo_evolver_agree(e, e->backend->bind_data(e->ctx, plan->x, plan->y, plan->n)));
     e->max_generations = o->max_generations;
-    for (size_t g = 1; g <= o->max_generations; g++) {
+    for (size_t g = e->generation + 1; g <= o->max_generations; g++) {
         if (plan->rows) plan_draw(plan, o->seed, (uint32_t)g, o->fitness_fn != NULL);
-        DEVO_TRY(evaluate(e, plan, g == 1 || !deterministic ? 0 : e->k));
+        DEVO_TRY(evaluate(e, plan, e->generation == 0 || !deterministic ? 0 : e->k));
         DEVO_TRY(devo_evolver_select(e));
-        const devo_generation_stats *stats = &e->last;
-        if (hist) history_append(hist, stats);
-        devo_report_generation(stats, o->verbose);
-        int stop = 0;
-        if (o->on_generation) {
-            devo_generation_stats shown = *stats;
-            memcpy(e->arch->weights, e->best, e->D * sizeof(float));
-            shown.model = e->arch;
-            stop = o->on_generation(&shown, o->on_generation_user);
-        }
-        if (stop || g == o->max_generations) break;
+        devo_report_generation(&e->last, o->verbose);
+        e->share_from = deterministic ? e->k : 0; // where the next generation's evaluation starts
         DEVO_TRY(devo_evolver_breed(e));
+        int stop = o->on_generation && show_generation(e);
+        if (e->dist ? e->dist->any(e->dist->ctx, stop) : stop) break;
     }
     if (e->generation > 0) memcpy(m->weights, e->best, e->D * sizeof(float));
     return DEVO_OK;
+}
+
+/* Runs e on the checked data, then copies its whole history into hist (may be NULL). */
+static devo_status fit(devo_evolver *e, devo_model *m, const float *x, const float *y, size_t n,
+                       devo_history *hist)
+{
+    sample_plan plan;
+    devo_status status = devo_evolver_agree(e, plan_init(&plan, m, x, y, n, &e->opt));
+    if (status == DEVO_OK) status = run(e, m, &plan);
+    devo_report_finish(e->opt.verbose);
+    plan_free(&plan);
+    if (hist) {
+        devo_status copied = devo_history_copy(hist, &e->history);
+        if (status == DEVO_OK) status = copied;
+    }
+    return status;
+}
+
+devo_status devo_evolver_fit(devo_evolver *e, devo_model *m, const float *x, const float *y,
+                             size_t n, devo_history *hist)
+{
+    const char *fn = "devo_evolver_fit";
+    DEVO_REQUIRE_NONNULL(e, fn);
+    devo_status status = check_fit_arguments(m, x, y, n, &e->opt, fn);
+    if (status == DEVO_OK && !devo_same_architecture(m, e->arch))
+        status = devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: m's architecture differs from the "
+                                                      "evolver's", fn);
+    DEVO_TRY(devo_evolver_agree(e, status));
+    return fit(e, m, x, y, n, hist);
 }
 
 devo_status devo_fit_evolve(devo_model *m, const float *x, const float *y, size_t n,
@@ -230,15 +234,10 @@ devo_status devo_fit_evolve(devo_model *m, const float *x, const float *y, size_
     devo_evolve_options defaults;
     devo_evolve_options_init(&defaults);
     const devo_evolve_options *o = opt ? opt : &defaults;
-    DEVO_TRY(check_fit_arguments(m, x, y, n, o));
+    DEVO_TRY(check_fit_arguments(m, x, y, n, o, "devo_fit_evolve"));
     devo_evolver *e;
-    DEVO_TRY(devo_evolver_open(&e, m, o, "devo_fit_evolve"));
-    sample_plan plan;
-    devo_status status = plan_init(&plan, m, x, y, n, o);
-    if (status == DEVO_OK && hist) status = history_reserve(hist, o->max_generations);
-    if (status == DEVO_OK) status = run(e, m, &plan, hist);
-    devo_report_finish(o->verbose);
-    plan_free(&plan);
+    DEVO_TRY(devo_evolver_open(&e, m, o, "devo_fit_evolve", NULL));
+    devo_status status = fit(e, m, x, y, n, hist);
     devo_evolver_free(e);
     return status;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_data.h"
 #include "error.h"
 #include "rng.h"
 
@@ -192,19 +193,52 @@ devo_status devo_model_clone(const devo_model *m, devo_model **out)
     return DEVO_OK;
 }
 
+/* Tolerance on the sum of a categorical target row (float rounding of probabilities). */
+#define DEVO_TARGET_SUM_TOLERANCE 1e-3
+
+/* One target row of a cross-entropy: a class index, a distribution, or values in [0, 1]. */
+static devo_status check_target_row(const devo_model *m, const float *t, size_t row,
+                                    const char *fn)
+{
+    size_t outputs = devo_model_output_dim(m);
+    switch (m->loss) {
+    case DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
+        if (t[0] < 0.0f || t[0] >= (float)outputs || t[0] != floorf(t[0]))
+            return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                             "%s: y row %zu holds label %g, not a class index in [0, %zu) for "
+                             "the %zu outputs", fn, row, (double)t[0], outputs, outputs);
+        return DEVO_OK;
+    case DEVO_LOSS_BINARY_CROSSENTROPY:
+        for (size_t j = 0; j < outputs; j++)
+            if (t[j] < 0.0f || t[j] > 1.0f)
+                return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                                 "%s: y row %zu, column %zu holds %g; binary cross-entropy "
+                                 "targets must lie in [0, 1]", fn, row, j, (double)t[j]);
+        return DEVO_OK;
+    case DEVO_LOSS_CATEGORICAL_CROSSENTROPY: {
+        double sum = 0.0;
+        for (size_t j = 0; j < outputs; j++) {
+            if (t[j] < 0.0f)
+                return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                                 "%s: y row %zu, column %zu holds %g; categorical targets must "
+                                 "be >= 0", fn, row, j, (double)t[j]);
+            sum += t[j];
+        }
+        if (fabs(sum - 1.0) > DEVO_TARGET_SUM_TOLERANCE)
+            return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                             "%s: y row %zu sums to %g, not 1: categorical cross-entropy needs "
+                             "one-hot (or probability) rows over the %zu outputs (a label "
+                             "outside them?)", fn, row, sum, outputs);
+        return DEVO_OK;
+    }
+    default: return DEVO_OK;
+    }
+}
+
 devo_status devo_model_check_targets(const devo_model *m, const float *y, size_t n, const char *fn)
 {
-    size_t width = devo_model_target_width(m), outputs = devo_model_output_dim(m);
-    for (size_t i = 0; i < n * width; i++) {
-        float t = y[i];
-        if (!isfinite(t))
-            return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: target of sample %zu is not finite",
-                             fn, i / width);
-        if (m->loss == DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY &&
-            (t < 0.0f || t >= (float)outputs || t != floorf(t)))
-            return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
-                             "%s: target of sample %zu is %g, not a class index in [0, %zu)", fn,
-                             i, (double)t, outputs);
-    }
+    size_t width = devo_model_target_width(m);
+    DEVO_TRY(devo_check_finite(y, n, width, "y", fn));
+    for (size_t i = 0; i < n; i++) DEVO_TRY(check_target_row(m, y + i * width, i, fn));
     return DEVO_OK;
 }

@@ -35,8 +35,9 @@ size_t devo_model_target_width(const devo_model *m);
 /* Checks that m is a compiled model; `fn` names the caller in the message. */
 devo_status devo_model_check_compiled(const devo_model *m, const char *fn);
 
-/* Checks targets a loss relies on: sparse class indices must be integers in
- * [0, outputs); every target must be finite. */
+/* Checks targets a loss relies on (DEVO_ERR_INVALID_ARGUMENT naming the row): every target
+ * finite; sparse labels integers in [0, outputs); binary cross-entropy targets in [0, 1];
+ * categorical cross-entropy rows >= 0 summing to 1. */
 devo_status devo_model_check_targets(const devo_model *m, const float *y, size_t n, const char *fn);
 
 #endif /* DEVO_MODEL_H */

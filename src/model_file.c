@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "model.h"
 #include "names.h"
@@ -49,16 +49,25 @@ static size_t tensor_elements(const size_t shape[2], size_t rank)
 
 /* ------------------------------------------------------------------------------- save */
 
+/* Bytes a layer description needs: per layer 20 digits, ':', the longest activation name, ','. */
+#define DEVO_LAYER_SPEC_BYTES 32
+
 static json_t *header_json(const devo_model *m)
 {
-    char layers[4096], input_dim[32], version[16];
-    if (!devo_layers_format(m, layers, sizeof layers)) return NULL;
+    char input_dim[32], version[16];
+    size_t layers_size = m->layer_count * DEVO_LAYER_SPEC_BYTES + 1;
+    char *layers = malloc(layers_size);
+    if (!layers || !devo_layers_format(m, layers, layers_size)) {
+        free(layers);
+        return NULL;
+    }
     snprintf(input_dim, sizeof input_dim, "%zu", m->input_dim);
     snprintf(version, sizeof version, "%d", DEVO_FORMAT_VERSION);
     json_t *root = json_object(), *meta = json_object();
     json_object_set_new(meta, "devo_format_version", json_string(version));
     json_object_set_new(meta, "input_dim", json_string(input_dim));
     json_object_set_new(meta, "layers", json_string(layers));
+    free(layers);
     json_object_set_new(meta, "loss", json_string(devo_loss_name(m->loss)));
     json_object_set_new(root, "__metadata__", meta);
     for (size_t t = 0; t < 2 * m->layer_count; t++) {
@@ -100,7 +109,25 @@ static int write_model(FILE *f, const devo_model *m, const char *header, size_t 
                                (unsigned char)(bits >> 16), (unsigned char)(bits >> 24)};
         if (fwrite(le, 1, 4, f) != 4) return 0;
     }
-    return fflush(f) == 0 && fsync(fileno(f)) == 0;
+    return 1;
+}
+
+/* DEVO_ERR_NUMERIC naming the first non-finite weight: a file devo_model_load would refuse. */
+static devo_status check_finite_weights(const devo_model *m, const char *path)
+{
+    for (size_t t = 0; t < 2 * m->layer_count; t++) {
+        size_t shape[2], rank, offset;
+        tensor_layout(m, t, shape, &rank, &offset);
+        for (size_t i = 0; i < tensor_elements(shape, rank); i++) {
+            if (isfinite(m->weights[offset + i])) continue;
+            char name[64];
+            tensor_name(t / 2, (int)(t % 2), name, sizeof name);
+            return devo_fail(DEVO_ERR_NUMERIC, "devo_model_save: %s: tensor '%s' holds %g at "
+                                               "element %zu; only finite weights are saved",
+                             path, name, (double)m->weights[offset + i], i);
+        }
+    }
+    return DEVO_OK;
 }
 
 devo_status devo_model_save(const devo_model *m, const char *path)
@@ -108,36 +135,15 @@ devo_status devo_model_save(const devo_model *m, const char *path)
     const char *fn = "devo_model_save";
     DEVO_TRY(devo_model_check_compiled(m, fn));
     DEVO_REQUIRE_NONNULL(path, fn);
+    DEVO_TRY(check_finite_weights(m, path));
     json_t *root = header_json(m);
     char *header = root ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(root);
     if (!header) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: cannot build the header", fn);
-    size_t temp_size = strlen(path) + 16;
-    char *temp = malloc(temp_size);
-    if (!temp) {
-        free(header);
-        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
-    }
-    snprintf(temp, temp_size, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(temp);
-    if (fd >= 0) fchmod(fd, 0644); // mkstemp makes 0600; a model file is as readable as any
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    devo_status status = DEVO_OK;
-    if (!f) {
-        status = devo_fail(DEVO_ERR_IO, "%s: cannot create %s: %s", fn, temp, strerror(errno));
-        if (fd >= 0) close(fd);
-    } else {
-        int written = write_model(f, m, header, strlen(header));
-        int saved_errno = errno;
-        if (fclose(f) != 0 || !written)
-            status = devo_fail(DEVO_ERR_IO, "%s: cannot write %s: %s", fn, temp,
-                               strerror(written ? errno : saved_errno));
-        else if (rename(temp, path) != 0)
-            status = devo_fail(DEVO_ERR_IO, "%s: cannot rename %s to %s: %s", fn, temp, path,
-                               strerror(errno));
-    }
-    if (status != DEVO_OK && fd >= 0) unlink(temp);
-    free(temp);
+    devo_atomic_file file;
+    devo_status status = devo_atomic_begin(&file, path, fn);
+    if (status == DEVO_OK)
+        status = devo_atomic_commit(&file, write_model(file.f, m, header, strlen(header)), fn);
     free(header);
     return status;
 }
@@ -357,6 +363,8 @@ static devo_status load_from(FILE *f, const char *path, devo_model **out)
                        : devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     }
     if (status == DEVO_OK) status = devo_model_compile(m, loss);
+    if (status == DEVO_ERR_INVALID_ARGUMENT) // an architecture the loss refuses (sparse, 1 output)
+        status = devo_fail(DEVO_ERR_FORMAT, "%s: %s", path, devo_last_error());
     if (status == DEVO_OK) status = read_weights(f, root, m, 8 + header_len, path);
     free(spans);
     json_decref(root);
@@ -375,7 +383,14 @@ devo_status devo_model_load(devo_model **out, const char *path)
     DEVO_REQUIRE_NONNULL(path, fn);
     FILE *f = fopen(path, "rb");
     if (!f) return devo_fail(DEVO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    devo_status status = load_from(f, path, out);
+    struct stat st;
+    devo_status status = DEVO_OK;
+    if (fstat(fileno(f), &st) != 0)
+        status = devo_fail(DEVO_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        status = devo_fail(DEVO_ERR_IO, "%s: is a directory, not a model file", path);
+    else
+        status = load_from(f, path, out);
     fclose(f);
     return status;
 }

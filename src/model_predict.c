@@ -3,6 +3,7 @@
  * CPU reference forward pass (forward_cpu.c), in chunks of samples. Apart from
  * model.c so that the forward pass depends on the model and not the other way.
  */
+#include "check_data.h"
 #include "error.h"
 #include "forward_cpu.h"
 #include "model.h"
@@ -45,7 +46,7 @@ static devo_status check_samples(const devo_model *m, const float *x, size_t n, 
     DEVO_TRY(devo_model_check_compiled(m, fn));
     if (!x) return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: x is NULL", fn);
     if (n == 0) return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: n must be > 0", fn);
-    return DEVO_OK;
+    return devo_check_finite(x, n, m->input_dim, "x", fn);
 }
 
 devo_status devo_model_predict(const devo_model *m, const float *x, size_t n, float *y)

@@ -27,7 +27,7 @@
 DEVO_NN_HD float devo_activate(devo_activation act, float z)
 {
     switch (act) {
-    case DEVO_ACT_RELU: return z > 0.0f ? z : 0.0f;
+    case DEVO_ACT_RELU: return z < 0.0f ? 0.0f : z; // NaN stays NaN, as in Keras
     case DEVO_ACT_TANH: return tanhf(z);
     case DEVO_ACT_SIGMOID: return 1.0f / (1.0f + expf(-z));
     default: return z;
@@ -80,13 +80,15 @@ DEVO_NN_HD double devo_class_score(devo_activation act, const float *z, size_t j
     return act == DEVO_ACT_SOFTMAX ? (double)z[j] : (double)devo_activate(act, z[j]);
 }
 
-/* Index of the predicted class: argmax of the activated outputs (first on ties). */
+/* Index of the predicted class: argmax of the activated outputs (first on ties); `outputs`
+ * (no class) when an output is NaN, so a NaN row never counts as a right prediction. */
 DEVO_NN_HD size_t devo_predicted_class(devo_activation act, const float *z, size_t outputs)
 {
     size_t best = 0;
     double best_score = devo_class_score(act, z, 0);
-    for (size_t j = 1; j < outputs; j++) {
+    for (size_t j = 0; j < outputs; j++) {
         double score = devo_class_score(act, z, j);
+        if (score != score) return outputs;
         if (score > best_score) {
             best_score = score;
             best = j;
@@ -95,11 +97,15 @@ DEVO_NN_HD size_t devo_predicted_class(devo_activation act, const float *z, size
     return best;
 }
 
-/* Whether one sample is classified right. t is the target row (sparse: one class index). */
+/* Whether one sample is classified right. t is the target row (sparse: one class index).
+ * A NaN output is never right. */
 DEVO_NN_HD int devo_sample_correct(devo_activation act, devo_loss loss, const float *z,
                                    size_t outputs, const float *t)
 {
-    if (outputs == 1) return (devo_output_value(act, z, 1, 0) > 0.5) == (t[0] > 0.5f);
+    if (outputs == 1) {
+        double y = devo_output_value(act, z, 1, 0);
+        return y == y && (y > 0.5) == (t[0] > 0.5f);
+    }
     size_t predicted = devo_predicted_class(act, z, outputs);
     if (loss == DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) return predicted == (size_t)t[0];
     size_t target = 0;

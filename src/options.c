@@ -4,6 +4,7 @@
  */
 #include "options.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -30,11 +31,13 @@ void devo_evolve_options_init(devo_evolve_options *o)
     o->precision = DEVO_PRECISION_FP32;
 }
 
+/* A standard deviation the backends use as a float: finite in float precision, >= 0. */
 static devo_status check_std(double value, const char *name, const char *fn)
 {
-    if (!isfinite(value) || value < 0.0)
-        return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: %s must be finite and >= 0 (got %g)", fn,
-                         name, value);
+    if (!isfinite(value) || value < 0.0 || value > FLT_MAX)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "%s: %s must be >= 0 and finite as a float (<= %g; got %g)", fn, name,
+                         (double)FLT_MAX, value);
     return DEVO_OK;
 }
 
@@ -104,3 +107,9 @@ devo_status devo_options_backend(const devo_evolve_options *o, const devo_backen
     *out = devo_backend_cuda();
     return DEVO_OK;
 }
+
+static int cuda_device = 0;
+
+int devo_options_device(void) { return cuda_device; }
+
+void devo_options_set_device(int device) { cuda_device = device; }

@@ -82,7 +82,7 @@ TEST(Errors, PredictAndEvaluateRejectBadCalls)
                  "class index");
     float half[2] = {0, 0.5f};
     expect_error(devo_model_evaluate(m, x, half, 2, nullptr, nullptr), DEVO_ERR_INVALID_ARGUMENT,
-                 "sample 1");
+                 "row 1");
     devo_model *none = compiled(DEVO_LOSS_NONE);
     double loss = 0;
     expect_error(devo_model_evaluate(none, x, y, 2, &loss, nullptr), DEVO_ERR_INVALID_ARGUMENT,

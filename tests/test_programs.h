@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -74,6 +76,33 @@ inline std::string small_dataset(unsigned test_side = 6)
     write_split(dir, "train", 400, 6);
     write_split(dir, "t10k", 100, test_side);
     return dir;
+}
+
+// A file's bytes ("" when it cannot be read).
+inline std::string slurp(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// A history CSV without its seconds column (the wall time, which differs between runs).
+inline std::string history_without_seconds(const std::string &path)
+{
+    std::istringstream in(slurp(path));
+    std::string line, out;
+    // seconds is the 9th of the columns (devo evolve --history's header)
+    while (std::getline(in, line)) {
+        size_t at = 0;
+        for (int c = 0; c < 8 && at != std::string::npos; c++) at = line.find(',', at + 1);
+        size_t end = at == std::string::npos ? std::string::npos : line.find(',', at + 1);
+        out += at == std::string::npos ? line + "\n"
+                                       : line.substr(0, at) +
+                                             (end == std::string::npos ? "" : line.substr(end)) +
+                                             "\n";
+    }
+    return out;
 }
 
 #endif // DEVO_TEST_PROGRAMS_H

@@ -3,8 +3,10 @@
  * --layers, run devo_fit_evolve with every option as a flag, then save the
  * model (--save) and report the train and test loss and accuracy and the wall
  * time. --history writes a CSV row per generation as it ends (with the test
- * accuracy of the run's answer every --test-every generations). Ctrl-C stops
- * after the current generation and still saves and reports.
+ * accuracy of the run's answer every --test-every generations). --checkpoint
+ * writes the run's state as it goes and --resume continues one (checkpoint.c).
+ * SIGINT (Ctrl-C) or SIGTERM stops after the current generation, writes the
+ * checkpoint and the model, and exits 130 or 143 saying how to resume.
  */
 #include <errno.h>
 #include <math.h>
@@ -14,6 +16,8 @@
 #include <string.h>
 
 #include "args.h"
+#include "checkpoint.h"
+#include "cli_mpi.h"
 #include "cli_data.h"
 #include "clock.h"
 #include "commands.h"
@@ -27,16 +31,16 @@ static volatile sig_atomic_t interrupted = 0;
 
 static void on_interrupt(int signal_number)
 {
-    (void)signal_number;
-    interrupted = 1;
-    signal(SIGINT, SIG_DFL); // a second Ctrl-C ends the process at once
+    interrupted = signal_number;
+    signal(signal_number, SIG_DFL); // a second one ends the process at once
 }
 
 /* Writes each generation's statistics as a CSV row as it ends, so the history
  * survives an interrupted run, and stops the run after Ctrl-C. */
 typedef struct generation_log {
     FILE *history;             /* NULL: no --history */
-    int error;                 /* errno of the first failed write, 0 while none has failed */
+    int error;                 /* errno of the first failed history write, 0 while none has */
+    cli_checkpoint checkpoint;
     size_t test_every;         /* 0: no test accuracy in the history */
     const devo_dataset *test;  /* NULL: no test split */
     const float *test_y;       /* the test targets in the model's layout */
@@ -55,17 +59,21 @@ static double test_accuracy(const generation_log *log, const devo_generation_sta
     return accuracy;
 }
 
+static void history_row(FILE *f, const devo_generation_stats *s, double test_accuracy)
+{
+    fprintf(f, "%zu,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%llu,%.6f,%.17g,%.17g\n", s->generation,
+            s->max_generations, s->best, s->mean, s->std, s->population_mean, s->best_ever,
+            (unsigned long long)s->evaluations, s->seconds, s->center, test_accuracy);
+}
+
 static int on_generation(const devo_generation_stats *s, void *user)
 {
     generation_log *log = user;
     if (log->history) {
-        fprintf(log->history, "%zu,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%llu,%.6f,%.17g,%.17g\n",
-                s->generation, s->max_generations, s->best, s->mean, s->std, s->population_mean,
-                s->best_ever, (unsigned long long)s->evaluations, s->seconds, s->center,
-                test_accuracy(log, s));
+        history_row(log->history, s, test_accuracy(log, s));
         if (fflush(log->history) != 0 && !log->error) log->error = errno;
     }
-    return interrupted;
+    return !cli_checkpoint_generation(&log->checkpoint, s) || interrupted;
 }
 
 /* The flag that sets each option the library checks, by the option's name in its messages. */
@@ -103,6 +111,8 @@ typedef struct evolve_args {
     const char *data, *layers, *loss, *fitness, *backend, *precision, *save, *history, *strategy;
     size_t test_every;
     devo_evolve_options opt;
+    const char *checkpoint, *resume; /* NULL when not given */
+    size_t checkpoint_every;
 } evolve_args;
 
 static int parse_evolve(int argc, char **argv, evolve_args *a)
@@ -152,6 +162,11 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
         {"history", CLI_STRING, &a->history, "write one CSV row per generation here"},
         {"test-every", CLI_SIZE, &a->test_every,
          "with --history: the test accuracy of the run's answer every N generations (0)"},
+        {"checkpoint", CLI_STRING, &a->checkpoint, "write the run's state here as it goes"},
+        {"checkpoint-every", CLI_SIZE, &a->checkpoint_every,
+         "checkpoint every N generations (0: after each taking > 1 s) and at the end (0)"},
+        {"resume", CLI_STRING, &a->resume,
+         "continue the run checkpointed here (to it, or to --checkpoint)"},
     };
     int parsed = cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0],
                            "devo evolve [--data DIR] [--layers 30:relu,10:softmax] [options]");
@@ -178,76 +193,163 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
     "generation,max_generations,best,mean,std,population_mean,best_ever,evaluations,seconds," \
     "center,test_accuracy\n"
 
-/* Evolves m on train as the flags say, then saves and reports. Returns the exit code. */
-static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
-                  const devo_dataset *test)
+/* Opens the history CSV; a resumed run's earlier generations are written again first. */
+static FILE *open_history(const evolve_args *a, devo_evolver *e)
+{
+    FILE *f = fopen(a->history, "w");
+    if (!f) {
+        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(errno));
+        return NULL;
+    }
+    fputs(HISTORY_HEADER, f);
+    devo_history h = {0};
+    if (devo_evolver_history(e, &h) != DEVO_OK) {
+        fclose(f);
+        cli_library_failure();
+        return NULL;
+    }
+    for (size_t g = 0; g < h.generations; g++) {
+        devo_generation_stats s = {g + 1, a->opt.max_generations, h.best[g], h.mean[g], h.std[g],
+                                   h.population_mean[g], h.best_ever[g], h.evaluations[g],
+                                   h.seconds[g], h.center[g], NULL};
+        history_row(f, &s, NAN);
+    }
+    devo_history_free(&h);
+    return f;
+}
+
+/* After SIGINT or SIGTERM: says where the run stopped and how to resume it; the exit code. */
+static int interrupted_exit(const evolve_args *a, devo_evolver *e)
+{
+    int sigint = interrupted == SIGINT;
+    printf("interrupted by %s after generation %zu\n", sigint ? "SIGINT" : "SIGTERM",
+           devo_evolver_generation(e));
+    const char *path = a->checkpoint ? a->checkpoint : a->resume;
+    if (path)
+        printf("checkpoint written to %s; resume with: devo evolve --resume %s --data %s%s%s\n",
+               path, path, a->data, a->save ? " --save " : "", a->save ? a->save : "");
+    else
+        printf("no --checkpoint was given: this run cannot be resumed\n");
+    return sigint ? 130 : 143;
+}
+
+/* Evolves m on train with e as the flags say, checkpointing, then saves and reports.
+ * Returns the exit code. */
+static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log *log,
+                  const devo_dataset *train, const devo_dataset *test)
 {
     float *y = cli_targets(train, m);
     if (!y) return 1;
-    generation_log log = {NULL, 0, a->test_every, test, NULL};
+    log->checkpoint.evolver = e;
+    log->test_every = a->test_every;
+    log->test = test;
     float *test_y = test && a->test_every ? cli_targets(test, m) : NULL;
-    log.test_y = test_y;
-    if (a->history && !(log.history = fopen(a->history, "w"))) {
-        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(errno));
+    log->test_y = test_y;
+    if (a->history && !(log->history = open_history(a, e))) {
         free(y);
         free(test_y);
         return 1;
     }
-    if (log.history) fputs(HISTORY_HEADER, log.history);
     printf("devo %s: %zu samples of %zu features, %zu parameters, population %zu, top-k %zu, "
            "%zu generations\n", devo_version_string(), devo_dataset_count(train),
            devo_dataset_dim(train), devo_model_param_count(m), a->opt.population, a->opt.top_k,
            a->opt.max_generations);
+    if (devo_evolver_generation(e) > 0)
+        printf("resuming %s at generation %zu\n", a->resume, devo_evolver_generation(e) + 1);
     fflush(stdout);
-    a->opt.on_generation = on_generation;
-    a->opt.on_generation_user = &log;
     signal(SIGINT, on_interrupt);
+    signal(SIGTERM, on_interrupt);
     double start = devo_now_seconds();
     devo_status status =
-        devo_fit_evolve(m, devo_dataset_x(train), y, devo_dataset_count(train), &a->opt, NULL);
+        devo_evolver_fit(e, m, devo_dataset_x(train), y, devo_dataset_count(train), NULL);
     double seconds = devo_now_seconds() - start;
     signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     free(y);
     free(test_y);
     // A history that failed to write (a full disk) fails the command, but the model still saves.
-    if (log.history && fclose(log.history) != 0 && !log.error) log.error = errno;
-    int history_ok = log.error == 0;
+    if (log->history && fclose(log->history) != 0 && !log->error) log->error = errno;
+    int history_ok = log->error == 0;
     if (!history_ok)
-        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(log.error));
+        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(log->error));
     // A bound that needs the data (--fitness-samples <= samples) is a usage error too.
     if (status == DEVO_ERR_INVALID_ARGUMENT && refused_flag()) return 2;
     if (status != DEVO_OK) return cli_library_failure();
-    if (interrupted) printf("interrupted: stopped after the current generation\n");
+    if (log->checkpoint.failed || !cli_checkpoint_write(&log->checkpoint)) return 1;
     // A failed save still reports: the model may be in a rescue file (see cli_save_model).
     int saved = !a->save || cli_save_model(m, a->save);
+    int stopped_code = interrupted ? interrupted_exit(a, e) : 0;
+    cli_mpi_report(e, devo_evolver_generation(e));
     if (!cli_report_split("train", m, train) || (test && !cli_report_split("test", m, test)))
         return 1;
     printf("time  %.2f s\n", seconds);
-    return saved && history_ok ? 0 : 1;
+    return !saved || !history_ok ? 1 : stopped_code;
 }
 
-int cmd_evolve(int argc, char **argv)
+/* The model and evolver of a fresh run (--layers, --seed) or of a resumed one (the
+ * checkpoint's), reporting to log. 0 with a message printed on failure; the exit code in *code. */
+static int open_run(evolve_args *a, int argc, char **argv, const devo_dataset *train,
+                    generation_log *log, devo_model **m, devo_evolver **e, int *code)
+{
+    *code = 1;
+    if (a->resume) {
+        if (!cli_resume_flags_ok(argc, argv)) return (*code = 2), 0;
+        if (!cli_resume_options(a->resume, argc, argv, &a->opt, &a->opt)) return 0;
+        a->opt.on_generation = on_generation;
+        a->opt.on_generation_user = log;
+        if (cli_evolver_load_state(e, a->resume, &a->opt) != DEVO_OK ||
+            devo_evolver_model(*e, m) != DEVO_OK)
+            return !cli_library_failure();
+        if (devo_model_input_dim(*m) != devo_dataset_dim(train)) {
+            fprintf(stderr, "devo: the checkpoint's model takes %zu inputs, but %s has %zu\n",
+                    devo_model_input_dim(*m), a->data, devo_dataset_dim(train));
+            return 0;
+        }
+        return 1;
+    }
+    devo_loss loss;
+    devo_loss_from_name(a->loss, &loss);
+    if (!cli_build_model(a->layers, devo_dataset_dim(train), loss, m)) return (*code = 2), 0;
+    a->opt.on_generation = on_generation;
+    a->opt.on_generation_user = log;
+    if (devo_model_init_weights(*m, a->opt.seed) != DEVO_OK ||
+        cli_evolver_create(e, *m, &a->opt) != DEVO_OK)
+        return !cli_library_failure();
+    return 1;
+}
+
+static int evolve_command(int argc, char **argv)
 {
     evolve_args a;
     int parsed = parse_evolve(argc, argv, &a);
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
+    const char *checkpoint = a.checkpoint ? a.checkpoint : a.resume;
     // Output paths are checked before the data is loaded and the run spent.
     if ((a.save && !cli_check_writable("save", a.save)) ||
-        (a.history && !cli_check_writable("history", a.history)))
+        (a.history && !cli_check_writable("history", a.history)) ||
+        (checkpoint && !cli_check_writable("checkpoint", checkpoint)))
         return 1;
-    devo_loss loss;
-    devo_loss_from_name(a.loss, &loss);
+    if (!cli_mpi_root()) a.save = a.history = NULL; // rank 0 writes them
     devo_dataset *train = NULL, *test = NULL;
-    if (!cli_load_split(&train, a.data, "train", "train", NULL, 0)) return 1;
+    if (cli_mpi_any(!cli_load_split(&train, a.data, "train", "train", NULL, 0))) return 1;
     devo_model *m = NULL;
-    int code = 2;
+    devo_evolver *e = NULL;
+    generation_log log = {NULL, 0, {checkpoint, a.checkpoint_every, NULL, 0.0, 0}, 0, NULL, NULL};
+    int code;
     // The model takes the training split's width; the test split must have it too.
-    if (cli_build_model(a.layers, devo_dataset_dim(train), loss, &m))
-        code = !cli_load_split(&test, a.data, "t10k", "test", m, 1) ? 1
-               : devo_model_init_weights(m, a.opt.seed) == DEVO_OK ? evolve(&a, m, train, test)
-                                                                   : cli_library_failure();
+    if (open_run(&a, argc, argv, train, &log, &m, &e, &code))
+        code = cli_mpi_any(!cli_load_split(&test, a.data, "t10k", "test", m, 1))
+                   ? 1
+                   : evolve(&a, m, e, &log, train, test);
+    devo_evolver_free(e);
     devo_model_free(m);
     devo_dataset_free(train);
     devo_dataset_free(test);
     return code;
+}
+
+int cmd_evolve(int argc, char **argv)
+{
+    cli_mpi_start();
+    return cli_mpi_finish(evolve_command(argc, argv));
 }

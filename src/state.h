@@ -1,0 +1,33 @@
+/*
+ * state.h - an evolver's saved state as read from a state file, validated in
+ * full before an evolver is built from it (devo_evolver_load_state), and
+ * readable on its own (the fuzz target). Private.
+ */
+#ifndef DEVO_STATE_H
+#define DEVO_STATE_H
+
+#include "devo.h"
+
+typedef struct devo_state {
+    devo_model *arch;           /* compiled; its weights are the best individual (D) */
+    devo_evolve_options opt;    /* the saved options, callbacks NULL */
+    int custom_fitness;         /* the saved run had a fitness_fn */
+    size_t P, D;
+    size_t generation;          /* generations selected (and bred) so far */
+    size_t planned_generations; /* the statistics' max_generations (0 in ask/tell) */
+    uint64_t evaluations;
+    double best_ever;           /* NaN before the first generation */
+    double elapsed_seconds;     /* wall time of the run when saved */
+    float *population;          /* (P, D) */
+    double *fitness;            /* (P): elites' in 0..k-1, NaN for the children */
+    size_t *order;              /* (P): the last ranking, a permutation */
+    devo_history history;       /* generation records */
+} devo_state;
+
+/* Reads and validates the state file at path into *s (zeroed first). On failure *s holds
+ * nothing to free. */
+devo_status devo_state_read(devo_state *s, const char *path);
+
+void devo_state_free(devo_state *s);
+
+#endif /* DEVO_STATE_H */

@@ -1,0 +1,218 @@
+/*
+ * test_mpi.c - libdevo_mpi under mpirun -np 1, 2, 3 (ctest Mpi.*): the run spread
+ * over the ranks ends with the weights and history (all but wall time) of
+ * devo_fit_evolve in one process, bit for bit (P = 10 over 3 ranks included), with
+ * and without sample subsets and with a custom fitness; a rank that fails ends
+ * every rank with its message; a checkpoint written under MPI resumes in one
+ * process and under MPI; every rank's traffic per generation is O(P + k*D).
+ * Exits nonzero on any failure, naming it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devo_mpi.h"
+
+static int rank, size, failures;
+
+#define CHECK(cond, ...)                                                                       \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            failures++;                                                                        \
+            fprintf(stderr, "rank %d: %s:%d: ", rank, __FILE__, __LINE__);                     \
+            fprintf(stderr, __VA_ARGS__);                                                      \
+            fprintf(stderr, " (%s)\n", devo_last_error());                                     \
+        }                                                                                      \
+    } while (0)
+
+enum { N = 120, INPUTS = 6, CLASSES = 3, G = 12 };
+static float x[N * INPUTS], y[N];
+
+static void make_data(void)
+{
+    uint32_t s = 99;
+    for (int i = 0; i < N; i++) {
+        y[i] = (float)(i % CLASSES);
+        for (int j = 0; j < INPUTS; j++) {
+            s = s * 1664525u + 1013904223u;
+            x[i * INPUTS + j] = (float)((s >> 8) % 1000) / 1000.0f + (j == i % CLASSES);
+        }
+    }
+}
+
+/* A 6-16-3 network (first layer 16 units: see docs/scaling.md on GEMM widths). */
+static devo_model *model(size_t hidden)
+{
+    devo_model *m = NULL;
+    devo_model_create(&m, INPUTS);
+    devo_model_add_dense(m, hidden, DEVO_ACT_RELU);
+    devo_model_add_dense(m, CLASSES, DEVO_ACT_SOFTMAX);
+    devo_model_compile(m, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+    devo_model_init_weights(m, 5);
+    return m;
+}
+
+static devo_evolve_options options(size_t fitness_samples)
+{
+    devo_evolve_options o;
+    devo_evolve_options_init(&o);
+    o.verbose = 0;
+    o.max_generations = G;
+    o.population = 10;
+    o.top_k = 3;
+    o.seed = 17;
+    o.threads = 1;
+    o.fitness_samples = fitness_samples;
+    return o;
+}
+
+static double custom(const devo_model *m, const float *xs, const float *ys, size_t n, void *user)
+{
+    (void)user;
+    double accuracy = 0.0;
+    devo_model_evaluate(m, xs, ys, n, NULL, &accuracy);
+    return accuracy;
+}
+
+static int same_weights(const devo_model *a, const devo_model *b)
+{
+    size_t D = devo_model_param_count(a);
+    float *wa = malloc(D * sizeof *wa), *wb = malloc(D * sizeof *wb);
+    devo_model_get_weights(a, wa, D);
+    devo_model_get_weights(b, wb, D);
+    int same = D == devo_model_param_count(b) && memcmp(wa, wb, D * sizeof *wa) == 0;
+    free(wa);
+    free(wb);
+    return same;
+}
+
+static int same_history(const devo_history *a, const devo_history *b)
+{
+    if (a->generations != b->generations) return 0;
+    size_t bytes = a->generations * sizeof(double);
+    return memcmp(a->best, b->best, bytes) == 0 && memcmp(a->mean, b->mean, bytes) == 0 &&
+           memcmp(a->std, b->std, bytes) == 0 &&
+           memcmp(a->population_mean, b->population_mean, bytes) == 0 &&
+           memcmp(a->best_ever, b->best_ever, bytes) == 0 &&
+           memcmp(a->evaluations, b->evaluations, a->generations * sizeof(uint64_t)) == 0;
+}
+
+/* devo_fit_evolve_mpi (data on rank 0 only) against devo_fit_evolve on every rank alone. */
+static void spread_run_equals_one_process(const char *what, devo_evolve_options o)
+{
+    devo_model *alone = model(16), *spread = model(16);
+    devo_history ha = {0}, hs = {0};
+    CHECK(devo_fit_evolve(alone, x, y, N, &o, &ha) == DEVO_OK, "%s: one process", what);
+    devo_status s = devo_fit_evolve_mpi(MPI_COMM_WORLD, spread, rank == 0 ? x : NULL,
+                                        rank == 0 ? y : NULL, rank == 0 ? N : 0, &o, &hs);
+    CHECK(s == DEVO_OK, "%s: spread", what);
+    CHECK(same_weights(alone, spread), "%s: weights differ", what);
+    CHECK(same_history(&ha, &hs), "%s: history differs", what);
+    devo_history_free(&ha);
+    devo_history_free(&hs);
+    devo_model_free(alone);
+    devo_model_free(spread);
+}
+
+/* The last rank passes another architecture: every rank gets its failure, none hangs. */
+static void failing_rank_fails_every_rank(void)
+{
+    devo_model *m = model(rank == size - 1 && size > 1 ? 8 : 16);
+    devo_evolve_options o = options(0);
+    devo_status s = devo_fit_evolve_mpi(MPI_COMM_WORLD, m, x, y, N, &o, NULL);
+    if (size == 1) {
+        CHECK(s == DEVO_OK, "one rank has nothing to disagree with");
+    } else {
+        char want[32];
+        snprintf(want, sizeof want, "rank %d: ", size - 1);
+        CHECK(s == DEVO_ERR_INVALID_ARGUMENT, "a different model on rank %d", size - 1);
+        CHECK(strstr(devo_last_error(), want) != NULL, "message names rank %d", size - 1);
+    }
+    // Options that differ on one rank.
+    devo_evolver *e = NULL;
+    o.seed = rank == size - 1 ? 18 : 17;
+    s = devo_evolver_create_mpi(&e, MPI_COMM_WORLD, m, &o);
+    CHECK(size == 1 ? s == DEVO_OK : s == DEVO_ERR_INVALID_ARGUMENT && e == NULL,
+          "options differing on one rank");
+    devo_evolver_free(e);
+    devo_model_free(m);
+}
+
+/* Saved under MPI at generation 5, resumed in one process and under MPI: the full run. */
+static void checkpoint_resumes_anywhere(void)
+{
+    devo_evolve_options o = options(0);
+    devo_model *full = model(16);
+    devo_history hf = {0};
+    devo_fit_evolve(full, x, y, N, &o, &hf);
+
+    char path[256];
+    snprintf(path, sizeof path, "%s/mpi-state-%d-%d", DEVO_TEST_TMP, size, (int)getppid());
+    if (rank == 0) {
+        char command[300];
+        snprintf(command, sizeof command, "mkdir -p %s", DEVO_TEST_TMP);
+        CHECK(system(command) == 0, "mkdir");
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    devo_model *m = model(16);
+    devo_evolver *e = NULL;
+    devo_evolve_options first = o;
+    first.max_generations = 5;
+    CHECK(devo_evolver_create_mpi(&e, MPI_COMM_WORLD, m, &first) == DEVO_OK, "create");
+    CHECK(devo_evolver_fit(e, m, x, y, N, NULL) == DEVO_OK, "first 5 generations");
+    uint64_t sent = 0, received = 0;
+    CHECK(devo_evolver_mpi_traffic(e, &sent, &received) == DEVO_OK, "traffic");
+    size_t P = 10, k = 3, D = devo_model_param_count(m);
+    // Per generation: fitness shares, k elites, a few agreement words: O(P + k*D), < P*D.
+    CHECK(sent / 5 <= 8 * P + 4 * k * D + 64 && received / 5 <= 8 * P + 4 * k * D + 64,
+          "traffic per generation %llu / %llu bytes, P*D is %zu bytes",
+          (unsigned long long)(sent / 5), (unsigned long long)(received / 5), 4 * P * D);
+    CHECK(devo_evolver_save_state(e, path) == DEVO_OK, "collective save");
+    devo_evolver_free(e);
+
+    devo_evolve_options more = o;
+    if (rank == 0) { // one process resumes what the ranks saved
+        devo_evolver *alone = NULL;
+        devo_history h = {0};
+        CHECK(devo_evolver_load_state(&alone, path, &more) == DEVO_OK, "load alone");
+        CHECK(devo_evolver_fit(alone, m, x, y, N, &h) == DEVO_OK, "resume alone");
+        CHECK(same_weights(full, m) && same_history(&hf, &h), "resumed alone differs");
+        devo_history_free(&h);
+        devo_evolver_free(alone);
+    }
+    devo_model *again = model(16);
+    devo_history h = {0};
+    CHECK(devo_evolver_load_state_mpi(&e, MPI_COMM_WORLD, path, &more) == DEVO_OK, "load spread");
+    CHECK(devo_evolver_fit(e, again, x, y, N, &h) == DEVO_OK, "resume spread");
+    CHECK(same_weights(full, again) && same_history(&hf, &h), "resumed spread differs");
+    devo_evolver_free(e);
+    devo_history_free(&h);
+    devo_history_free(&hf);
+    devo_model_free(again);
+    devo_model_free(m);
+    devo_model_free(full);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) unlink(path);
+}
+
+int main(void)
+{
+    MPI_Init(NULL, NULL);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    make_data();
+    spread_run_equals_one_process("all samples", options(0));
+    spread_run_equals_one_process("sample subsets", options(50));
+    devo_evolve_options c = options(40);
+    c.fitness_fn = custom;
+    spread_run_equals_one_process("custom fitness", c);
+    failing_rank_fails_every_rank();
+    checkpoint_resumes_anywhere();
+    int all = 0;
+    MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (rank == 0) printf("%s: %d failures over %d ranks\n", all ? "FAILED" : "passed", all, size);
+    MPI_Finalize();
+    return all != 0;
+}

@@ -1,0 +1,490 @@
+// Evolver state files: a run saved and resumed continues bit for bit (weights and history but
+// wall time), on 1 and 2 threads, with and without sample subsets, through devo_evolver_fit and
+// through ask/tell; the overrides that may and may not change; and every validation failure of
+// the loader, each on a good file with one thing broken.
+#include <gtest/gtest.h>
+#include <jansson.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "devo.h"
+
+namespace {
+
+struct Data {
+    std::vector<float> x, y;
+    size_t n = 96, inputs = 5;
+};
+
+Data data()
+{
+    Data d;
+    uint32_t s = 777;
+    for (size_t i = 0; i < d.n; i++) {
+        d.y.push_back((float)(i % 3));
+        for (size_t j = 0; j < d.inputs; j++) {
+            s = s * 1664525u + 1013904223u;
+            d.x.push_back((float)((s >> 8) % 1000) / 1000.0f + (j == i % 3 ? 1.0f : 0.0f));
+        }
+    }
+    return d;
+}
+
+devo_model *model()
+{
+    devo_model *m = nullptr;
+    EXPECT_EQ(devo_model_create(&m, 5), DEVO_OK);
+    EXPECT_EQ(devo_model_add_dense(m, 6, DEVO_ACT_RELU), DEVO_OK);
+    EXPECT_EQ(devo_model_add_dense(m, 3, DEVO_ACT_SOFTMAX), DEVO_OK);
+    EXPECT_EQ(devo_model_compile(m, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY), DEVO_OK);
+    EXPECT_EQ(devo_model_init_weights(m, 3), DEVO_OK);
+    return m;
+}
+
+devo_evolve_options options(size_t generations, int threads, size_t fitness_samples)
+{
+    devo_evolve_options o;
+    devo_evolve_options_init(&o);
+    o.verbose = 0;
+    o.max_generations = generations;
+    o.population = 10;
+    o.top_k = 3;
+    o.seed = 42;
+    o.threads = threads;
+    o.fitness_samples = fitness_samples;
+    return o;
+}
+
+std::string temp_path(const std::string &name)
+{
+    std::string dir = std::string(DEVO_TEST_TMP);
+    mkdir(dir.c_str(), 0755);
+    return dir + "/state-" + std::to_string(getpid()) + "-" + name;
+}
+
+std::vector<float> weights(const devo_model *m)
+{
+    std::vector<float> w(devo_model_param_count(m));
+    EXPECT_EQ(devo_model_get_weights(m, w.data(), w.size()), DEVO_OK);
+    return w;
+}
+
+// Every history column but the wall time, as bits.
+void expect_same_history(const devo_history &a, const devo_history &b)
+{
+    ASSERT_EQ(a.generations, b.generations);
+    for (size_t g = 0; g < a.generations; g++) {
+        EXPECT_EQ(std::memcmp(&a.best[g], &b.best[g], 8), 0) << g;
+        EXPECT_EQ(std::memcmp(&a.mean[g], &b.mean[g], 8), 0) << g;
+        EXPECT_EQ(std::memcmp(&a.std[g], &b.std[g], 8), 0) << g;
+        EXPECT_EQ(std::memcmp(&a.population_mean[g], &b.population_mean[g], 8), 0) << g;
+        EXPECT_EQ(std::memcmp(&a.best_ever[g], &b.best_ever[g], 8), 0) << g;
+        EXPECT_EQ(a.evaluations[g], b.evaluations[g]) << g;
+    }
+}
+
+// The uninterrupted run against one saved at generation `stop` and resumed (on `threads`).
+void expect_exact_resume(int threads, size_t fitness_samples, size_t stop)
+{
+    Data d = data();
+    const size_t G = 9;
+    devo_model *whole = model();
+    devo_history full{};
+    devo_evolve_options o = options(G, threads, fitness_samples);
+    ASSERT_EQ(devo_fit_evolve(whole, d.x.data(), d.y.data(), d.n, &o, &full), DEVO_OK);
+
+    std::string path = temp_path("resume.devostate");
+    devo_model *part = model();
+    devo_evolver *e = nullptr;
+    devo_evolve_options first = options(stop, threads, fitness_samples);
+    ASSERT_EQ(devo_evolver_create(&e, part, &first), DEVO_OK);
+    ASSERT_EQ(devo_evolver_fit(e, part, d.x.data(), d.y.data(), d.n, nullptr), DEVO_OK);
+    ASSERT_EQ(devo_evolver_save_state(e, path.c_str()), DEVO_OK) << devo_last_error();
+    devo_evolver_free(e);
+
+    devo_evolve_options more;
+    ASSERT_EQ(devo_state_options(path.c_str(), &more), DEVO_OK) << devo_last_error();
+    more.max_generations = G;
+    more.threads = 3 - threads; // resumed on the other thread count
+    devo_evolver *r = nullptr;
+    ASSERT_EQ(devo_evolver_load_state(&r, path.c_str(), &more), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(devo_evolver_generation(r), stop);
+    devo_history resumed{};
+    ASSERT_EQ(devo_evolver_fit(r, part, d.x.data(), d.y.data(), d.n, &resumed), DEVO_OK);
+    EXPECT_EQ(weights(part), weights(whole));
+    expect_same_history(full, resumed);
+    devo_evolver_free(r);
+    devo_history_free(&full);
+    devo_history_free(&resumed);
+    devo_model_free(whole);
+    devo_model_free(part);
+    unlink(path.c_str());
+}
+
+TEST(StateFile, ResumedRunIsBitIdenticalOneThread) { expect_exact_resume(1, 0, 4); }
+TEST(StateFile, ResumedRunIsBitIdenticalTwoThreads) { expect_exact_resume(2, 0, 5); }
+TEST(StateFile, ResumedRunWithSampleSubsetsIsBitIdentical) { expect_exact_resume(2, 40, 3); }
+TEST(StateFile, ResumeFromTheFirstPopulation) { expect_exact_resume(1, 0, 0); }
+
+TEST(StateFile, AskTellStateRoundTripsPopulationAndStatistics)
+{
+    devo_model *m = model();
+    devo_evolve_options o = options(0, 1, 0);
+    devo_evolver *e = nullptr;
+    ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK);
+    std::vector<double> f(10);
+    for (int g = 0; g < 3; g++) {
+        for (size_t i = 0; i < f.size(); i++) f[i] = std::sin((double)(i * 7 + g));
+        ASSERT_EQ(devo_evolver_tell(e, f.data()), DEVO_OK);
+    }
+    std::string path = temp_path("asktell.devostate");
+    ASSERT_EQ(devo_evolver_save_state(e, path.c_str()), DEVO_OK);
+    devo_evolver *r = nullptr;
+    ASSERT_EQ(devo_evolver_load_state(&r, path.c_str(), nullptr), DEVO_OK) << devo_last_error();
+    const float *a, *b;
+    size_t P, D;
+    ASSERT_EQ(devo_evolver_ask(e, &a, &P, &D), DEVO_OK);
+    ASSERT_EQ(devo_evolver_ask(r, &b, nullptr, nullptr), DEVO_OK);
+    EXPECT_EQ(std::memcmp(a, b, P * D * sizeof(float)), 0);
+    devo_generation_stats sa, sb;
+    ASSERT_EQ(devo_evolver_stats(e, &sa), DEVO_OK);
+    ASSERT_EQ(devo_evolver_stats(r, &sb), DEVO_OK);
+    EXPECT_EQ(sa.best, sb.best);
+    EXPECT_EQ(sa.evaluations, sb.evaluations);
+    EXPECT_EQ(sa.generation, sb.generation);
+    // One more tell on each makes the same next generation.
+    ASSERT_EQ(devo_evolver_tell(e, f.data()), DEVO_OK);
+    ASSERT_EQ(devo_evolver_tell(r, f.data()), DEVO_OK);
+    ASSERT_EQ(devo_evolver_ask(e, &a, nullptr, nullptr), DEVO_OK);
+    ASSERT_EQ(devo_evolver_ask(r, &b, nullptr, nullptr), DEVO_OK);
+    EXPECT_EQ(std::memcmp(a, b, P * D * sizeof(float)), 0);
+    devo_history h{};
+    ASSERT_EQ(devo_evolver_history(r, &h), DEVO_OK);
+    EXPECT_EQ(h.generations, 4u);
+    devo_history_free(&h);
+    devo_evolver_free(e);
+    devo_evolver_free(r);
+    devo_model_free(m);
+    unlink(path.c_str());
+}
+
+// A saved state of 2 generations, for the override and corruption tests.
+std::string saved_state(const std::string &name)
+{
+    Data d = data();
+    devo_model *m = model();
+    devo_evolve_options o = options(2, 1, 0);
+    devo_evolver *e = nullptr;
+    EXPECT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK);
+    EXPECT_EQ(devo_evolver_fit(e, m, d.x.data(), d.y.data(), d.n, nullptr), DEVO_OK);
+    std::string path = temp_path(name);
+    EXPECT_EQ(devo_evolver_save_state(e, path.c_str()), DEVO_OK);
+    devo_evolver_free(e);
+    devo_model_free(m);
+    return path;
+}
+
+TEST(StateFile, OnlyTrajectoryFreeOptionsMayBeOverridden)
+{
+    std::string path = saved_state("overrides.devostate");
+    devo_evolve_options saved;
+    ASSERT_EQ(devo_state_options(path.c_str(), &saved), DEVO_OK);
+    EXPECT_EQ(saved.population, 10u);
+    EXPECT_EQ(saved.seed, 42u);
+    devo_evolver *e = nullptr;
+    devo_evolve_options ok = saved;
+    ok.max_generations = 50;
+    ok.verbose = 2;
+    ok.threads = 2;
+    ok.on_generation = [](const devo_generation_stats *, void *) { return 0; };
+    ASSERT_EQ(devo_evolver_load_state(&e, path.c_str(), &ok), DEVO_OK) << devo_last_error();
+    devo_evolve_options got;
+    ASSERT_EQ(devo_evolver_options(e, &got), DEVO_OK);
+    EXPECT_EQ(got.max_generations, 50u);
+    EXPECT_EQ(got.threads, 2);
+    devo_evolver_free(e);
+    struct Change {
+        const char *field;
+        std::function<void(devo_evolve_options &)> apply;
+    } changes[] = {
+        {"population", [](devo_evolve_options &o) { o.population = 11; }},
+        {"top_k", [](devo_evolve_options &o) { o.top_k = 2; }},
+        {"mutation_rate", [](devo_evolve_options &o) { o.mutation_rate = 0.3; }},
+        {"mutation_std", [](devo_evolve_options &o) { o.mutation_std = 0.1; }},
+        {"init_std", [](devo_evolve_options &o) { o.init_std = 0.1; }},
+        {"fitness", [](devo_evolve_options &o) { o.fitness = DEVO_FITNESS_ACCURACY; }},
+        {"batch_size", [](devo_evolve_options &o) { o.batch_size = 7; }},
+        {"fitness_samples", [](devo_evolve_options &o) { o.fitness_samples = 5; }},
+        {"seed", [](devo_evolve_options &o) { o.seed = 1; }},
+        {"backend", [](devo_evolve_options &o) { o.backend = DEVO_BACKEND_CPU; }},
+        {"precision", [](devo_evolve_options &o) { o.precision = DEVO_PRECISION_BF16; }},
+        {"fitness_fn",
+         [](devo_evolve_options &o) {
+             o.fitness_fn = [](const devo_model *, const float *, const float *, size_t, void *) {
+                 return 0.0;
+             };
+         }},
+    };
+    for (const Change &c : changes) {
+        devo_evolve_options bad = saved;
+        c.apply(bad);
+        e = nullptr;
+        EXPECT_EQ(devo_evolver_load_state(&e, path.c_str(), &bad), DEVO_ERR_INVALID_ARGUMENT)
+            << c.field;
+        EXPECT_NE(std::string(devo_last_error()).find(c.field), std::string::npos)
+            << c.field << ": " << devo_last_error();
+        EXPECT_EQ(e, nullptr);
+    }
+    devo_evolve_options bad = saved;
+    bad.verbose = 9; // overridable, but still checked
+    EXPECT_EQ(devo_evolver_load_state(&e, path.c_str(), &bad), DEVO_ERR_INVALID_ARGUMENT);
+    unlink(path.c_str());
+}
+
+TEST(StateFile, CustomFitnessMustBeGivenBackOnLoad)
+{
+    Data d = data();
+    devo_model *m = model();
+    devo_evolve_options o = options(2, 1, 0);
+    o.fitness_fn = [](const devo_model *, const float *, const float *y, size_t n, void *) {
+        return (double)y[n - 1];
+    };
+    devo_evolver *e = nullptr;
+    ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK);
+    ASSERT_EQ(devo_evolver_fit(e, m, d.x.data(), d.y.data(), d.n, nullptr), DEVO_OK);
+    std::string path = temp_path("custom.devostate");
+    ASSERT_EQ(devo_evolver_save_state(e, path.c_str()), DEVO_OK);
+    devo_evolver_free(e);
+    e = nullptr;
+    EXPECT_EQ(devo_evolver_load_state(&e, path.c_str(), nullptr), DEVO_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(devo_last_error()).find("fitness_fn"), std::string::npos);
+    devo_evolve_options again;
+    ASSERT_EQ(devo_state_options(path.c_str(), &again), DEVO_OK);
+    again.fitness_fn = o.fitness_fn;
+    ASSERT_EQ(devo_evolver_load_state(&e, path.c_str(), &again), DEVO_OK) << devo_last_error();
+    devo_evolver_free(e);
+    devo_model_free(m);
+    unlink(path.c_str());
+}
+
+TEST(StateFile, ArgumentAndIoErrors)
+{
+    devo_evolver *e = nullptr;
+    EXPECT_EQ(devo_evolver_load_state(nullptr, "x", nullptr), DEVO_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(devo_evolver_load_state(&e, nullptr, nullptr), DEVO_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(devo_evolver_load_state(&e, "/nonexistent/state", nullptr), DEVO_ERR_IO);
+    EXPECT_EQ(devo_evolver_save_state(nullptr, "x"), DEVO_ERR_INVALID_ARGUMENT);
+    devo_evolve_options o;
+    EXPECT_EQ(devo_state_options("/nonexistent/state", &o), DEVO_ERR_IO);
+    EXPECT_EQ(devo_evolver_options(nullptr, &o), DEVO_ERR_INVALID_ARGUMENT);
+    std::string path = saved_state("io.devostate");
+    ASSERT_EQ(devo_evolver_load_state(&e, path.c_str(), nullptr), DEVO_OK);
+    EXPECT_EQ(devo_evolver_save_state(e, "/nonexistent/dir/state"), DEVO_ERR_IO);
+    devo_history h{};
+    EXPECT_EQ(devo_evolver_history(e, nullptr), DEVO_ERR_INVALID_ARGUMENT);
+    devo_model *other = nullptr;
+    ASSERT_EQ(devo_model_create(&other, 5), DEVO_OK);
+    ASSERT_EQ(devo_model_add_dense(other, 3, DEVO_ACT_SOFTMAX), DEVO_OK);
+    ASSERT_EQ(devo_model_compile(other, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY), DEVO_OK);
+    Data d = data();
+    EXPECT_EQ(devo_evolver_fit(e, other, d.x.data(), d.y.data(), d.n, &h),
+              DEVO_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(devo_evolver_fit(nullptr, other, d.x.data(), d.y.data(), d.n, &h),
+              DEVO_ERR_INVALID_ARGUMENT);
+    devo_model_free(other);
+    devo_evolver_free(e);
+    unlink(path.c_str());
+}
+
+// ---------------------------------------------------------------- corrupt files
+
+std::string read_file(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_file(const std::string &path, const std::string &bytes)
+{
+    std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// A file: header length, header, data.
+std::string assemble(const std::string &header, const std::string &data)
+{
+    std::string out(8, '\0');
+    uint64_t len = header.size();
+    for (int i = 0; i < 8; i++) out[i] = (char)(len >> (8 * i));
+    return out + header + data;
+}
+
+struct Parts {
+    json_t *root;
+    std::string data;
+};
+
+Parts split(const std::string &file)
+{
+    uint64_t len = 0;
+    for (int i = 7; i >= 0; i--) len = len << 8 | (unsigned char)file[i];
+    json_error_t err;
+    json_t *root = json_loadb(file.data() + 8, len, 0, &err);
+    return {root, file.substr(8 + len)};
+}
+
+std::string dump(json_t *root)
+{
+    char *text = json_dumps(root, JSON_COMPACT);
+    std::string s(text);
+    free(text);
+    return s;
+}
+
+// Element i of a tensor's data as the bytes of type T.
+template <typename T> void poke(Parts &p, const char *tensor, size_t i, T value)
+{
+    json_t *span = json_object_get(json_object_get(p.root, tensor), "data_offsets");
+    size_t at = (size_t)json_integer_value(json_array_get(span, 0)) + i * sizeof(T);
+    std::memcpy(&p.data[at], &value, sizeof(T));
+}
+
+void set_meta(Parts &p, const char *key, const char *value)
+{
+    json_object_set_new(json_object_get(p.root, "__metadata__"), key, json_string(value));
+}
+
+void expect_refused(const std::string &good, const std::string &bytes, const char *needle,
+                    devo_status expected = DEVO_ERR_FORMAT)
+{
+    std::string path = good + ".bad";
+    write_file(path, bytes);
+    devo_evolver *e = nullptr;
+    EXPECT_EQ(devo_evolver_load_state(&e, path.c_str(), nullptr), expected) << needle;
+    EXPECT_EQ(e, nullptr);
+    EXPECT_NE(std::string(devo_last_error()).find(needle), std::string::npos)
+        << "wanted '" << needle << "' in: " << devo_last_error();
+    unlink(path.c_str());
+}
+
+// Breaks one thing of the good file's header or data, and expects the loader to name it.
+void expect_refused_edit(const std::string &good, const char *needle,
+                         const std::function<void(Parts &)> &edit)
+{
+    Parts p = split(read_file(good));
+    ASSERT_NE(p.root, nullptr);
+    edit(p);
+    expect_refused(good, assemble(dump(p.root), p.data), needle);
+    json_decref(p.root);
+}
+
+TEST(StateFile, EveryMalformedFileIsRefusedWithItsReason)
+{
+    std::string good = saved_state("corrupt.devostate");
+    std::string bytes = read_file(good);
+    devo_evolver *e = nullptr;
+    ASSERT_EQ(devo_evolver_load_state(&e, good.c_str(), nullptr), DEVO_OK);
+    devo_evolver_free(e);
+
+    // The container.
+    expect_refused(good, bytes.substr(0, 5), "too short");
+    expect_refused(good, bytes.substr(0, bytes.size() - 4), "tensor");
+    expect_refused(good, assemble("{\"a\":", ""), "bad JSON");
+    expect_refused(good, assemble("[1,2]", ""), "not an object");
+    expect_refused(good, std::string("\xff\xff\xff\xff\xff\xff\xff\x7f", 8) + "{}", "header length");
+    expect_refused_edit(good, "__metadata__", [](Parts &p) { json_object_del(p.root, "__metadata__"); });
+    expect_refused_edit(good, "not a string", [](Parts &p) {
+        json_object_set_new(json_object_get(p.root, "__metadata__"), "seed", json_integer(3));
+    });
+    expect_refused_edit(good, "not covered", [](Parts &p) { p.data += std::string(8, '\0'); });
+    expect_refused_edit(good, "leave a gap", [](Parts &p) {
+        json_t *t = json_object_get(p.root, "best"); // moved 8 bytes on: a gap, then past the end
+        json_int_t begin = json_integer_value(json_array_get(json_object_get(t, "data_offsets"), 0));
+        json_object_set_new(t, "data_offsets", json_pack("[II]", begin + 8, begin + 8 + 4 * 57));
+        p.data += std::string(8, '\0');
+    });
+    expect_refused_edit(good, "dtype", [](Parts &p) {
+        json_object_set_new(json_object_get(p.root, "best"), "dtype", json_string("F16"));
+    });
+    expect_refused_edit(good, "data_offsets", [](Parts &p) {
+        json_object_set_new(json_object_get(p.root, "best"), "data_offsets", json_pack("[ii]", 0, 4));
+    });
+    expect_refused_edit(good, "bad shape", [](Parts &p) {
+        json_object_set_new(json_object_get(p.root, "best"), "shape", json_pack("[i,i,i]", 1, 1, 1));
+    });
+    expect_refused_edit(good, "overlap", [](Parts &p) {
+        json_t *a = json_object_get(json_object_get(p.root, "fitness"), "data_offsets");
+        json_t *b = json_object_get(json_object_get(p.root, "history/mean"), "data_offsets");
+        json_t *copy = json_deep_copy(a);
+        json_object_set_new(json_object_get(p.root, "history/mean"), "data_offsets",
+                            json_pack("[II]", json_integer_value(json_array_get(copy, 0)),
+                                      json_integer_value(json_array_get(copy, 0)) +
+                                          json_integer_value(json_array_get(b, 1)) -
+                                          json_integer_value(json_array_get(b, 0))));
+        json_decref(copy);
+    });
+
+    // The metadata.
+    expect_refused_edit(good, "devo_state_version", [](Parts &p) { set_meta(p, "devo_state_version", "2"); });
+    expect_refused_edit(good, "keys", [](Parts &p) { set_meta(p, "extra", "1"); });
+    expect_refused_edit(good, "strategy", [](Parts &p) { set_meta(p, "strategy", "cmaes"); });
+    expect_refused_edit(good, "population", [](Parts &p) { set_meta(p, "population", "1O"); });
+    expect_refused_edit(good, "mutation_rate", [](Parts &p) { set_meta(p, "mutation_rate", "x"); });
+    expect_refused_edit(good, "mutation_rate", [](Parts &p) { set_meta(p, "mutation_rate", "2"); });
+    expect_refused_edit(good, "init_std", [](Parts &p) { set_meta(p, "init_std", "inf"); });
+    expect_refused_edit(good, "top_k", [](Parts &p) { set_meta(p, "top_k", "11"); });
+    expect_refused_edit(good, "fitness", [](Parts &p) { set_meta(p, "fitness", "mse"); });
+    expect_refused_edit(good, "custom_fitness", [](Parts &p) { set_meta(p, "custom_fitness", "2"); });
+    expect_refused_edit(good, "backend", [](Parts &p) { set_meta(p, "backend", "tpu"); });
+    expect_refused_edit(good, "precision", [](Parts &p) { set_meta(p, "precision", "fp8"); });
+    expect_refused_edit(good, "verbose", [](Parts &p) { set_meta(p, "verbose", "-1"); });
+    expect_refused_edit(good, "seed", [](Parts &p) { set_meta(p, "seed", "18446744073709551616"); });
+    expect_refused_edit(good, "input_dim", [](Parts &p) { set_meta(p, "input_dim", "0"); });
+    expect_refused_edit(good, "bogus", [](Parts &p) { set_meta(p, "layers", "6:bogus,3:softmax"); });
+    expect_refused_edit(good, "loss", [](Parts &p) { set_meta(p, "loss", "hinge"); });
+    expect_refused_edit(good, "best_ever", [](Parts &p) { set_meta(p, "best_ever", "nan"); });
+    expect_refused_edit(good, "elapsed_seconds", [](Parts &p) { set_meta(p, "elapsed_seconds", "-1"); });
+    expect_refused_edit(good, "generation", [](Parts &p) { set_meta(p, "generation", "4294967295"); });
+
+    // The tensors against the metadata.
+    expect_refused_edit(good, "12 tensors, a GA state has 11", [](Parts &p) {
+        json_object_set_new(p.root, "extra", json_pack("{s:s,s:[i],s:[I,I]}", "dtype", "F32", "shape",
+                                                       0, "data_offsets", (json_int_t)p.data.size(),
+                                                       (json_int_t)p.data.size()));
+    });
+    expect_refused_edit(good, "'history/std' is missing", [](Parts &p) {
+        json_object_set(p.root, "history/stdev", json_object_get(p.root, "history/std"));
+        json_object_del(p.root, "history/std");
+    });
+    expect_refused_edit(good, "'population' is not F32 of shape [10, 57]", [](Parts &p) {
+        json_t *t = json_object_get(p.root, "population");
+        json_object_set_new(t, "shape", json_pack("[i,i]", 57, 10));
+    });
+    expect_refused_edit(good, "'history/evaluations' is not I64 of shape [3]", [](Parts &p) {
+        set_meta(p, "generation", "3");
+        set_meta(p, "best_ever", "1");
+    });
+
+    // The values.
+    expect_refused_edit(good, "non-finite", [](Parts &p) { poke(p, "population", 7, INFINITY); });
+    expect_refused_edit(good, "non-finite", [](Parts &p) { poke(p, "best", 0, NAN); });
+    expect_refused_edit(good, "permutation", [](Parts &p) { poke<int64_t>(p, "order", 0, 10); });
+    expect_refused_edit(good, "permutation", [](Parts &p) {
+        poke<int64_t>(p, "order", 0, 1);
+        poke<int64_t>(p, "order", 1, 1);
+    });
+    expect_refused_edit(good, "child 5", [](Parts &p) { poke(p, "fitness", 5, 0.5); });
+    expect_refused_edit(good, "decreases", [](Parts &p) { poke<int64_t>(p, "history/evaluations", 0, 1000); });
+    expect_refused_edit(good, "disagrees", [](Parts &p) { poke(p, "history/best_ever", 1, 3.0); });
+    unlink(good.c_str());
+}
+
+}  // namespace
