@@ -13,6 +13,7 @@
 #include "args.h"
 #include "backend.h"
 #include "bench_row.h"
+#include "blas_cpu.h"
 #include "cli_data.h"
 #include "gnuplot.h"
 #include "cli_names.h"
@@ -266,8 +267,10 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
         fprintf(stderr, "devo: %s ceiling: %s\n", backend->name, devo_last_error());
         return 1;
     }
-    printf("%s ceiling: sgemm 2048^3 %.1f GFLOP/s, copy %.2f GB/s (read + write)\n",
-           backend->name, top.gemm_flops / 1e9, top.copy_bytes_per_second / 1e9);
+    int cpu = strcmp(backend->name, "cpu") == 0; // the CPU line names its GEMM kernels
+    printf("%s ceiling: sgemm 2048^3 %.1f GFLOP/s, copy %.2f GB/s (read + write)%s%s\n",
+           backend->name, top.gemm_flops / 1e9, top.copy_bytes_per_second / 1e9,
+           cpu ? ", " : "", cpu ? devo_blas_kernels() : "");
     print_header(stdout);
     int worst = 0;
     for (size_t pi = 0; pi < s->precision_count; pi++)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "blas_cpu.h"
 #include "error.h"
 #include "evaluate_cpu.h"
 #include "parallel.h"
@@ -51,6 +52,7 @@ static devo_status cpu_create(void **ctx, const devo_backend_config *cfg)
     if (P > SIZE_MAX / sizeof(float) / D)
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
                          "cpu backend: population %zu x %zu weights does not fit in memory", P, D);
+    devo_blas_select(); // done at load already; this call also links blas_cpu.c into programs
     cpu_backend *b = calloc(1, sizeof *b);
     if (!b) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
     b->cfg = *cfg;

@@ -13,6 +13,7 @@
 
 #include "args.h"
 #include "cli_data.h"
+#include "blas_cpu.h"
 #include "clock.h"
 #include "commands.h"
 #include "devo.h"
@@ -119,9 +120,9 @@ static int evolve(evolve_args *a, devo_model *m, const devo_dataset *train,
     }
     if (log.history) fputs(HISTORY_HEADER, log.history);
     printf("devo %s: %zu samples of %zu features, %zu parameters, population %zu, top-k %zu, "
-           "%zu generations\n", devo_version_string(), devo_dataset_count(train),
+           "%zu generations, CPU GEMM %s\n", devo_version_string(), devo_dataset_count(train),
            devo_dataset_dim(train), devo_model_param_count(m), a->opt.population, a->opt.top_k,
-           a->opt.max_generations);
+           a->opt.max_generations, devo_blas_kernels());
     fflush(stdout);
     a->opt.on_generation = on_generation;
     a->opt.on_generation_user = &log;
