@@ -18,17 +18,6 @@ char *openblas_get_config(void);
 void gotoblas_dynamic_init(void) __attribute__((weak));
 void gotoblas_dynamic_quit(void) __attribute__((weak));
 
-devo_cpu_isa devo_cpu_isa_detect(void)
-{
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-        return DEVO_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return DEVO_ISA_AVX2;
-    if (__builtin_cpu_supports("avx")) return DEVO_ISA_AVX;
-    return DEVO_ISA_GENERIC;
-}
-
 /* The ISA of OpenBLAS 0.3's x86-64 core types, as openblas_get_corename() spells them. */
 static const struct {
     const char *name;

@@ -8,16 +8,7 @@
 #ifndef DEVO_BLAS_CPU_H
 #define DEVO_BLAS_CPU_H
 
-/* The widest vector ISA a processor (and its OS) supports, as OpenBLAS's kernels use it. */
-typedef enum devo_cpu_isa {
-    DEVO_ISA_GENERIC = 0, /* SSE2/SSE3 */
-    DEVO_ISA_AVX = 1,
-    DEVO_ISA_AVX2 = 2,    /* AVX2 and FMA */
-    DEVO_ISA_AVX512 = 3   /* AVX-512 F, BW, DQ, VL */
-} devo_cpu_isa;
-
-/* This processor's widest ISA. */
-devo_cpu_isa devo_cpu_isa_detect(void);
+#include "cpu_isa.h"
 
 /* The OpenBLAS core type to force when OpenBLAS reports core `reported` on a processor
  * with ISA `isa`: the core for the widest ISA when the reported core uses a narrower one,
