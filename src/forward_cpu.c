@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_cpu.h"
 #include "error.h"
 #include "nn_math.h"
 
@@ -31,6 +32,7 @@ devo_status devo_cpu_forward_init(devo_cpu_forward *f, const devo_model *arch, s
         return devo_fail(DEVO_ERR_UNSUPPORTED,
                          "cpu forward: %zu rows x %zu individuals x %zu units exceeds BLAS's int "
                          "dimensions", max_rows, max_individuals, widest);
+    devo_blas_select(); // done at load already; this call links blas_cpu.c into every GEMM user
     f->buffers[0] = f->buffers[1] = f->bias = NULL;
     f->arch = arch;
     f->max_rows = max_rows;
