@@ -2,10 +2,12 @@
 
 The workload of ./run.sh: a 784-30-10 ReLU/softmax network on Fashion-MNIST, fitness the
 sparse categorical cross-entropy on a fresh random 1,024 training images each generation,
-mutation std 0.01. evosax runs SimpleGA (JAX on the CPU, every generation of a timed run in
-one jitted lax.scan, compiled before timing); devo runs `devo evolve` on its CPU backend and
-reports the seconds of its run. The two alternate (A, B, A, B) for each population size and
-the table gives medians of generations per second and their ratio.
+mutation std 0.01. evosax runs SimpleGA on JAX on the CPU in two ways, both compiled before
+timing: "scan", every generation of a run in one jitted lax.scan (JAX's best case), and
+"loop", a Python loop of jitted ask / fitness / tell with each minibatch drawn by NumPy (as
+evosax's examples are written). devo runs `devo evolve` on its CPU backend and reports the
+seconds of its run. The three alternate for each population size; the table gives medians
+of generations per second and devo's ratio to each.
 """
 import argparse
 import re
@@ -19,15 +21,16 @@ import numpy as np
 from compare_deepevolution import find, load_idx
 
 
-def evosax_runner(x, y, population, generations):
-    """A function that runs `generations` SimpleGA generations and returns their seconds."""
+def evosax_runners(x, y, population, generations):
+    """Functions that run `generations` SimpleGA generations ("scan", "loop") and return
+    their seconds."""
     import jax
     import jax.numpy as jnp
     import optax
     from evosax.algorithms import SimpleGA
 
-    x = jnp.asarray(x.reshape(len(x), -1))
-    y = jnp.asarray(y.astype(np.int32))
+    x_host, y_host = x.reshape(len(x), -1), y.astype(np.int32)
+    x, y = jnp.asarray(x_host), jnp.asarray(y_host)
     shapes = {"w1": (784, 30), "b1": (30,), "w2": (30, 10), "b2": (10,)}
     solution = {k: jnp.zeros(s, jnp.float32) for k, s in shapes.items()}
     ga = SimpleGA(population_size=population, solution=solution,
@@ -39,9 +42,13 @@ def evosax_runner(x, y, population, generations):
         logits = h @ w["w2"] + w["b2"]
         return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), yb[:, None], 1))
 
+    @jax.jit
+    def batch_fitness(members, xb, yb):
+        return jax.vmap(loss, in_axes=(0, None, None))(members, xb, yb)
+
     def fitness(key, members):
         rows = jax.random.randint(key, (1024,), 0, x.shape[0])  # a fresh minibatch
-        return jax.vmap(loss, in_axes=(0, None, None))(members, x[rows], y[rows])
+        return batch_fitness(members, x[rows], y[rows])
 
     def generation(carry, _):
         key, state = carry
@@ -58,13 +65,27 @@ def evosax_runner(x, y, population, generations):
     start = {k: 0.1 * jax.random.normal(jax.random.fold_in(key, i), (population,) + s)
              for i, (k, s) in enumerate(shapes.items())}
     state = ga.init(key, start, fitness(key, start), params)
-    jax.block_until_ready(run(key, state))  # compile
+    rng = np.random.default_rng(1)
 
-    def timed():
+    def loop(count):
+        k, s = key, state
+        for _ in range(count):
+            k, k_ask, k_tell = jax.random.split(k, 3)
+            members, s = ga.ask(k_ask, s, params)
+            rows = rng.integers(0, len(x_host), 1024)  # a fresh minibatch
+            s, _ = ga.tell(k_tell, members, batch_fitness(members, x_host[rows], y_host[rows]),
+                           s, params)
+        return s
+
+    jax.block_until_ready(run(key, state))  # compile both
+    jax.block_until_ready(loop(2))
+
+    def timed(fn):
         begin = time.perf_counter()
-        jax.block_until_ready(run(key, state))
+        jax.block_until_ready(fn())
         return time.perf_counter() - begin
-    return timed
+    return {"scan": lambda: timed(lambda: run(key, state)),
+            "loop": lambda: timed(lambda: loop(generations))}
 
 
 def devo_seconds(devo, data, population, generations):
@@ -98,20 +119,21 @@ def main():
         # Generations per run: about `seconds` of devo, judged from one short run.
         probe = devo_seconds(args.devo, args.data, population, 3) / 3
         generations = max(5, int(args.seconds / max(probe, 1e-3)))
-        evosax_timed = evosax_runner(x, y, population, generations)
-        evosax_rates, devo_rates = [], []
+        runners = evosax_runners(x, y, population, generations)
+        rates = {"scan": [], "loop": [], "devo": []}
         for _ in range(args.repeats):
-            evosax_rates.append(generations / evosax_timed())
-            devo_rates.append(generations / devo_seconds(args.devo, args.data, population,
-                                                         generations))
-        rows.append((population, generations, statistics.median(evosax_rates),
-                     statistics.median(devo_rates)))
-        print(f"  P = {population}: evosax {['%.2f' % r for r in evosax_rates]} gen/s, "
-              f"devo {['%.2f' % r for r in devo_rates]} gen/s", flush=True)
-    print(f"{'P':>6} {'gens':>6} {'evosax gen/s':>13} {'devo gen/s':>11} {'devo/evosax':>12}")
-    for population, generations, evosax_rate, devo_rate in rows:
-        print(f"{population:6d} {generations:6d} {evosax_rate:13.2f} {devo_rate:11.2f} "
-              f"{devo_rate / evosax_rate:11.2f}x")
+            for name, runner in runners.items():
+                rates[name].append(generations / runner())
+            rates["devo"].append(generations / devo_seconds(args.devo, args.data, population,
+                                                            generations))
+        rows.append((population, generations, *(statistics.median(rates[n]) for n in rates)))
+        print(f"  P = {population}: " + ", ".join(
+            f"{n} {['%.2f' % r for r in rates[n]]}" for n in rates) + " gen/s", flush=True)
+    print(f"{'P':>6} {'gens':>5} {'evosax scan':>12} {'evosax loop':>12} {'devo':>8} "
+          f"{'devo/scan':>10} {'devo/loop':>10}   (generations/s)")
+    for population, generations, scan, loop, devo in rows:
+        print(f"{population:6d} {generations:5d} {scan:12.2f} {loop:12.2f} {devo:8.2f} "
+              f"{devo / scan:9.2f}x {devo / loop:9.2f}x")
 
 
 if __name__ == "__main__":
