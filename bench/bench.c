@@ -13,6 +13,7 @@
 #include "args.h"
 #include "backend.h"
 #include "bench_row.h"
+#include "blas_cpu.h"
 #include "cli_data.h"
 #include "gnuplot.h"
 #include "cli_names.h"
@@ -326,8 +327,10 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
         const char *gemm = ceiling_precision == DEVO_PRECISION_TF32   ? "GEMM (TF32)"
                            : ceiling_precision == DEVO_PRECISION_BF16 ? "GEMM (BF16)"
                                                                       : "sgemm";
-        printf("%s ceiling: %s %zu^3 %.1f GFLOP/s, copy %.2f GB/s (read + write)\n",
-               backend->name, gemm, side, top.gemm_flops / 1e9, top.copy_bytes_per_second / 1e9);
+        int cpu = strcmp(backend->name, "cpu") == 0; // the CPU line names its GEMM kernels
+        printf("%s ceiling: %s %zu^3 %.1f GFLOP/s, copy %.2f GB/s (read + write)%s%s\n",
+               backend->name, gemm, side, top.gemm_flops / 1e9, top.copy_bytes_per_second / 1e9,
+               cpu ? ", " : "", cpu ? devo_blas_kernels() : "");
         print_header(stdout);
         for (size_t li = 0; li < a->layers.count; li++) {
             char network[128], spec[512];

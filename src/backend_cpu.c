@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "blas_cpu.h"
 #include "error.h"
 #include "evaluate_cpu.h"
 #include "parallel.h"
@@ -237,6 +238,7 @@ static devo_status cpu_measure_ceiling(int threads, devo_precision precision, do
                                        double *copy_bytes_per_second, size_t *gemm_size)
 {
     (void)precision; // FP32 only: the CPU backend refuses the others
+    devo_blas_select(); // done at load already; the ceiling's sgemm runs without a forward
     ceiling_buffers s = {.n = 2048};
     size_t elements = (size_t)s.n * (size_t)s.n;
     s.a = malloc(elements * sizeof(float));

@@ -1,7 +1,9 @@
 /*
  * evaluate_cpu.c - threaded fitness evaluation on the CPU (see evaluate_cpu.h).
- * Threads take contiguous runs of sample chunks, or of individuals when there
- * are fewer chunks than threads; OpenBLAS runs single-threaded inside them.
+ * The population is cut into blocks of a fixed number of individuals (set by the
+ * architecture alone); the work items are (sample chunk, block) pairs, spread over the
+ * threads. Every GEMM's shape therefore depends on the block and the chunk, never on the
+ * thread count, and OpenBLAS runs single-threaded inside the items.
  */
 #include "evaluate_cpu.h"
 
@@ -14,18 +16,22 @@
 #include "forward_cpu.h"
 #include "parallel.h"
 
-/* Upper bound of the activation work space of all threads together. */
-#define DEVO_CPU_WORKSPACE_BYTES ((size_t)256 << 20)
+/* Upper bound of the packed first-layer kernels of one group of individuals. */
+#define DEVO_CPU_PACKED_BYTES ((size_t)256 << 20)
+/* First-layer GEMM columns per block: wide enough for OpenBLAS's kernels, narrow enough
+ * that a generation of 128 small networks is several blocks for the threads to share. */
+#define DEVO_CPU_BLOCK_COLUMNS 256
 
 typedef struct worker {
     devo_cpu_forward forward;
     float *gathered_x; /* (batch, inputs): a chunk of a sample subset */
     float *gathered_y; /* (batch, target width) */
+    size_t gathered_chunk; /* the chunk in gathered_x/y, or SIZE_MAX */
 } worker;
 
 struct devo_cpu_evaluator {
     const devo_model *arch;
-    size_t batch, group, threads;
+    size_t batch, block, group, threads;
     float *packed;  /* devo_cpu_packed_floats(arch, group) */
     worker *workers; /* (threads) */
     double *chunk_loss;    /* (chunk_capacity, group): loss sums per chunk and individual */
@@ -34,7 +40,7 @@ struct devo_cpu_evaluator {
     /* the job in progress */
     const float *w, *x, *y;
     const size_t *rows;
-    size_t members, samples, chunks;
+    size_t members, samples, chunks, blocks;
 };
 
 int devo_cpu_thread_count(int threads)
@@ -59,14 +65,21 @@ void devo_cpu_evaluator_free(devo_cpu_evaluator *e)
     free(e);
 }
 
-/* Individuals per group so that every thread's work space fits the bound. */
-static size_t evaluation_group(const devo_model *arch, size_t P, size_t rows, size_t threads)
+/* Individuals per block: a function of the architecture only. */
+static size_t evaluation_block(const devo_model *arch)
 {
-    size_t group = P;
-    while (group > 1 &&
-           threads * devo_cpu_forward_bytes(arch, rows, group) > DEVO_CPU_WORKSPACE_BYTES)
-        group = (group + 1) / 2;
-    return group;
+    size_t units = arch->layers[0].units;
+    return units >= DEVO_CPU_BLOCK_COLUMNS ? 1 : DEVO_CPU_BLOCK_COLUMNS / units;
+}
+
+/* Individuals per group, a multiple of the block, so that the packed kernels fit the bound. */
+static size_t evaluation_group(const devo_model *arch, size_t P, size_t block)
+{
+    size_t blocks = (P + block - 1) / block;
+    while (blocks > 1 && devo_cpu_packed_floats(arch, blocks * block) * sizeof(float) >
+                             DEVO_CPU_PACKED_BYTES)
+        blocks = (blocks + 1) / 2;
+    return blocks * block;
 }
 
 devo_status devo_cpu_evaluator_create(devo_cpu_evaluator **out, const devo_model *arch,
@@ -77,14 +90,15 @@ devo_status devo_cpu_evaluator_create(devo_cpu_evaluator **out, const devo_model
     e->arch = arch;
     e->batch = batch_size;
     e->threads = (size_t)devo_cpu_thread_count(threads);
-    e->group = evaluation_group(arch, population, batch_size, e->threads);
+    e->block = evaluation_block(arch);
+    e->group = evaluation_group(arch, population, e->block);
     e->packed = malloc(devo_cpu_packed_floats(arch, e->group) * sizeof(float));
     e->workers = calloc(e->threads, sizeof *e->workers);
     devo_status status = e->packed && e->workers ? DEVO_OK : DEVO_ERR_OUT_OF_MEMORY;
     size_t width = devo_model_target_width(arch);
     for (size_t t = 0; status == DEVO_OK && t < e->threads; t++) {
         worker *wk = &e->workers[t];
-        status = devo_cpu_forward_init(&wk->forward, arch, batch_size, e->group);
+        status = devo_cpu_forward_init(&wk->forward, arch, batch_size, e->block);
         wk->gathered_x = malloc(batch_size * arch->input_dim * sizeof(float));
         wk->gathered_y = malloc(batch_size * width * sizeof(float));
         if (status == DEVO_OK && (!wk->gathered_x || !wk->gathered_y))
@@ -95,7 +109,7 @@ devo_status devo_cpu_evaluator_create(devo_cpu_evaluator **out, const devo_model
         devo_cpu_evaluator_free(e);
         if (status == DEVO_ERR_OUT_OF_MEMORY)
             return devo_fail(status, "cpu evaluator: cannot allocate the work space of %zu "
-                                     "threads x %zu individuals x %zu samples", threads_wanted,
+                                     "threads for %zu individuals x %zu samples", threads_wanted,
                              group, batch_size);
         return status;
     }
@@ -103,52 +117,67 @@ devo_status devo_cpu_evaluator_create(devo_cpu_evaluator **out, const devo_model
     return DEVO_OK;
 }
 
-/* Runs sample chunk c for members [m0, m0 + count) of the group, whose first-layer kernels are
- * packed side by side in `packed`, on work space wk; writes their per-chunk sums. */
-static void forward_chunk(devo_cpu_evaluator *e, worker *wk, size_t c, size_t m0, size_t count,
-                          const float *packed)
+/* Packs the first-layer kernels of blocks [first, end) of the group, each block's side by
+ * side in its own slice of e->packed (inputs, block * units0). */
+static void pack_blocks(void *ctx, size_t part, size_t first, size_t end)
 {
-    const devo_model *arch = e->arch;
-    size_t inputs = arch->input_dim, width = devo_model_target_width(arch);
+    (void)part;
+    devo_cpu_evaluator *e = ctx;
+    size_t slice = devo_cpu_packed_floats(e->arch, e->block);
+    for (size_t k = first; k < end; k++) {
+        size_t m0 = k * e->block, count = e->members - m0 < e->block ? e->members - m0 : e->block;
+        devo_cpu_pack_first_layer(e->arch, e->w + m0 * e->arch->param_count, count,
+                                  e->packed + k * slice);
+    }
+}
+
+/* Points x and y at chunk c's samples, gathered into wk's buffers for a subset. */
+static size_t chunk_samples(devo_cpu_evaluator *e, worker *wk, size_t c, const float **x,
+                            const float **y)
+{
+    size_t inputs = e->arch->input_dim, width = devo_model_target_width(e->arch);
     size_t s0 = c * e->batch, rows = e->samples - s0 < e->batch ? e->samples - s0 : e->batch;
-    const float *x = e->x + s0 * inputs, *y = e->y + s0 * width;
-    if (e->rows) {
+    *x = e->x + s0 * inputs;
+    *y = e->y + s0 * width;
+    if (!e->rows) return rows;
+    if (wk->gathered_chunk != c) {
         for (size_t r = 0; r < rows; r++) {
             memcpy(wk->gathered_x + r * inputs, e->x + e->rows[s0 + r] * inputs,
                    inputs * sizeof(float));
             memcpy(wk->gathered_y + r * width, e->y + e->rows[s0 + r] * width,
                    width * sizeof(float));
         }
-        x = wk->gathered_x;
-        y = wk->gathered_y;
+        wk->gathered_chunk = c;
     }
-    const float *w = e->w + m0 * arch->param_count;
-    devo_logits_view view = devo_cpu_forward_shared(&wk->forward, w, count, packed, x, rows);
-    double *loss = e->chunk_loss + c * e->group + m0;
-    size_t *correct = e->chunk_correct + c * e->group + m0;
-    for (size_t p = 0; p < count; p++) {
-        loss[p] = 0.0;
-        correct[p] = 0;
-        devo_cpu_accumulate_metrics(arch, view, p, rows, y, &loss[p], &correct[p]);
-    }
+    *x = wk->gathered_x;
+    *y = wk->gathered_y;
+    return rows;
 }
 
-/* Many chunks: thread `part` runs chunks [first, end) for the whole group (packed once). */
-static void run_chunk_range(void *ctx, size_t part, size_t first, size_t end)
+/* Work items [first, end): item i is sample chunk i / blocks for block i % blocks; writes the
+ * per-chunk sums of the block's individuals. */
+static void run_items(void *ctx, size_t part, size_t first, size_t end)
 {
     devo_cpu_evaluator *e = ctx;
-    for (size_t c = first; c < end; c++)
-        forward_chunk(e, &e->workers[part], c, 0, e->members, e->packed);
-}
-
-/* Few chunks: thread `part` packs members [m0, m1) into its own slice and runs every chunk. */
-static void run_member_range(void *ctx, size_t part, size_t m0, size_t m1)
-{
-    devo_cpu_evaluator *e = ctx;
-    float *slice = e->packed + m0 * e->arch->input_dim * e->arch->layers[0].units;
-    devo_cpu_pack_first_layer(e->arch, e->w + m0 * e->arch->param_count, m1 - m0, slice);
-    for (size_t c = 0; c < e->chunks; c++)
-        forward_chunk(e, &e->workers[part], c, m0, m1 - m0, slice);
+    worker *wk = &e->workers[part];
+    wk->gathered_chunk = SIZE_MAX;
+    size_t slice = devo_cpu_packed_floats(e->arch, e->block);
+    for (size_t i = first; i < end; i++) {
+        size_t c = i / e->blocks, k = i % e->blocks, m0 = k * e->block;
+        size_t count = e->members - m0 < e->block ? e->members - m0 : e->block;
+        const float *x, *y;
+        size_t rows = chunk_samples(e, wk, c, &x, &y);
+        devo_logits_view view =
+            devo_cpu_forward_shared(&wk->forward, e->w + m0 * e->arch->param_count, count,
+                                    e->packed + k * slice, x, rows);
+        double *loss = e->chunk_loss + c * e->group + m0;
+        size_t *correct = e->chunk_correct + c * e->group + m0;
+        for (size_t p = 0; p < count; p++) {
+            loss[p] = 0.0;
+            correct[p] = 0;
+            devo_cpu_accumulate_metrics(e->arch, view, p, rows, y, &loss[p], &correct[p]);
+        }
+    }
 }
 
 static devo_status reserve_chunks(devo_cpu_evaluator *e, size_t chunks)
@@ -165,22 +194,16 @@ static devo_status reserve_chunks(devo_cpu_evaluator *e, size_t chunks)
     return DEVO_OK;
 }
 
-/* Runs every chunk of the current job for every member of the group on up to e->threads
- * threads: over chunks when there are enough, else over members. OpenBLAS runs
- * single-threaded inside: its idle threads would otherwise spin on the cores devo uses next.
- * Splitting members does not change a fitness: each output element of a GEMM is the same
- * dot product whatever the number of columns beside it (the suite checks 1 and 2 threads). */
-static devo_status run_chunks(devo_cpu_evaluator *e)
+/* Runs every (chunk, block) item of the group on up to e->threads threads. OpenBLAS runs
+ * single-threaded inside: its idle threads would otherwise spin on the cores devo uses next. */
+static devo_status run_group(devo_cpu_evaluator *e)
 {
     int previous = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    devo_status status;
-    if (e->chunks >= e->threads || e->members < 2) {
-        devo_cpu_pack_first_layer(e->arch, e->w, e->members, e->packed);
-        status = devo_parallel_for(e->threads, e->chunks, run_chunk_range, e);
-    } else {
-        status = devo_parallel_for(e->threads, e->members, run_member_range, e);
-    }
+    e->blocks = (e->members + e->block - 1) / e->block;
+    devo_status status = devo_parallel_for(e->threads, e->blocks, pack_blocks, e);
+    if (status == DEVO_OK)
+        status = devo_parallel_for(e->threads, e->chunks * e->blocks, run_items, e);
     openblas_set_num_threads(previous);
     return status;
 }
@@ -199,7 +222,7 @@ devo_status devo_cpu_evaluate(devo_cpu_evaluator *e, const float *w, size_t coun
     for (size_t g0 = 0; g0 < count; g0 += e->group) {
         e->members = count - g0 < e->group ? count - g0 : e->group;
         e->w = w + g0 * D;
-        DEVO_TRY(run_chunks(e));
+        DEVO_TRY(run_group(e));
         for (size_t p = 0; p < e->members; p++) {
             double loss = 0.0;
             size_t correct = 0;

@@ -1,8 +1,9 @@
 /*
- * evaluate_cpu.h - the CPU backend's fitness evaluation: individuals in groups
- * whose first layers are one packed GEMM, sample chunks of batch_size spread
- * over threads. Each chunk's per-individual loss and hit counts are kept
- * apart and added in chunk order, so fitness does not depend on the thread count.
+ * evaluate_cpu.h - the CPU backend's fitness evaluation: individuals in blocks of a
+ * size fixed by the architecture, whose first layers are one packed GEMM, and sample
+ * chunks of batch_size; (chunk, block) pairs are spread over threads. GEMM shapes and
+ * the chunk-order sum of each chunk's loss and hit counts do not depend on the thread
+ * count, so neither does any fitness (bitwise).
  */
 #ifndef DEVO_EVALUATE_CPU_H
 #define DEVO_EVALUATE_CPU_H

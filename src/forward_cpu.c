@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_cpu.h"
 #include "error.h"
 #include "nn_math.h"
 
@@ -31,14 +32,16 @@ devo_status devo_cpu_forward_init(devo_cpu_forward *f, const devo_model *arch, s
         return devo_fail(DEVO_ERR_UNSUPPORTED,
                          "cpu forward: %zu rows x %zu individuals x %zu units exceeds BLAS's int "
                          "dimensions", max_rows, max_individuals, widest);
-    f->buffers[0] = f->buffers[1] = NULL;
+    devo_blas_select(); // done at load already; this call links blas_cpu.c into every GEMM user
+    f->buffers[0] = f->buffers[1] = f->bias = NULL;
     f->arch = arch;
     f->max_rows = max_rows;
     f->max_individuals = max_individuals;
     size_t buffer = max_individuals * max_rows * devo_model_max_units(arch);
     f->buffers[0] = malloc(buffer * sizeof(float));
     f->buffers[1] = malloc(buffer * sizeof(float));
-    if (!f->buffers[0] || !f->buffers[1]) {
+    f->bias = malloc(max_individuals * arch->layers[0].units * sizeof(float));
+    if (!f->buffers[0] || !f->buffers[1] || !f->bias) {
         devo_cpu_forward_release(f);
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
                          "cpu forward: cannot allocate %zu bytes of work space",
@@ -51,7 +54,8 @@ void devo_cpu_forward_release(devo_cpu_forward *f)
 {
     free(f->buffers[0]);
     free(f->buffers[1]);
-    f->buffers[0] = f->buffers[1] = NULL;
+    free(f->bias);
+    f->buffers[0] = f->buffers[1] = f->bias = NULL;
 }
 
 void devo_cpu_pack_first_layer(const devo_model *arch, const float *w, size_t count,
@@ -68,15 +72,19 @@ void devo_cpu_pack_first_layer(const devo_model *arch, const float *w, size_t co
     }
 }
 
-/* Adds the bias to each of `rows` rows (row stride ld) and applies the activation,
- * except on the last layer, whose pre-activations are the result. */
-static void bias_activate(float *h, size_t rows, size_t ld, const float *bias,
-                          const devo_layer *layer, int last)
+/* Adds bias (units) to each of `rows` rows of `units` values (row stride ld) and applies
+ * act, except on the last layer, whose pre-activations are the result. */
+static void bias_activate(float *h, size_t rows, size_t ld, const float *bias, size_t units,
+                          devo_activation act, int last)
 {
     for (size_t r = 0; r < rows; r++) {
         float *row = h + r * ld;
-        for (size_t j = 0; j < layer->units; j++) row[j] += bias[j];
-        if (!last) devo_activate_row(layer->act, row, layer->units);
+        for (size_t j = 0; j < units; j++) row[j] += bias[j];
+        if (last) continue;
+        if (act == DEVO_ACT_RELU) // the usual hidden layer: a loop the compiler vectorises
+            for (size_t j = 0; j < units; j++) row[j] = devo_activate(DEVO_ACT_RELU, row[j]);
+        else
+            devo_activate_row(act, row, units);
     }
 }
 
@@ -98,8 +106,8 @@ static devo_logits_view forward_rest(devo_cpu_forward *f, const float *w, size_t
                         (int)layer->inputs, 1.0f, in_p, (int)in.row_stride,
                         weights + layer->kernel_offset, (int)layer->units, 0.0f, out_p,
                         (int)layer->units);
-            bias_activate(out_p, rows, layer->units, weights + layer->bias_offset, layer,
-                          l + 1 == arch->layer_count);
+            bias_activate(out_p, rows, layer->units, weights + layer->bias_offset, layer->units,
+                          layer->act, l + 1 == arch->layer_count);
         }
         in.base = out;
         in.individual_stride = rows * layer->units;
@@ -119,9 +127,16 @@ devo_logits_view devo_cpu_forward_shared(devo_cpu_forward *f, const float *w, si
                 (int)first->inputs, 1.0f, x, (int)first->inputs, packed, (int)width, 0.0f, out,
                 (int)width);
     int last = f->arch->layer_count == 1;
-    for (size_t p = 0; p < count; p++)
-        bias_activate(out + p * first->units, rows, width, w + p * D + first->bias_offset, first,
-                      last);
+    if (last || first->act != DEVO_ACT_SOFTMAX) { // elementwise: all individuals' rows at once
+        for (size_t p = 0; p < count; p++) // bias (count * units): the biases side by side
+            memcpy(f->bias + p * first->units, w + p * D + first->bias_offset,
+                   first->units * sizeof(float));
+        bias_activate(out, rows, width, f->bias, width, first->act, last);
+    } else {
+        for (size_t p = 0; p < count; p++)
+            bias_activate(out + p * first->units, rows, width, w + p * D + first->bias_offset,
+                          first->units, first->act, last);
+    }
     devo_logits_view view = {out, first->units, width};
     return forward_rest(f, w, count, view, rows);
 }
@@ -141,7 +156,8 @@ devo_logits_view devo_cpu_forward_own(devo_cpu_forward *f, const float *w, size_
                     (int)first->inputs, 1.0f, x + p * rows * first->inputs, (int)first->inputs,
                     weights + first->kernel_offset, (int)first->units, 0.0f, out_p,
                     (int)first->units);
-        bias_activate(out_p, rows, first->units, weights + first->bias_offset, first, last);
+        bias_activate(out_p, rows, first->units, weights + first->bias_offset, first->units,
+                      first->act, last);
     }
     devo_logits_view view = {out, rows * first->units, first->units};
     return forward_rest(f, w, count, view, rows);

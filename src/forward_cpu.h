@@ -16,6 +16,7 @@ typedef struct devo_cpu_forward {
     size_t max_rows;
     size_t max_individuals;
     float *buffers[2]; /* ping-pong activations, each max_individuals * max_rows * max_units */
+    float *bias;       /* (max_individuals * units0): first-layer biases side by side */
 } devo_cpu_forward;
 
 /* Where individual p's logits for sample r are: base + p * individual_stride + r * row_stride,

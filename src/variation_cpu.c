@@ -1,11 +1,23 @@
 /*
  * variation_cpu.c - the first population and children on the CPU (see variation_cpu.h).
+ * A child is made in tiles of 128 elements: one CROSSOVER block and 32 MUTATE_MASK and
+ * MUTATE_NOISE blocks, drawn 32 at a time by philox_lanes.h. Each tile kernel is compiled
+ * for AVX-512, AVX2 and plain x86-64 (the crossover select and the mask compare are loops
+ * the compiler vectorises for each); the CPU's features pick one. Normals are computed
+ * only for the mutated elements, one by one, with the scalar float operations of
+ * devo_block_normals: children are bitwise those of the block-by-block layout of rng.h
+ * whatever the instruction set.
  */
 #include "variation_cpu.h"
 
+#include <math.h>
+#include <pthread.h>
 #include <string.h>
 
+#include "philox_lanes.h"
 #include "rng.h"
+
+#define TILE (4 * DEVO_PHILOX_LANES) /* elements: one CROSSOVER block of 128 bits */
 
 void devo_cpu_init_population(float *pop, size_t P, size_t D, const float *w0, float init_std,
                               uint64_t seed)
@@ -24,28 +36,122 @@ void devo_cpu_init_population(float *pop, size_t P, size_t D, const float *w0, f
     }
 }
 
+/* What one tile is made from; element 0 of the tile is element tile * TILE of the child. */
+typedef struct tile_job {
+    float *child;
+    const float *parent_i, *parent_j;
+    unsigned n; /* elements in this tile, <= TILE */
+    uint64_t seed, threshold;
+    uint32_t generation, slot, tile;
+    float mutation_std;
+} tile_job;
+
+/* Writes the crossover of the tile and sets mutated[q] bit b when element 4b + q is to be
+ * mutated; returns nonzero when any is. mask is the tile's MUTATE_MASK lanes. */
+static inline __attribute__((always_inline)) uint32_t
+tile_select(const tile_job *t, const uint32_t mask[4][DEVO_PHILOX_LANES], uint32_t mutated[4])
+{
+    devo_philox_block bits =
+        devo_rng_block(t->seed, DEVO_STREAM_CROSSOVER, t->generation, t->slot, t->tile);
+    float *restrict child = t->child;
+    const float *restrict parent_i = t->parent_i, *restrict parent_j = t->parent_j;
+    for (unsigned w = 0; w < 4 && 32 * w < t->n; w++) { // both loads, then a select
+        unsigned count = t->n - 32 * w < 32 ? t->n - 32 * w : 32;
+        for (unsigned e = 32 * w; e < 32 * w + count; e++) {
+            float from_i = parent_i[e], from_j = parent_j[e];
+            child[e] = (bits.w[w] >> (e % 32)) & 1u ? from_i : from_j;
+        }
+    }
+    uint32_t all = t->threshold > UINT32_MAX, below = (uint32_t)t->threshold, any = 0;
+    for (unsigned q = 0; q < 4; q++) {
+        uint32_t word = 0;
+        for (unsigned b = 0; b < DEVO_PHILOX_LANES; b++)
+            word |= (uint32_t)(all | (mask[q][b] < below)) << b;
+        unsigned blocks = t->n > q ? (t->n - q + 3) / 4 : 0; // blocks whose element q exists
+        mutated[q] = blocks < 32 ? word & ((1u << blocks) - 1u) : word;
+        any |= mutated[q];
+    }
+    return any;
+}
+
+/* Adds mutation_std * N(0,1) to the mutated elements of the tile. Normal q of noise
+ * lane b is that of devo_block_normals, with the same float operations in the same order;
+ * the libm calls go in separate loops, so that independent calls overlap. */
+static void tile_mutate(const tile_job *t, const uint32_t noise[4][DEVO_PHILOX_LANES],
+                        const uint32_t mutated[4])
+{
+    unsigned element[TILE], count = 0;
+    float radius[TILE], angle[TILE];
+    for (unsigned q = 0; q < 4; q++)
+        for (uint32_t left = mutated[q]; left; left &= left - 1) {
+            unsigned b = (unsigned)__builtin_ctz(left), pair = q / 2;
+            element[count] = 4 * b + q;
+            radius[count] = devo_u01(noise[2 * pair][b]);
+            angle[count++] = 6.2831853071795865f * devo_u01(noise[2 * pair + 1][b]);
+        }
+    for (unsigned k = 0; k < count; k++) radius[k] = logf(radius[k]);
+    for (unsigned k = 0; k < count; k++)
+        angle[k] = element[k] % 2 ? sinf(angle[k]) : cosf(angle[k]);
+    for (unsigned k = 0; k < count; k++)
+        t->child[element[k]] += t->mutation_std * (sqrtf(-2.0f * radius[k]) * angle[k]);
+}
+
+/* A tile kernel for one instruction set, from its Philox lanes function. */
+#define DEVO_TILE_KERNEL(name, isa_attribute, lanes)                                           \
+    static isa_attribute void name(const tile_job *t)                                          \
+    {                                                                                          \
+        uint32_t mask[4][DEVO_PHILOX_LANES], noise[4][DEVO_PHILOX_LANES], mutated[4];          \
+        uint32_t first = t->tile * DEVO_PHILOX_LANES;                                          \
+        lanes(t->seed, DEVO_STREAM_MUTATE_MASK, t->generation, t->slot, first, mask);          \
+        if (!tile_select(t, mask, mutated)) return;                                            \
+        lanes(t->seed, DEVO_STREAM_MUTATE_NOISE, t->generation, t->slot, first, noise);        \
+        tile_mutate(t, noise, mutated);                                                        \
+    }
+
+DEVO_TILE_KERNEL(tile_generic, , devo_philox_lanes)
+#if defined(__x86_64__)
+DEVO_TILE_KERNEL(tile_avx2, __attribute__((target("avx2,fma"))), devo_philox_lanes_avx2)
+DEVO_TILE_KERNEL(tile_avx512,
+                 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))),
+                 devo_philox_lanes_avx512)
+#endif
+
+static devo_cpu_isa detected;
+static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
+
+static void detect(void)
+{
+    detected = devo_cpu_isa_detect();
+}
+
+void devo_cpu_make_child_isa(devo_cpu_isa isa, float *child, const float *parent_i,
+                             const float *parent_j, size_t D, uint64_t seed, uint32_t generation,
+                             uint32_t slot, uint64_t threshold, float mutation_std)
+{
+    pthread_once(&detect_once, detect);
+    if (isa > detected) isa = detected;
+    void (*kernel)(const tile_job *) = tile_generic;
+#if defined(__x86_64__)
+    if (isa >= DEVO_ISA_AVX512) kernel = tile_avx512;
+    else if (isa >= DEVO_ISA_AVX2) kernel = tile_avx2;
+#endif
+    tile_job t = {.parent_i = parent_i, .parent_j = parent_j, .seed = seed,
+                  .threshold = threshold, .generation = generation, .slot = slot,
+                  .mutation_std = mutation_std};
+    for (size_t base = 0; base < D; base += TILE) {
+        t.child = child + base;
+        t.parent_i = parent_i + base;
+        t.parent_j = parent_j + base;
+        t.n = D - base < TILE ? (unsigned)(D - base) : TILE;
+        t.tile = (uint32_t)(base / TILE);
+        kernel(&t);
+    }
+}
+
 void devo_cpu_make_child(float *child, const float *parent_i, const float *parent_j, size_t D,
                          uint64_t seed, uint32_t generation, uint32_t slot, uint64_t threshold,
                          float mutation_std)
 {
-    devo_philox_block bits = {{0, 0, 0, 0}};
-    for (size_t base = 0; base < D; base += 4) {
-        if (base % 128 == 0)
-            bits = devo_rng_block(seed, DEVO_STREAM_CROSSOVER, generation, slot,
-                                  (uint32_t)(base / 128));
-        devo_philox_block mask = devo_rng_block(seed, DEVO_STREAM_MUTATE_MASK, generation, slot,
-                                                (uint32_t)(base / 4));
-        float noise[4] = {0, 0, 0, 0};
-        int any_mutated = 0;
-        for (int q = 0; q < 4; q++) any_mutated |= (uint64_t)mask.w[q] < threshold;
-        if (any_mutated)
-            devo_block_normals(devo_rng_block(seed, DEVO_STREAM_MUTATE_NOISE, generation, slot,
-                                              (uint32_t)(base / 4)),
-                               noise);
-        for (size_t e = base; e < base + 4 && e < D; e++) {
-            float value = devo_crossover_bit(bits, e % 128) ? parent_i[e] : parent_j[e];
-            if ((uint64_t)mask.w[e - base] < threshold) value += mutation_std * noise[e - base];
-            child[e] = value;
-        }
-    }
+    devo_cpu_make_child_isa(DEVO_ISA_AVX512, child, parent_i, parent_j, D, seed, generation,
+                            slot, threshold, mutation_std);
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu_isa.h"
+
 /* pop is (P, D): row 0 = w0 unchanged, row i > 0 = w0 + init_std * N(0,1) drawn from
  * stream INIT_NOISE, generation 0, individual i. */
 void devo_cpu_init_population(float *pop, size_t P, size_t D, const float *w0, float init_std,
@@ -21,5 +23,11 @@ void devo_cpu_init_population(float *pop, size_t P, size_t D, const float *w0, f
 void devo_cpu_make_child(float *child, const float *parent_i, const float *parent_j, size_t D,
                          uint64_t seed, uint32_t generation, uint32_t slot, uint64_t threshold,
                          float mutation_std);
+
+/* devo_cpu_make_child with the kernels of at most instruction set `isa` (capped at what the
+ * processor runs): the same child, bit for bit, from every one. */
+void devo_cpu_make_child_isa(devo_cpu_isa isa, float *child, const float *parent_i,
+                             const float *parent_j, size_t D, uint64_t seed, uint32_t generation,
+                             uint32_t slot, uint64_t threshold, float mutation_std);
 
 #endif /* DEVO_VARIATION_CPU_H */

@@ -19,6 +19,7 @@
 #include "checkpoint.h"
 #include "cli_mpi.h"
 #include "cli_data.h"
+#include "blas_cpu.h"
 #include "clock.h"
 #include "commands.h"
 #include "devo.h"
@@ -251,9 +252,9 @@ static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log
         return 1;
     }
     printf("devo %s: %zu samples of %zu features, %zu parameters, population %zu, top-k %zu, "
-           "%zu generations\n", devo_version_string(), devo_dataset_count(train),
+           "%zu generations, CPU GEMM %s\n", devo_version_string(), devo_dataset_count(train),
            devo_dataset_dim(train), devo_model_param_count(m), a->opt.population, a->opt.top_k,
-           a->opt.max_generations);
+           a->opt.max_generations, devo_blas_kernels());
     if (devo_evolver_generation(e) > 0)
         printf("resuming %s at generation %zu\n", a->resume, devo_evolver_generation(e) + 1);
     fflush(stdout);

@@ -1,0 +1,26 @@
+/*
+ * blas_cpu.h - which OpenBLAS kernels the CPU backend's GEMMs run. A distribution's
+ * OpenBLAS picks its kernels from a table of CPU models; on a model newer than the
+ * table it falls back to its generic SSE3 ("Prescott") kernels, about 6x slower than
+ * the AVX-512 ones on the same processor. devo picks by the processor's features
+ * instead, once, when the library is loaded; a user's OPENBLAS_CORETYPE always wins.
+ */
+#ifndef DEVO_BLAS_CPU_H
+#define DEVO_BLAS_CPU_H
+
+#include "cpu_isa.h"
+
+/* The OpenBLAS core type to force when OpenBLAS reports core `reported` on a processor
+ * with ISA `isa`: the core for the widest ISA when the reported core uses a narrower one,
+ * else NULL (keep OpenBLAS's choice, also for a core name this table does not know). */
+const char *devo_blas_pick_core(const char *reported, devo_cpu_isa isa);
+
+/* Applies devo_blas_pick_core to the running OpenBLAS unless OPENBLAS_CORETYPE is set or
+ * this OpenBLAS cannot switch cores (not a DYNAMIC_ARCH build). Runs once per process
+ * (at load, and again as a no-op from the CPU backend, which links this file in). */
+void devo_blas_select(void);
+
+/* The kernels the CPU GEMMs run, e.g. "OpenBLAS 0.3.21 SkylakeX". */
+const char *devo_blas_kernels(void);
+
+#endif /* DEVO_BLAS_CPU_H */

@@ -1,0 +1,115 @@
+// The vectorised variation against the block-by-block reference: Philox lanes equal
+// devo_rng_block, and children are bitwise those of the reference (one block of four
+// elements at a time, as rng.h lays the draws out) for every size, rate and tail.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+extern "C" {
+#include "cpu_isa.h"
+#include "philox_lanes.h"
+#include "rng.h"
+#include "variation_cpu.h"
+}
+
+namespace {
+
+// The reference: the child of devo_cpu_make_child, block by block from rng.h alone.
+void reference_child(float *child, const float *parent_i, const float *parent_j, size_t D,
+                     uint64_t seed, uint32_t generation, uint32_t slot, uint64_t threshold,
+                     float mutation_std)
+{
+    devo_philox_block bits = {{0, 0, 0, 0}};
+    for (size_t base = 0; base < D; base += 4) {
+        if (base % 128 == 0)
+            bits = devo_rng_block(seed, DEVO_STREAM_CROSSOVER, generation, slot,
+                                  (uint32_t)(base / 128));
+        devo_philox_block mask = devo_rng_block(seed, DEVO_STREAM_MUTATE_MASK, generation, slot,
+                                                (uint32_t)(base / 4));
+        float noise[4];
+        devo_block_normals(devo_rng_block(seed, DEVO_STREAM_MUTATE_NOISE, generation, slot,
+                                          (uint32_t)(base / 4)),
+                           noise);
+        for (size_t e = base; e < base + 4 && e < D; e++) {
+            float value = devo_crossover_bit(bits, e % 128) ? parent_i[e] : parent_j[e];
+            if ((uint64_t)mask.w[e - base] < threshold) value += mutation_std * noise[e - base];
+            child[e] = value;
+        }
+    }
+}
+
+using lanes_fn = void (*)(uint64_t, devo_rng_stream, uint32_t, uint32_t, uint32_t,
+                         uint32_t[4][DEVO_PHILOX_LANES]);
+
+void plain_lanes(uint64_t seed, devo_rng_stream stream, uint32_t generation, uint32_t individual,
+                 uint32_t first, uint32_t out[4][DEVO_PHILOX_LANES])
+{
+    devo_philox_lanes(seed, stream, generation, individual, first, out);
+}
+
+__attribute__((target("avx2"))) void avx2_lanes(uint64_t seed, devo_rng_stream stream,
+                                                uint32_t generation, uint32_t individual,
+                                                uint32_t first,
+                                                uint32_t out[4][DEVO_PHILOX_LANES])
+{
+    devo_philox_lanes_avx2(seed, stream, generation, individual, first, out);
+}
+
+// g++ 12's avx512fintrin.h initialises its "undefined" vectors from themselves.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+__attribute__((target("avx512f"))) void avx512_lanes(uint64_t seed, devo_rng_stream stream,
+                                                     uint32_t generation, uint32_t individual,
+                                                     uint32_t first,
+                                                     uint32_t out[4][DEVO_PHILOX_LANES])
+{
+    devo_philox_lanes_avx512(seed, stream, generation, individual, first, out);
+}
+#pragma GCC diagnostic pop
+
+const devo_cpu_isa isas[] = {DEVO_ISA_GENERIC, DEVO_ISA_AVX2, DEVO_ISA_AVX512};
+
+TEST(VariationLanes, PhiloxLanesAreTheBlocksOfTheLayoutOnEveryInstructionSet)
+{
+    const lanes_fn fns[] = {plain_lanes, avx2_lanes, avx512_lanes};
+    for (int f = 0; f < 3; f++) {
+        if (isas[f] > devo_cpu_isa_detect()) {
+            std::printf("(this CPU cannot run instruction set %d: skipped)\n", (int)isas[f]);
+            continue;
+        }
+        for (uint64_t seed : {0ull, 7ull, 0xFFFFFFFFFFFFFFFFull})
+            for (uint32_t first : {0u, 32u, 0xFFFFFFF0u}) { // the last wraps the block index
+                uint32_t out[4][DEVO_PHILOX_LANES];
+                fns[f](seed, DEVO_STREAM_MUTATE_NOISE, 9, 123, first, out);
+                for (uint32_t i = 0; i < DEVO_PHILOX_LANES; i++) {
+                    devo_philox_block b =
+                        devo_rng_block(seed, DEVO_STREAM_MUTATE_NOISE, 9, 123, first + i);
+                    for (int q = 0; q < 4; q++)
+                        ASSERT_EQ(out[q][i], b.w[q]) << "isa " << f << ", lane " << i;
+                }
+            }
+    }
+}
+
+TEST(VariationLanes, ChildrenAreBitwiseThoseOfTheReferenceOnEveryInstructionSet)
+{
+    for (devo_cpu_isa isa : isas)
+    for (size_t D : {1, 3, 4, 5, 127, 128, 129, 131, 1000, 23860})
+        for (double rate : {0.0, 0.001, 0.2, 0.5, 1.0}) {
+            std::vector<float> a(D), b(D), fast(D), slow(D);
+            for (size_t e = 0; e < D; e++) {
+                a[e] = 0.001f * (float)e;
+                b[e] = -0.5f + 0.003f * (float)(e % 97);
+            }
+            uint64_t threshold = devo_mutation_threshold(rate);
+            devo_cpu_make_child_isa(isa, fast.data(), a.data(), b.data(), D, 42, 17, 3,
+                                    threshold, 0.05f);
+            reference_child(slow.data(), a.data(), b.data(), D, 42, 17, 3, threshold, 0.05f);
+            ASSERT_EQ(std::memcmp(fast.data(), slow.data(), D * sizeof(float)), 0)
+                << "isa " << (int)isa << ", D " << D << ", rate " << rate;
+        }
+}
+
+} // namespace
