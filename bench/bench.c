@@ -127,27 +127,40 @@ static void network_name(const char *layers, size_t inputs, char *out, size_t si
     }
 }
 
-/* Draws evaluations per second against population, one line per backend and network. */
+/* Throughput against population, one line per series ("backend/precision/network", all in
+ * ARG3, space-separated) from the bench CSV ARG2, drawn into the PNG ARG1. The strings travel
+ * as gnuplot arguments, never as script text. */
+static const char bench_plot_script[] =
+    "set terminal pngcairo size 900,600 noenhanced\n"
+    "set output ARG1\n"
+    "set datafile separator ','\nset logscale xy\nset key left top\nset grid\n"
+    "set xlabel 'population'\nset ylabel 'individual evaluations per second'\n"
+    "set title 'devo bench: throughput'\n"
+    "plot for [i=1:words(ARG3)] ARG2 using "
+    "((strcol(1).'/'.strcol(2).'/'.strcol(3)) eq word(ARG3, i) ? $4 : NaN):9 "
+    "with linespoints title word(ARG3, i)\n";
+
 static int draw_plot(const char *csv_path, const char *png, const char **series, size_t count)
 {
-    size_t size = 4096 + count * 512;
-    char *script = malloc(size);
-    if (!script) return 0;
-    size_t used = (size_t)snprintf(
-        script, size,
-        "set terminal pngcairo size 900,600 noenhanced\nset output '%s'\nset datafile "
-        "separator ','\nset logscale xy\nset key left top\nset grid\nset xlabel 'population'\n"
-        "set ylabel 'individual evaluations per second'\nset title 'devo bench: throughput'\n"
-        "plot ", png);
-    for (size_t i = 0; i < count && used < size; i++)
-        used += (size_t)snprintf(script + used, size - used,
-                                 "%s'%s' using ((strcol(1).' '.strcol(2).' '.strcol(3)) eq '%s' ? "
-                                 "$4 : NaN):9 with linespoints title '%s'",
-                                 i ? ", " : "", csv_path, series[i], series[i]);
-    if (used < size) snprintf(script + used, size - used, "\n");
-    int ok = cli_gnuplot(script);
-    free(script);
-    return ok;
+    size_t size = 1;
+    for (size_t i = 0; i < count; i++) size += strlen(series[i]) + 1;
+    char *names = malloc(size), *png_name = cli_gnuplot_file_name(png),
+         *csv_name = cli_gnuplot_file_name(csv_path);
+    int drawn = 0;
+    if (names && png_name && csv_name) {
+        size_t used = 0;
+        names[0] = '\0';
+        for (size_t i = 0; i < count; i++)
+            used += (size_t)snprintf(names + used, size - used, "%s%s", i ? " " : "", series[i]);
+        const char *args[] = {png_name, csv_name, names};
+        drawn = cli_gnuplot_run(bench_plot_script, args, 3, png);
+    } else {
+        fprintf(stderr, "devo: out of memory\n");
+    }
+    free(names);
+    free(png_name);
+    free(csv_name);
+    return drawn;
 }
 
 static int parse_bench(int argc, char **argv, bench_args *a)
@@ -339,7 +352,7 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
             network_name(spec, devo_dataset_dim(data), network, sizeof network);
             static char names[BENCH_MAX_LIST * CLI_MAX_REPEATS * 4][160];
             if (*series_count < sizeof names / sizeof names[0]) {
-                snprintf(names[*series_count], sizeof names[0], "%s %s %s", backend->name,
+                snprintf(names[*series_count], sizeof names[0], "%s/%s/%s", backend->name,
                          s->precisions[pi], network);
                 series[*series_count] = names[*series_count];
                 (*series_count)++;

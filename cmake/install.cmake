@@ -1,5 +1,5 @@
 # Installation: the header, the shared and static libraries, the devo tool, exported CMake
-# targets (devo::devo, devo::devo_static) with devoConfig.cmake and devoConfigVersion.cmake,
+# targets (devo::devo, devo::devo_static, and devo::devo_mpi with devo_mpi.h when MPI is built) with devoConfig.cmake and devoConfigVersion.cmake,
 # and a relocatable devo.pc.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -8,6 +8,10 @@ set_target_properties(devo_static PROPERTIES EXPORT_NAME devo_static)
 set(devo_install_targets devo devo_static)
 if(DEVO_CUDA)
   list(APPEND devo_install_targets devo_cuda)
+endif()
+if(DEVO_HAVE_MPI)
+  list(APPEND devo_install_targets devo_mpi)
+  install(FILES ${PROJECT_SOURCE_DIR}/include/devo_mpi.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endif()
 install(TARGETS ${devo_install_targets} EXPORT devoTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -378,6 +378,24 @@ TEST(Cli, EvolveWithAStrategyWritesTheCentreAndTestAccuracy)
     EXPECT_NE(bad.out.find("--strategy"), std::string::npos) << bad.out;
 }
 
+// devo bench --plot hands its CSV and PNG names to gnuplot as arguments too: a CSV path that
+// is a gnuplot command runs nothing, and the plot is drawn.
+TEST(Cli, BenchPlotPassesFileNamesSafely)
+{
+    if (system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot missing";
+    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string pwned = "/tmp/devo-bench-pwned-" + std::to_string(getpid());
+    std::string odd = tmp + "/b'; system 'touch " + pwned + "'; '";
+    std::string png = tmp + "/bench-plot.png";
+    remove(pwned.c_str());
+    ASSERT_EQ(system(("mkdir -p \"" + odd + "\"").c_str()), 0);
+    Result r = run("bench --data " + dir + " --population 4,8 --layers 10:softmax --generations 1 "
+                   "--warmup 0 --backend cpu --csv \"" + odd + "/x.csv\" --plot " + png);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(access(pwned.c_str(), F_OK), -1) << "the CSV name ran a command";
+    EXPECT_EQ(read_all(png).substr(1, 3), "PNG") << r.out;
+}
+
 // Titles and file names reach gnuplot as arguments, never as script text: the injection
 // strings run nothing, a 5,000-character title still draws, and a failure of gnuplot is reported.
 TEST(Cli, PlotPassesStringsSafelyAndChecksGnuplot)

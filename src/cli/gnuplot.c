@@ -96,4 +96,3 @@ int cli_gnuplot_run(const char *script, const char *const *args, size_t count, c
     return 1;
 }
 
-int cli_gnuplot(const char *script) { return cli_gnuplot_run(script, NULL, 0, NULL); }

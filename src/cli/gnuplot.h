@@ -19,9 +19,4 @@ char *cli_gnuplot_file_name(const char *path);
  * message and returns 0 when gnuplot is missing or fails. */
 int cli_gnuplot_run(const char *script, const char *const *args, size_t count, const char *output);
 
-/* Runs gnuplot on a script that holds its strings itself; checks only gnuplot's exit status.
- * Safe only when the caller has quoted every string in it (bench's plot still does this:
- * new callers use cli_gnuplot_run). */
-int cli_gnuplot(const char *script);
-
 #endif /* DEVO_CLI_GNUPLOT_H */
