@@ -10,11 +10,11 @@
 #ifndef DEVO_CUDA_LOWRANK_H
 #define DEVO_CUDA_LOWRANK_H
 
-#include "lowrank_cpu.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#include "lowrank_cpu.h"
 
 /* fitness (P) of individuals 0..P-1 of pop (rank >= 1) on x (rows, inputs) and y (rows,
  * target width), as devo_lowrank_evaluate computes it on the same rows. Hidden softmax
