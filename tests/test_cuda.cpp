@@ -107,21 +107,25 @@ devo_backend_config config(const devo_model *m, size_t P, size_t k, devo_precisi
     return c;
 }
 
+/* population (P, D) loaded into ctx in two parts: rows [0, P/2), then [P/2, P). */
+void load_in_two_parts(const devo_backend_i *be, void *ctx, const std::vector<float> &population,
+                       size_t P)
+{
+    size_t D = population.size() / P, half = P / 2;
+    EXPECT_EQ(be->load_population(ctx, population.data(), 0, half), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(be->load_population(ctx, population.data() + half * D, half, P - half), DEVO_OK)
+        << devo_last_error();
+}
+
 /* A new context of be with m's first population, then (when given) `population` (P, D) loaded
- * over it in two parts, and d bound. */
+ * over it, and d bound. */
 void *open_ctx(const devo_backend_i *be, const devo_backend_config &cfg, const devo_model *m,
                const Data &d, const std::vector<float> *population = nullptr)
 {
     void *ctx = nullptr;
     EXPECT_EQ(be->create(&ctx, &cfg), DEVO_OK) << devo_last_error();
     EXPECT_EQ(be->init_population(ctx, m->weights), DEVO_OK) << devo_last_error();
-    if (population) {
-        size_t P = cfg.population, D = devo_model_param_count(m), half = P / 2;
-        EXPECT_EQ(be->load_population(ctx, population->data(), 0, half), DEVO_OK)
-            << devo_last_error();
-        EXPECT_EQ(be->load_population(ctx, population->data() + half * D, half, P - half),
-                  DEVO_OK) << devo_last_error();
-    }
+    if (population) load_in_two_parts(be, ctx, *population, cfg.population);
     EXPECT_EQ(be->bind_data(ctx, d.x.data(), d.y.data(), d.n), DEVO_OK) << devo_last_error();
     return ctx;
 }
@@ -436,22 +440,22 @@ struct Bred {
     std::vector<double> fitness;   /* (P): the bred slots [first, first + count) evaluated */
 };
 
-/* `population` loaded into a new context of be, slots [first, first + count) bred (all of them
- * by breed when whole), and those slots evaluated on d. */
-Bred breed_loaded(const devo_backend_i *be, const devo_backend_config &cfg, const devo_model *m,
-                  const Data &d, const std::vector<float> &population,
+/* `population` (P, D) loaded into ctx (the rows a previous breed left there overwritten),
+ * slots [first, first + count) bred (all of them by breed when whole), and those slots
+ * evaluated on ctx's data. */
+Bred breed_loaded(const devo_backend_i *be, void *ctx, const std::vector<float> &population,
                   const std::vector<size_t> &order, const std::vector<uint32_t> &pairs,
                   size_t first, size_t count, bool whole)
 {
-    void *ctx = open_ctx(be, cfg, m, d, &population);
+    const size_t P = order.size();
     const uint32_t generation = 5;
+    load_in_two_parts(be, ctx, population, P);
     EXPECT_EQ(whole ? be->breed(ctx, order.data(), pairs.data(), generation)
                     : be->breed_range(ctx, order.data(), pairs.data(), generation, first, count),
               DEVO_OK) << devo_last_error();
-    Bred out{population_of(be, ctx, population.size()), std::vector<double>(cfg.population, NAN)};
+    Bred out{population_of(be, ctx, population.size()), std::vector<double>(P, NAN)};
     EXPECT_EQ(be->evaluate(ctx, nullptr, 0, first, count, out.fitness.data()), DEVO_OK)
         << devo_last_error();
-    be->destroy(ctx);
     return out;
 }
 
@@ -462,6 +466,9 @@ TEST_F(Cuda, BreedRangeIsEquivalentToRef)
     // elites and children equal those of a full breed on the GPU bit for bit, and the CPU's bit
     // for bit without mutation (with it, to the noise's rounding); evaluating the share reads
     // operands written for its slots (BF16 too), as the CPU's evaluation of the same children.
+    // One context per backend: each breed starts by loading the population again.
+    ASSERT_NE(devo_backend_cuda()->load_population, nullptr);
+    ASSERT_NE(devo_backend_cuda()->breed_range, nullptr);
     devo_model *m = build(nets[1], 6);
     const size_t P = 70, k = 5, D = devo_model_param_count(m);
     Data d = make_data(m, 1100, 6);
@@ -479,19 +486,20 @@ TEST_F(Cuda, BreedRangeIsEquivalentToRef)
     for (auto &c : cases) {
         auto cfg = config(m, P, k, DEVO_PRECISION_FP32);
         cfg.mutation_threshold = devo_mutation_threshold(c.mutation_rate);
-        Bred cpu =
-            breed_loaded(devo_backend_cpu(), cfg, m, d, population, order, pairs, 0, P, true);
+        void *cpu_ctx = open_ctx(devo_backend_cpu(), cfg, m, d);
+        Bred cpu = breed_loaded(devo_backend_cpu(), cpu_ctx, population, order, pairs, 0, P, true);
+        devo_backend_cpu()->destroy(cpu_ctx);
         cfg.precision = c.gpu.precision;
-        Bred full =
-            breed_loaded(devo_backend_cuda(), cfg, m, d, population, order, pairs, 0, P, true);
+        void *ctx = open_ctx(devo_backend_cuda(), cfg, m, d);
+        Bred full = breed_loaded(devo_backend_cuda(), ctx, population, order, pairs, 0, P, true);
         for (size_t from : {(size_t)0, k})
             for (int ranks = 1; ranks <= 3; ranks++)
                 for (int rank = 0; rank < ranks; rank++) {
                     size_t first, count;
                     devo_share(P - from, ranks, rank, &first, &count);
                     first += from;
-                    Bred part = breed_loaded(devo_backend_cuda(), cfg, m, d, population, order,
-                                             pairs, first, count, false);
+                    Bred part = breed_loaded(devo_backend_cuda(), ctx, population, order, pairs,
+                                             first, count, false);
                     for (size_t slot = 0; slot < first + count; slot++) {
                         if (slot >= k && slot < first) continue; // not this share's
                         const float *g = &part.population[slot * D];
@@ -509,6 +517,7 @@ TEST_F(Cuda, BreedRangeIsEquivalentToRef)
                                             cpu.fitness.begin() + first + count),
                         c.gpu.tolerance, c.gpu.name);
                 }
+        devo_backend_cuda()->destroy(ctx);
     }
     devo_model_free(m);
 }
@@ -518,6 +527,7 @@ TEST_F(Cuda, CheckpointPopulationIsEquivalentToRef)
     // A state saved from a CPU run holds the population a resume loads. The GPU backend loads it
     // over its own first population (in two parts) and evaluates it as the CPU does in every
     // precision: the packed first layer and the BF16 copy are the loaded rows', not stale ones.
+    ASSERT_NE(devo_backend_cuda()->load_population, nullptr);
     devo_model *m = build(nets[0], 12);
     Data d = make_data(m, 2100, 12);
     devo_evolve_options o = run_options(DEVO_BACKEND_CPU, 2, 12, 3);
