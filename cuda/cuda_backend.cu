@@ -8,6 +8,10 @@
 #include "cuda_check.h"
 #include "cuda_layout.h"
 
+extern "C" {
+#include "options.h"
+}
+
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -307,7 +311,7 @@ static devo_status fastest_ms(ceiling_state *s, devo_status (*work)(ceiling_stat
 
 static devo_status ceiling_in(ceiling_state *s, double *gemm_flops, double *copy_bytes_per_second)
 {
-    CUDA_TRY(cudaSetDevice(0));
+    CUDA_TRY(cudaSetDevice(devo_options_device())); // the device this process's runs use
     CUDA_TRY(cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking));
     CUDA_TRY(cudaEventCreate(&s->start));
     CUDA_TRY(cudaEventCreate(&s->stop));
@@ -370,8 +374,8 @@ extern "C" const devo_backend_i *devo_backend_cuda(void)
         cuda_forward,
         cuda_device_bytes,
         cuda_measure_ceiling,
-        nullptr, // load_population: not yet, so no resume and no MPI share on CUDA
-        nullptr, // breed_range
+        cuda_load_population,
+        cuda_breed_range,
         nullptr, // tell, center, evaluate_center: the GA has no search distribution
         nullptr,
         nullptr,

@@ -92,6 +92,9 @@ devo_status cuda_rank(void *ctx, const double *fitness, size_t *order);
 /* cuda_vary.cu */
 devo_status cuda_init_population(void *ctx, const float *w0);
 devo_status cuda_breed(void *ctx, const size_t *order, const uint32_t *pairs, uint32_t generation);
+devo_status cuda_breed_range(void *ctx, const size_t *order, const uint32_t *pairs,
+                             uint32_t generation, size_t first, size_t count);
+devo_status cuda_load_population(void *ctx, const float *rows, size_t first, size_t count);
 
 /* out (count) = in (count) rounded to BF16, on b's stream (cuda_backend.cu). */
 devo_status cuda_to_bf16(cuda_backend *b, const float *in, __nv_bfloat16 *out, size_t count);

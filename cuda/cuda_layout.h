@@ -1,8 +1,9 @@
 /*
  * cuda_layout.h - the index math of the CUDA kernels that the CPU can check: which crossover
  * bit an element takes, where an element of a first-layer kernel lands in the packed operand,
- * how many slots share one crossover draw, and the GPU's sample chunk. Header-only, C++ and
- * CUDA (host and device), so tests/test_cuda.cpp emulates it without a GPU.
+ * how many slots share one crossover draw, which slots a partial breed makes, and the GPU's
+ * sample chunk. Header-only, C++ and CUDA (host and device), so tests/test_cuda.cpp emulates it
+ * without a GPU.
  */
 #ifndef DEVO_CUDA_LAYOUT_H
 #define DEVO_CUDA_LAYOUT_H
@@ -39,6 +40,25 @@ DEVO_HD int devo_vary_takes_first(uint32_t word, uint64_t base, unsigned q)
 DEVO_HD size_t devo_packed_index(size_t e, size_t slot, size_t units, size_t P)
 {
     return (e / units) * (P * units) + slot * units + e % units;
+}
+
+/* The slot ranges [begin[i], end[i]) the variation kernel makes for breed_range(first, count):
+ * the elites [0, k) always, and the children of slots [max(first, k), first + count); one range
+ * when they touch. Sorted, disjoint, none empty; returns how many (0 to 2). */
+static inline int devo_vary_ranges(size_t k, size_t first, size_t count, size_t begin[2],
+                                   size_t end[2])
+{
+    size_t lo = first > k ? first : k, hi = first + count;
+    int n = 0;
+    if (k > 0 && (hi <= lo || lo > k)) { // the elites alone
+        begin[n] = 0;
+        end[n++] = k;
+    }
+    if (hi > lo) {
+        begin[n] = lo == k ? 0 : lo; // touching the elites: one range from slot 0
+        end[n++] = hi;
+    }
+    return n;
 }
 
 /* Samples per GPU evaluation chunk: the largest multiple of batch_size up to 16,384 whose

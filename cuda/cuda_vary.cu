@@ -1,7 +1,8 @@
 /*
  * cuda_vary.cu - variation on the GPU: one fused kernel writes the whole next
  * generation (elites copied unchanged, every child by crossover then mutation),
- * and the first population is made the same way. Both also write the operands
+ * or only the slots of a partial breed (breed_range), and the first or a loaded
+ * population is made the same way. All also write the operands
  * evaluation reads: the first-layer kernels packed side by side and, for BF16,
  * the population rounded to BF16, so evaluation never re-reads the population
  * to prepare them. Draws use cuRAND's Philox4x32-10 on rng.h's key and counter
@@ -51,22 +52,23 @@ __device__ __forceinline__ void store(float *row, size_t slot, size_t D, size_t 
         op.packed[devo_packed_index(k, slot, op.units, op.P)] = to_operand<T>(value);
 }
 
-// next (P, D): slot < k copies individual sources[slot].x of pop (P, D); slot >= k is the child
-// of sources[slot].x (crossover bit set) and sources[slot].y, then mutated. The y grid walks
-// groups of DEVO_VARY_GROUP slots; every lane takes part in the shuffles, also past D.
+// Rows [first, end) of next (P, D): slot < k copies individual sources[slot].x of pop (P, D);
+// slot >= k is the child of sources[slot].x (crossover bit set) and sources[slot].y, then
+// mutated. The y grid walks groups of DEVO_VARY_GROUP slots from first; every lane takes part
+// in the shuffles, also past D. A slot's draws depend on the slot only, not on the range.
 template <typename T>
 __global__ void vary_kernel(const float *__restrict__ pop, float *__restrict__ next,
-                            const int2 *__restrict__ sources, size_t P, size_t k, size_t D,
-                            uint64_t seed, uint32_t generation, unsigned long long threshold,
-                            float mutation_std, operand_out<T> op)
+                            const int2 *__restrict__ sources, size_t first, size_t end, size_t k,
+                            size_t D, uint64_t seed, uint32_t generation,
+                            unsigned long long threshold, float mutation_std, operand_out<T> op)
 {
     size_t base = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) * 4;
     unsigned lane = threadIdx.x % 32;
-    for (size_t group = (size_t)blockIdx.y * DEVO_VARY_GROUP; group < P;
+    for (size_t group = first + (size_t)blockIdx.y * DEVO_VARY_GROUP; group < end;
          group += (size_t)gridDim.y * DEVO_VARY_GROUP) {
         devo_philox_block drawn = curand_block(seed, DEVO_STREAM_CROSSOVER, generation,
                                                (uint32_t)(group + lane), (uint32_t)(base / 128));
-        size_t last = group + DEVO_VARY_GROUP < P ? group + DEVO_VARY_GROUP : P;
+        size_t last = group + DEVO_VARY_GROUP < end ? group + DEVO_VARY_GROUP : end;
         for (size_t slot = group; slot < last; slot++) { // the same trip count in every lane
             unsigned from = (unsigned)(slot - group);
             devo_philox_block bits = {{__shfl_sync(FULL_WARP, drawn.w[0], from),
@@ -163,35 +165,74 @@ devo_status cuda_init_population(void *ctx, const float *w0)
     return DEVO_OK;
 }
 
-devo_status cuda_breed(void *ctx, const size_t *order, const uint32_t *pairs, uint32_t generation)
+/* vary_kernel over slots [first, end) of next from pop, with b->sources on the device; slots
+ * below k are copies. */
+static devo_status vary(cuda_backend *b, const float *pop, float *next, size_t first, size_t end,
+                        size_t k, uint32_t generation)
 {
-    cuda_backend *b = static_cast<cuda_backend *>(ctx);
-    for (size_t slot = 0; slot < b->P; slot++) {
-        if (slot < b->k) {
-            b->host_sources[slot] = make_int2((int)order[slot], (int)order[slot]);
-        } else {
-            const uint32_t *pair = pairs + 2 * (slot - b->k);
-            b->host_sources[slot] = make_int2((int)order[pair[0]], (int)order[pair[1]]);
-        }
-    }
-    CUDA_TRY(cudaMemcpyAsync(b->sources, b->host_sources, b->P * sizeof(int2),
-                             cudaMemcpyHostToDevice, b->stream));
-    // The operand copies are overwritten in place: nothing reads them while the kernel runs.
-    dim3 grid = vary_grid(CEIL_DIV(b->P, (size_t)DEVO_VARY_GROUP), b->D);
+    if (end <= first) return DEVO_OK;
+    dim3 grid = vary_grid(CEIL_DIV(end - first, (size_t)DEVO_VARY_GROUP), b->D);
     unsigned long long threshold = (unsigned long long)b->cfg.mutation_threshold;
     if (b->operand_bytes == 2)
         vary_kernel<<<grid, DEVO_VARY_THREADS, 0, b->stream>>>(
-            b->population, b->next, b->sources, b->P, b->k, b->D, b->cfg.seed, generation,
-            threshold, b->cfg.mutation_std, operands<__nv_bfloat16>(b));
+            pop, next, b->sources, first, end, k, b->D, b->cfg.seed, generation, threshold,
+            b->cfg.mutation_std, operands<__nv_bfloat16>(b));
     else
         vary_kernel<<<grid, DEVO_VARY_THREADS, 0, b->stream>>>(
-            b->population, b->next, b->sources, b->P, b->k, b->D, b->cfg.seed, generation,
-            threshold, b->cfg.mutation_std, operands<float>(b));
+            pop, next, b->sources, first, end, k, b->D, b->cfg.seed, generation, threshold,
+            b->cfg.mutation_std, operands<float>(b));
     CUDA_TRY_LAUNCH();
+    return DEVO_OK;
+}
+
+devo_status cuda_breed_range(void *ctx, const size_t *order, const uint32_t *pairs,
+                             uint32_t generation, size_t first, size_t count)
+{
+    cuda_backend *b = static_cast<cuda_backend *>(ctx);
+    size_t begin[2], end[2];
+    int ranges = devo_vary_ranges(b->k, first, count, begin, end);
+    for (int i = 0; i < ranges; i++) {
+        for (size_t slot = begin[i]; slot < end[i]; slot++) {
+            if (slot < b->k) {
+                b->host_sources[slot] = make_int2((int)order[slot], (int)order[slot]);
+            } else {
+                const uint32_t *pair = pairs + 2 * (slot - b->k);
+                b->host_sources[slot] = make_int2((int)order[pair[0]], (int)order[pair[1]]);
+            }
+        }
+        CUDA_TRY(cudaMemcpyAsync(b->sources + begin[i], b->host_sources + begin[i],
+                                 (end[i] - begin[i]) * sizeof(int2), cudaMemcpyHostToDevice,
+                                 b->stream));
+    }
+    // The operand copies are overwritten in place: nothing reads them while the kernel runs.
+    for (int i = 0; i < ranges; i++)
+        DEVO_TRY(vary(b, b->population, b->next, begin[i], end[i], b->k, generation));
     CUDA_TRY(cudaStreamSynchronize(b->stream));
     float *swap = b->population;
     b->population = b->next;
     b->next = swap;
+    return DEVO_OK;
+}
+
+devo_status cuda_breed(void *ctx, const size_t *order, const uint32_t *pairs, uint32_t generation)
+{
+    return cuda_breed_range(ctx, order, pairs, generation, 0, static_cast<cuda_backend *>(ctx)->P);
+}
+
+devo_status cuda_load_population(void *ctx, const float *rows, size_t first, size_t count)
+{
+    cuda_backend *b = static_cast<cuda_backend *>(ctx);
+    // The rows land in next (scratch between breeds), then the kernel's copy path (every slot
+    // below `end` an elite of itself) writes them to the population with their operand copies.
+    size_t end = first + count;
+    CUDA_TRY(cudaMemcpyAsync(b->next + first * b->D, rows, count * b->D * sizeof(float),
+                             cudaMemcpyHostToDevice, b->stream));
+    for (size_t slot = first; slot < end; slot++)
+        b->host_sources[slot] = make_int2((int)slot, (int)slot);
+    CUDA_TRY(cudaMemcpyAsync(b->sources + first, b->host_sources + first, count * sizeof(int2),
+                             cudaMemcpyHostToDevice, b->stream));
+    DEVO_TRY(vary(b, b->next, b->population, first, end, end, 0));
+    CUDA_TRY(cudaStreamSynchronize(b->stream));
     return DEVO_OK;
 }
 

@@ -1,9 +1,12 @@
 // The CUDA backend against the CPU reference backend (the oracle) and against a host
 // emulation of its own rounding: evaluation, selection, variation, the first population,
-// cuRAND's Philox layout, a whole run, forward, NaN propagation, an empty range and the
-// out-of-memory refusal. Cuda.* tests skip (GTEST_SKIP) when no CUDA device is present;
+// cuRAND's Philox layout, a whole run, loading a population, resuming a checkpoint, breeding
+// a share (breed_range), forward, NaN propagation, an empty range and the out-of-memory
+// refusal. Cuda.* tests skip (GTEST_SKIP) when no CUDA device is present;
 // CudaHost.* tests check the kernels' index math (cuda_layout.h) on the CPU and always run.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -23,6 +26,7 @@ extern "C" {
 }
 #include "cuda_layout.h"
 #include "cuda_lowrank.h"
+#include "mpi/mpi_share.h"
 
 namespace {
 
@@ -104,14 +108,35 @@ devo_backend_config config(const devo_model *m, size_t P, size_t k, devo_precisi
     return c;
 }
 
-std::vector<double> evaluate(const devo_backend_i *be, const devo_backend_config &cfg,
-                             const devo_model *m, const Data &d, const size_t *rows = nullptr,
-                             size_t row_count = 0, size_t first = 0)
+/* population (P, D) loaded into ctx in two parts: rows [0, P/2), then [P/2, P). */
+void load_in_two_parts(const devo_backend_i *be, void *ctx, const std::vector<float> &population,
+                       size_t P)
+{
+    size_t D = population.size() / P, half = P / 2;
+    EXPECT_EQ(be->load_population(ctx, population.data(), 0, half), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(be->load_population(ctx, population.data() + half * D, half, P - half), DEVO_OK)
+        << devo_last_error();
+}
+
+/* A new context of be with m's first population, then (when given) `population` (P, D) loaded
+ * over it, and d bound. */
+void *open_ctx(const devo_backend_i *be, const devo_backend_config &cfg, const devo_model *m,
+               const Data &d, const std::vector<float> *population = nullptr)
 {
     void *ctx = nullptr;
     EXPECT_EQ(be->create(&ctx, &cfg), DEVO_OK) << devo_last_error();
     EXPECT_EQ(be->init_population(ctx, m->weights), DEVO_OK) << devo_last_error();
+    if (population) load_in_two_parts(be, ctx, *population, cfg.population);
     EXPECT_EQ(be->bind_data(ctx, d.x.data(), d.y.data(), d.n), DEVO_OK) << devo_last_error();
+    return ctx;
+}
+
+std::vector<double> evaluate(const devo_backend_i *be, const devo_backend_config &cfg,
+                             const devo_model *m, const Data &d, const size_t *rows = nullptr,
+                             size_t row_count = 0, size_t first = 0,
+                             const std::vector<float> *population = nullptr)
+{
+    void *ctx = open_ctx(be, cfg, m, d, population);
     std::vector<double> f(cfg.population, NAN);
     EXPECT_EQ(be->evaluate(ctx, rows, row_count, first, cfg.population - first, f.data()), DEVO_OK)
         << devo_last_error();
@@ -140,19 +165,21 @@ void expect_equivalent(const std::vector<double> &gpu, const std::vector<double>
     }
 }
 
+/* Each precision and how far its fitness may be from the CPU's FP32 one (relative). */
+const struct Precision {
+    devo_precision precision;
+    double tolerance;
+    const char *name;
+} precisions[] = {{DEVO_PRECISION_FP32, 1e-5, "fp32"},
+                  // TF32 keeps 10 of FP32's 23 mantissa bits: truncated operands (sm_90 may
+                  // truncate rather than round) are each off by < 2^-10, a product by
+                  // < 2^-9; 2^-8 leaves a factor 2 for the second layer. The exact check
+                  // is EvaluationMatchesTheGpusOwnRoundingEmulated.
+                  {DEVO_PRECISION_TF32, 1.0 / 256, "tf32"},
+                  {DEVO_PRECISION_BF16, 2e-2, "bf16"}};
+
 TEST_F(Cuda, EvaluationIsEquivalentToRef)
 {
-    const struct {
-        devo_precision precision;
-        double tolerance;
-        const char *name;
-    } precisions[] = {{DEVO_PRECISION_FP32, 1e-5, "fp32"},
-                      // TF32 keeps 10 of FP32's 23 mantissa bits: truncated operands (sm_90 may
-                      // truncate rather than round) are each off by < 2^-10, a product by
-                      // < 2^-9; 2^-8 leaves a factor 2 for the second layer. The exact check
-                      // is EvaluationMatchesTheGpusOwnRoundingEmulated.
-                      {DEVO_PRECISION_TF32, 1.0 / 256, "tf32"},
-                      {DEVO_PRECISION_BF16, 2e-2, "bf16"}};
     for (const Net &net : nets)
         for (size_t P : {7, 33}) {
             devo_model *m = build(net, P);
@@ -372,6 +399,212 @@ TEST_F(Cuda, ShortRunIsEquivalentToRef)
     for (auto &hist : h) devo_history_free(&hist);
     devo_model_free(cpu_model);
     devo_model_free(gpu_model);
+}
+
+/* ------------------------------------------------------------ resume and partial breeding */
+
+/* (P, D) values in [-0.5, 0.5): a population both backends can load, unlike their first ones,
+ * which differ by the noise's rounding. */
+std::vector<float> spread_population(size_t P, size_t D, uint32_t salt)
+{
+    std::vector<float> pop(P * D);
+    uint32_t s = 2024 + salt;
+    for (float &v : pop) {
+        s = s * 1664525u + 1013904223u;
+        v = (float)((s >> 8) / 16777216.0) - 0.5f;
+    }
+    return pop;
+}
+
+std::string temp_path(const std::string &name)
+{
+    std::string dir = DEVO_TEST_TMP;
+    mkdir(dir.c_str(), 0755);
+    return dir + "/cuda-" + std::to_string(getpid()) + "-" + name;
+}
+
+/* Quiet options of a run of P individuals, k elites, for `generations` on `backend`. */
+devo_evolve_options run_options(devo_backend backend, size_t generations, size_t P, size_t k)
+{
+    devo_evolve_options o;
+    devo_evolve_options_init(&o);
+    o.verbose = 0;
+    o.backend = backend;
+    o.max_generations = generations;
+    o.population = P;
+    o.top_k = k;
+    return o;
+}
+
+struct Bred {
+    std::vector<float> population; /* (P, D) after the breed */
+    std::vector<double> fitness;   /* (P): the bred slots [first, first + count) evaluated */
+};
+
+/* `population` (P, D) loaded into ctx (the rows a previous breed left there overwritten),
+ * slots [first, first + count) bred (all of them by breed when whole), and those slots
+ * evaluated on ctx's data. */
+Bred breed_loaded(const devo_backend_i *be, void *ctx, const std::vector<float> &population,
+                  const std::vector<size_t> &order, const std::vector<uint32_t> &pairs,
+                  size_t first, size_t count, bool whole)
+{
+    const size_t P = order.size();
+    const uint32_t generation = 5;
+    load_in_two_parts(be, ctx, population, P);
+    EXPECT_EQ(whole ? be->breed(ctx, order.data(), pairs.data(), generation)
+                    : be->breed_range(ctx, order.data(), pairs.data(), generation, first, count),
+              DEVO_OK) << devo_last_error();
+    Bred out{population_of(be, ctx, population.size()), std::vector<double>(P, NAN)};
+    EXPECT_EQ(be->evaluate(ctx, nullptr, 0, first, count, out.fitness.data()), DEVO_OK)
+        << devo_last_error();
+    return out;
+}
+
+TEST_F(Cuda, BreedRangeIsEquivalentToRef)
+{
+    // One loaded population and ranking, bred in the shares of 1, 2 and 3 ranks of the slots
+    // [from, P) as libdevo_mpi cuts them (boundaries off the 32-slot groups): each share's
+    // elites and children equal those of a full breed on the GPU bit for bit, and the CPU's bit
+    // for bit without mutation (with it, to the noise's rounding); evaluating the share reads
+    // operands written for its slots (BF16 too), as the CPU's evaluation of the same children.
+    // One context per backend: each breed starts by loading the population again.
+    ASSERT_NE(devo_backend_cuda()->load_population, nullptr);
+    ASSERT_NE(devo_backend_cuda()->breed_range, nullptr);
+    devo_model *m = build(nets[1], 6);
+    const size_t P = 70, k = 5, D = devo_model_param_count(m);
+    Data d = make_data(m, 1100, 6);
+    std::vector<float> population = spread_population(P, D, 6);
+    std::vector<double> fitness(P);
+    for (size_t i = 0; i < P; i++) fitness[i] = std::sin(1.7 * (double)i);
+    std::vector<size_t> order(P), scratch(P);
+    devo_rank(fitness.data(), P, order.data(), scratch.data());
+    std::vector<uint32_t> pairs(2 * (P - k));
+    devo_parent_pairs(k, P - k, pairs.data());
+    const struct {
+        double mutation_rate;
+        Precision gpu;
+    } cases[] = {{0.0, precisions[0]}, {0.2, precisions[2]}};
+    for (auto &c : cases) {
+        auto cfg = config(m, P, k, DEVO_PRECISION_FP32);
+        cfg.mutation_threshold = devo_mutation_threshold(c.mutation_rate);
+        void *cpu_ctx = open_ctx(devo_backend_cpu(), cfg, m, d);
+        Bred cpu = breed_loaded(devo_backend_cpu(), cpu_ctx, population, order, pairs, 0, P, true);
+        devo_backend_cpu()->destroy(cpu_ctx);
+        cfg.precision = c.gpu.precision;
+        void *ctx = open_ctx(devo_backend_cuda(), cfg, m, d);
+        Bred full = breed_loaded(devo_backend_cuda(), ctx, population, order, pairs, 0, P, true);
+        for (size_t from : {(size_t)0, k})
+            for (int ranks = 1; ranks <= 3; ranks++)
+                for (int rank = 0; rank < ranks; rank++) {
+                    size_t first, count;
+                    devo_share(P - from, ranks, rank, &first, &count);
+                    first += from;
+                    Bred part = breed_loaded(devo_backend_cuda(), ctx, population, order, pairs,
+                                             first, count, false);
+                    for (size_t slot = 0; slot < first + count; slot++) {
+                        if (slot >= k && slot < first) continue; // not this share's
+                        const float *g = &part.population[slot * D];
+                        const float *f = &full.population[slot * D], *r = &cpu.population[slot * D];
+                        ASSERT_EQ(std::memcmp(g, f, D * sizeof(float)), 0) << "slot " << slot;
+                        for (size_t e = 0; e < D; e++) {
+                            float tolerance = c.mutation_rate == 0.0 ? 0.0f : 1e-6f;
+                            ASSERT_NEAR(g[e], r[e], tolerance) << "slot " << slot << " " << e;
+                        }
+                    }
+                    expect_equivalent(
+                        std::vector<double>(part.fitness.begin() + first,
+                                            part.fitness.begin() + first + count),
+                        std::vector<double>(cpu.fitness.begin() + first,
+                                            cpu.fitness.begin() + first + count),
+                        c.gpu.tolerance, c.gpu.name);
+                }
+        devo_backend_cuda()->destroy(ctx);
+    }
+    devo_model_free(m);
+}
+
+TEST_F(Cuda, CheckpointPopulationIsEquivalentToRef)
+{
+    // A state saved from a CPU run holds the population a resume loads. The GPU backend loads it
+    // over its own first population (in two parts) and evaluates it as the CPU does in every
+    // precision: the packed first layer and the BF16 copy are the loaded rows', not stale ones.
+    ASSERT_NE(devo_backend_cuda()->load_population, nullptr);
+    devo_model *m = build(nets[0], 12);
+    Data d = make_data(m, 2100, 12);
+    devo_evolve_options o = run_options(DEVO_BACKEND_CPU, 2, 12, 3);
+    devo_evolver *e = nullptr;
+    ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK) << devo_last_error();
+    ASSERT_EQ(devo_evolver_fit(e, m, d.x.data(), d.y.data(), d.n, nullptr), DEVO_OK);
+    std::string path = temp_path("cpu.devostate");
+    ASSERT_EQ(devo_evolver_save_state(e, path.c_str()), DEVO_OK) << devo_last_error();
+    devo_evolver_free(e);
+    ASSERT_EQ(devo_evolver_load_state(&e, path.c_str(), nullptr), DEVO_OK) << devo_last_error();
+    const float *view = nullptr;
+    size_t P = 0, D = 0;
+    ASSERT_EQ(devo_evolver_ask(e, &view, &P, &D), DEVO_OK);
+    std::vector<float> population(view, view + P * D);
+    devo_evolver_free(e);
+    unlink(path.c_str());
+
+    std::vector<double> cpu = evaluate(devo_backend_cpu(), config(m, P, 3, DEVO_PRECISION_FP32),
+                                       m, d, nullptr, 0, 0, &population);
+    for (auto &p : precisions) {
+        auto cfg = config(m, P, 3, p.precision);
+        void *ctx = open_ctx(devo_backend_cuda(), cfg, m, d, &population);
+        EXPECT_EQ(population_of(devo_backend_cuda(), ctx, P * D), population) << p.name;
+        devo_backend_cuda()->destroy(ctx);
+        expect_equivalent(evaluate(devo_backend_cuda(), cfg, m, d, nullptr, 0, 0, &population),
+                          cpu, p.tolerance, p.name);
+    }
+    devo_model_free(m);
+}
+
+/* The GPU run of 4 generations against the same run saved after generation `stop` and
+ * resumed in a new evolver: the same model and history (but wall time), bit for bit. */
+void expect_exact_gpu_resume(devo_precision precision, size_t fitness_samples, size_t stop)
+{
+    devo_model *whole = build(nets[0], 13), *part = build(nets[0], 13);
+    Data d = make_data(whole, 2100, 13);
+    devo_evolve_options o = run_options(DEVO_BACKEND_CUDA, 4, 40, 6);
+    o.fitness_samples = fitness_samples;
+    o.precision = precision;
+    devo_history full{}, resumed{};
+    ASSERT_EQ(devo_fit_evolve(whole, d.x.data(), d.y.data(), d.n, &o, &full), DEVO_OK)
+        << devo_last_error();
+    devo_evolve_options first = o;
+    first.max_generations = stop;
+    devo_evolver *e = nullptr;
+    ASSERT_EQ(devo_evolver_create(&e, part, &first), DEVO_OK) << devo_last_error();
+    ASSERT_EQ(devo_evolver_fit(e, part, d.x.data(), d.y.data(), d.n, nullptr), DEVO_OK);
+    std::string path = temp_path("gpu.devostate");
+    ASSERT_EQ(devo_evolver_save_state(e, path.c_str()), DEVO_OK) << devo_last_error();
+    devo_evolver_free(e);
+    ASSERT_EQ(devo_evolver_load_state(&e, path.c_str(), &o), DEVO_OK) << devo_last_error();
+    ASSERT_EQ(devo_evolver_fit(e, part, d.x.data(), d.y.data(), d.n, &resumed), DEVO_OK)
+        << devo_last_error();
+    devo_evolver_free(e);
+    unlink(path.c_str());
+    size_t D = devo_model_param_count(whole);
+    EXPECT_EQ(std::memcmp(part->weights, whole->weights, D * sizeof(float)), 0);
+    ASSERT_EQ(resumed.generations, full.generations);
+    size_t G = full.generations;
+    for (double *devo_history::*column : {&devo_history::best, &devo_history::mean,
+                                          &devo_history::std, &devo_history::population_mean,
+                                          &devo_history::best_ever})
+        EXPECT_EQ(std::memcmp(resumed.*column, full.*column, G * sizeof(double)), 0);
+    EXPECT_EQ(std::memcmp(resumed.evaluations, full.evaluations, G * sizeof(uint64_t)), 0);
+    devo_history_free(&full);
+    devo_history_free(&resumed);
+    devo_model_free(whole);
+    devo_model_free(part);
+}
+
+TEST_F(Cuda, ResumedRunIsEquivalentToRef)
+{
+    // The reference here is the uninterrupted GPU run (the CPU's resume is test_state.cpp's).
+    expect_exact_gpu_resume(DEVO_PRECISION_FP32, 0, 2);
+    expect_exact_gpu_resume(DEVO_PRECISION_BF16, 700, 1);
+    expect_exact_gpu_resume(DEVO_PRECISION_TF32, 0, 0);
 }
 
 TEST_F(Cuda, ForwardIsEquivalentToRef)
@@ -655,35 +888,82 @@ TEST(CudaHost, CrossoverWordAndBitAreTheCpuLayouts)
 
 TEST(CudaHost, VaryKernelWritesEverySlotAndElementOnceWithItsWarpsDraw)
 {
-    // The loops of vary_kernel, run on the host for a grid whose y dimension is capped low (the
-    // device caps it at 65535) so that the group loop strides: each (slot, element) is written
-    // exactly once; a slot's crossover block comes from the lane that drew it for that slot;
-    // the 32 lanes of a warp share one crossover block index.
+    // The loops of vary_kernel over slots [first, end), run on the host for a grid whose y
+    // dimension is capped low (the device caps it at 65535) so that the group loop strides:
+    // each (slot, element) of the range is written exactly once, nothing outside it; a slot's
+    // crossover block comes from the lane that drew it for that slot; the 32 lanes of a warp
+    // share one crossover block index.
     for (size_t P : {1, 5, 32, 33, 70})
-        for (size_t D : {1, 127, 128, 129, 1030}) {
-            size_t blocks_x = ceil_div(ceil_div(D, 4), DEVO_VARY_THREADS);
-            size_t groups = ceil_div(P, DEVO_VARY_GROUP), grid_y = std::min<size_t>(groups, 2);
-            std::vector<int> writes(P * D, 0);
-            for (size_t by = 0; by < grid_y; by++)
-                for (size_t bx = 0; bx < blocks_x; bx++)
-                    for (size_t warp = 0; warp < DEVO_VARY_THREADS / 32; warp++) {
-                        size_t warp_base = ((bx * DEVO_VARY_THREADS) + warp * 32) * 4;
-                        for (size_t group = by * DEVO_VARY_GROUP; group < P;
-                             group += grid_y * DEVO_VARY_GROUP) {
-                            size_t last = std::min(group + DEVO_VARY_GROUP, P);
-                            for (size_t slot = group; slot < last; slot++)
-                                for (unsigned lane = 0; lane < 32; lane++) {
-                                    size_t base = warp_base + lane * 4;
-                                    ASSERT_EQ(base / 128, warp_base / 128); // one block per warp
-                                    ASSERT_LT(slot - group, 32u); // lane slot - group drew it
-                                    for (unsigned q = 0; q < 4 && base < D; q++)
-                                        if (base + q < D) writes[slot * D + base + q]++;
-                                }
+        for (size_t D : {1, 127, 128, 129, 1030})
+            for (auto range : {std::make_pair((size_t)0, P), std::make_pair(P / 3, P),
+                               std::make_pair(P / 2, P / 2 + 1)}) {
+                size_t first = range.first, end = range.second;
+                size_t blocks_x = ceil_div(ceil_div(D, 4), DEVO_VARY_THREADS);
+                size_t groups = ceil_div(end - first, DEVO_VARY_GROUP);
+                size_t grid_y = std::min<size_t>(groups, 2);
+                std::vector<int> writes(P * D, 0);
+                for (size_t by = 0; by < grid_y; by++)
+                    for (size_t bx = 0; bx < blocks_x; bx++)
+                        for (size_t warp = 0; warp < DEVO_VARY_THREADS / 32; warp++) {
+                            size_t warp_base = ((bx * DEVO_VARY_THREADS) + warp * 32) * 4;
+                            for (size_t group = first + by * DEVO_VARY_GROUP; group < end;
+                                 group += grid_y * DEVO_VARY_GROUP) {
+                                size_t last = std::min(group + DEVO_VARY_GROUP, end);
+                                for (size_t slot = group; slot < last; slot++)
+                                    for (unsigned lane = 0; lane < 32; lane++) {
+                                        size_t base = warp_base + lane * 4;
+                                        // one block per warp
+                                        ASSERT_EQ(base / 128, warp_base / 128);
+                                        ASSERT_LT(slot - group, 32u); // lane slot - group drew it
+                                        for (unsigned q = 0; q < 4 && base < D; q++)
+                                            if (base + q < D) writes[slot * D + base + q]++;
+                                    }
+                            }
+                        }
+                for (size_t i = 0; i < P * D; i++)
+                    ASSERT_EQ(writes[i], i / D >= first && i / D < end ? 1 : 0)
+                        << "P " << P << " D " << D << " slots " << first << ".." << end << " index "
+                        << i;
+            }
+}
+
+TEST(CudaHost, VaryRangesAreTheElitesAndTheShare)
+{
+    // breed_range(first, count) runs the variation kernel over devo_vary_ranges: sorted,
+    // disjoint, non-empty ranges making exactly the elites [0, k) and the children of
+    // [first, first + count); the shares of [from, P) over any rank count (libdevo_mpi's cut)
+    // make every slot between them, and a full breed is one launch over [0, P).
+    for (size_t P : {1, 2, 5, 33, 70})
+        for (size_t k : {(size_t)0, (size_t)1, P / 2, P})
+            for (size_t from : {(size_t)0, k})
+                for (int ranks = 1; ranks <= 4; ranks++) {
+                    std::vector<int> made(P, 0);
+                    for (int rank = 0; rank < ranks; rank++) {
+                        size_t first, count, begin[2], end[2];
+                        devo_share(P - from, ranks, rank, &first, &count);
+                        first += from;
+                        int n = devo_vary_ranges(k, first, count, begin, end);
+                        std::vector<int> mine(P, 0);
+                        for (int i = 0; i < n; i++) {
+                            ASSERT_LT(begin[i], end[i]);
+                            ASSERT_LE(end[i], P);
+                            ASSERT_TRUE(i == 0 || end[i - 1] < begin[i]); // touching: merged
+                            for (size_t slot = begin[i]; slot < end[i]; slot++) mine[slot]++;
+                        }
+                        for (size_t slot = 0; slot < P; slot++) {
+                            bool wanted = slot < k || (slot >= first && slot < first + count);
+                            ASSERT_EQ(mine[slot], wanted ? 1 : 0)
+                                << "P " << P << " k " << k << " share " << first << "+" << count
+                                << " slot " << slot;
+                            made[slot] |= mine[slot];
                         }
                     }
-            for (size_t i = 0; i < P * D; i++)
-                ASSERT_EQ(writes[i], 1) << "P " << P << " D " << D << " index " << i;
-        }
+                    for (size_t slot = 0; slot < P; slot++) ASSERT_EQ(made[slot], 1) << slot;
+                }
+    size_t begin[2], end[2];
+    ASSERT_EQ(devo_vary_ranges(3, 0, 70, begin, end), 1);
+    EXPECT_EQ(begin[0], 0u);
+    EXPECT_EQ(end[0], 70u);
 }
 
 TEST(CudaHost, PackedIndexIsTheCpuPackingOfTheWholePopulation)
