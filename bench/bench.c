@@ -22,7 +22,7 @@
 #define BENCH_MAX_LIST 32
 
 typedef struct bench_args {
-    const char *populations, *backends, *precisions, *data, *csv, *plot;
+    const char *populations, *backends, *precisions, *data, *csv, *plot, *strategies, *ranks;
     cli_strings layers;
     size_t samples, generations, warmup, top_k, batch_size;
     int threads;
@@ -42,7 +42,8 @@ static size_t split_list(const char *text, char **copy, const char **items)
     return count;
 }
 
-static int parse_populations(const char *text, size_t *out, size_t *count)
+/* Sizes in [min, 2^24], comma-separated. */
+static int parse_sizes(const char *text, size_t *out, size_t *count, size_t min)
 {
     char *copy;
     const char *items[BENCH_MAX_LIST];
@@ -52,7 +53,7 @@ static int parse_populations(const char *text, size_t *out, size_t *count)
         char *end;
         errno = 0;
         unsigned long long v = strtoull(items[i], &end, 10);
-        ok = !errno && !*end && items[i][0] != '-' && v >= 2 && v <= (1ull << 24);
+        ok = !errno && !*end && items[i][0] != '-' && v >= min && v <= (1ull << 24);
         out[i] = (size_t)v;
     }
     free(copy);
@@ -61,21 +62,36 @@ static int parse_populations(const char *text, size_t *out, size_t *count)
 
 static void print_header(FILE *out)
 {
-    fprintf(out, "%-5s %-5s %-16s %6s %9s %11s %9s %9s %6s %8s %8s %8s %8s %8s %6s %9s %9s\n",
+    fprintf(out,
+            "%-5s %-5s %-16s %6s %9s %11s %9s %9s %6s %8s %8s %8s %8s %8s %6s %9s %9s %-12s %8s\n",
             "back", "prec", "network", "P", "gen/s", "evals/s", "GFLOP/s", "ceiling", "%ceil",
             "eval_ms", "sel_ms", "vary_ms", "varyGB/s", "copyGB/s", "%copy", "host_MB",
-            "device_MB");
+            "device_MB", "strategy", "fwd_eq");
 }
 
 static const char *csv_header =
     "backend,precision,network,population,top_k,params,samples,generations_per_s,"
     "evaluations_per_s,gflops,ceiling_gflops,ceiling_fraction,evaluate_ms,select_ms,vary_ms,"
-    "vary_gbps,copy_ceiling_gbps,copy_fraction,host_peak_mb,device_mb\n";
+    "vary_gbps,copy_ceiling_gbps,copy_fraction,host_peak_mb,device_mb,strategy,rank,"
+    "forward_equivalents\n";
+
+/* What a row runs: a strategy and, for an ES, its perturbation rank. */
+typedef struct row_kind {
+    devo_strategy strategy;
+    size_t rank;
+} row_kind;
+
+static const char *const strategy_names[] = {"ga", "openai-es", "pgpe", "snes"};
 
 static void print_row(FILE *out, int csv, const char *backend, const char *precision,
                       const char *network, size_t P, size_t k, size_t samples,
-                      const bench_row_result *r, const ceiling *top)
+                      const bench_row_result *r, const ceiling *top, row_kind kind)
 {
+    // P n sample evaluations per second over one model's n samples per second.
+    double forward_equivalents = (double)P * r->single_model_seconds / r->evaluate_seconds;
+    char strategy[32];
+    if (kind.strategy == DEVO_STRATEGY_GA) snprintf(strategy, sizeof strategy, "ga");
+    else snprintf(strategy, sizeof strategy, "%s-r%zu", strategy_names[kind.strategy], kind.rank);
     double gflops = r->gemm_flops / r->evaluate_seconds / 1e9;
     double ceiling_gflops = top->gemm_flops / 1e9;
     double vary_gbps = r->variation_bytes / r->vary_seconds / 1e9;
@@ -83,19 +99,21 @@ static void print_row(FILE *out, int csv, const char *backend, const char *preci
     double evals = (double)P / r->generation_seconds;
     if (csv)
         fprintf(out, "%s,%s,%s,%zu,%zu,%zu,%zu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,"
-                     "%.6g,%.6g,%.6g\n",
+                     "%.6g,%.6g,%.6g,%s,%zu,%.6g\n",
                 backend, precision, network, P, k, r->params, samples, 1.0 / r->generation_seconds,
                 evals, gflops, ceiling_gflops, gflops / ceiling_gflops, 1e3 * r->evaluate_seconds,
                 1e3 * r->select_seconds, 1e3 * r->vary_seconds, vary_gbps, copy_gbps,
-                vary_gbps / copy_gbps, r->host_peak_bytes / 1e6, r->device_bytes / 1e6);
+                vary_gbps / copy_gbps, r->host_peak_bytes / 1e6, r->device_bytes / 1e6,
+                strategy_names[kind.strategy], kind.rank, forward_equivalents);
     else
         fprintf(out,
                 "%-5s %-5s %-16s %6zu %9.3f %11.1f %9.1f %9.1f %5.1f%% %8.2f %8.3f %8.3f %8.2f "
-                "%8.2f %5.1f%% %9.1f %9.1f\n",
+                "%8.2f %5.1f%% %9.1f %9.1f %-12s %8.2f\n",
                 backend, precision, network, P, 1.0 / r->generation_seconds, evals, gflops,
                 ceiling_gflops, 100.0 * gflops / ceiling_gflops, 1e3 * r->evaluate_seconds,
                 1e3 * r->select_seconds, 1e3 * r->vary_seconds, vary_gbps, copy_gbps,
-                100.0 * vary_gbps / copy_gbps, r->host_peak_bytes / 1e6, r->device_bytes / 1e6);
+                100.0 * vary_gbps / copy_gbps, r->host_peak_bytes / 1e6, r->device_bytes / 1e6,
+                strategy, forward_equivalents);
     fflush(out);
 }
 
@@ -149,6 +167,8 @@ static int parse_bench(int argc, char **argv, bench_args *a)
 {
     memset(a, 0, sizeof *a);
     a->populations = "16,64,256,1024,4096";
+    a->strategies = "ga";
+    a->ranks = "0";
     a->backends = devo_backend_available(DEVO_BACKEND_CUDA) ? "cpu,cuda" : "cpu";
     a->precisions = "fp32";
     a->data = DEVO_DEFAULT_DATA_DIR;
@@ -157,6 +177,9 @@ static int parse_bench(int argc, char **argv, bench_args *a)
     a->batch_size = 1024;
     const cli_flag flags[] = {
         {"population", CLI_STRING, &a->populations, "population sizes (16,64,256,1024,4096)"},
+        {"strategy", CLI_STRING, &a->strategies,
+         "ga,openai-es,pgpe,snes: rows for each (ga; the ES strategies run on the CPU)"},
+        {"rank", CLI_STRING, &a->ranks, "ES perturbation ranks, 0 = full rank (0)"},
         {"layers", CLI_REPEAT, &a->layers,
          "network, repeatable: 784-256-10 or 256:relu,10:softmax (784-30-10 784-256-10 "
          "784-256-128-10)"},
@@ -230,12 +253,39 @@ typedef struct sweep {
     const char *backends[BENCH_MAX_LIST], *precisions[BENCH_MAX_LIST];
     size_t backend_count, precision_count;
     char *backend_copy, *precision_copy;
+    row_kind kinds[BENCH_MAX_LIST * BENCH_MAX_LIST];
+    size_t kind_count;
 } sweep;
+
+/* The rows' kinds: each strategy of --strategy, an ES once per rank of --rank. */
+static int parse_kinds(const bench_args *a, sweep *s)
+{
+    size_t ranks[BENCH_MAX_LIST], rank_count;
+    if (!parse_sizes(a->ranks, ranks, &rank_count, 0)) {
+        fprintf(stderr, "devo: bad value '%s' for flag '--rank' (ranks >= 0, comma-separated)\n",
+                a->ranks);
+        return 0;
+    }
+    char *copy;
+    const char *items[BENCH_MAX_LIST];
+    size_t count = split_list(a->strategies, &copy, items);
+    int ok = count > 0;
+    for (size_t i = 0; ok && i < count; i++) {
+        devo_strategy strategy;
+        ok = cli_strategy(items[i], &strategy);
+        if (!ok) fprintf(stderr, "devo: bad value '%s' for flag '--strategy'\n", items[i]);
+        for (size_t r = 0; ok && r < (strategy == DEVO_STRATEGY_GA ? 1 : rank_count); r++)
+            s->kinds[s->kind_count++] = (row_kind){strategy, strategy ? ranks[r] : 0};
+    }
+    free(copy);
+    return ok;
+}
 
 static int parse_sweep(const bench_args *a, sweep *s)
 {
     memset(s, 0, sizeof *s);
-    if (!parse_populations(a->populations, s->populations, &s->population_count)) {
+    if (!parse_kinds(a, s)) return 0;
+    if (!parse_sizes(a->populations, s->populations, &s->population_count, 2)) {
         fprintf(stderr, "devo: bad value '%s' for flag '--population' (sizes >= 2, "
                         "comma-separated)\n", a->populations);
         return 0;
@@ -307,17 +357,24 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
                 series[*series_count] = names[*series_count];
                 (*series_count)++;
             }
-            for (size_t i = 0; i < s->population_count; i++) {
-                size_t P = s->populations[i];
+            for (size_t i = 0; i < s->population_count * s->kind_count; i++) {
+                size_t P = s->populations[i / s->kind_count];
+                row_kind kind = s->kinds[i % s->kind_count];
+                const devo_backend_i *runner = backend;
+                if (kind.strategy != DEVO_STRATEGY_GA) {
+                    if (backend != devo_backend_cpu()) continue; // no ES on CUDA yet
+                    runner = devo_backend_es_cpu();
+                }
                 size_t k = a->top_k ? a->top_k : (P / 4 ? P / 4 : 1);
                 if (k > P) k = P;
                 devo_precision precision;
                 cli_precision(s->precisions[pi], &precision);
                 bench_row_config c = {
-                    .backend = backend, .precision = precision, .layers = spec,
+                    .backend = runner, .precision = precision, .layers = spec,
                     .population = P, .top_k = k, .x = devo_dataset_x(data), .y = y, .n = n,
                     .inputs = devo_dataset_dim(data), .batch_size = a->batch_size,
                     .threads = a->threads, .warmup = a->warmup, .generations = a->generations,
+                    .strategy = kind.strategy, .rank = kind.rank,
                 };
                 bench_row_result r;
                 int code = bench_measure_row(&c, &r);
@@ -327,10 +384,10 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
                     continue;
                 }
                 print_row(stdout, 0, backend->name, s->precisions[pi], network, P, k, n, &r,
-                          &top);
+                          &top, kind);
                 if (csv)
                     print_row(csv, 1, backend->name, s->precisions[pi], network, P, k, n, &r,
-                              &top);
+                              &top, kind);
             }
         }
     }
@@ -365,7 +422,9 @@ int cmd_bench(int argc, char **argv)
     if (csv) fputs(csv_header, csv);
     printf("devo bench: %zu samples of %zu features; each timed generation evaluates all P "
            "individuals, ranks and breeds; medians of %zu generations after %zu warm-up; GFLOP/s "
-           "counts the FLOPs of every GEMM (2 x in x out per layer, sample and individual)\n",
+           "counts the FLOPs of every GEMM (2 x in x out per layer, sample and individual; for a "
+           "low-rank ES, the full-rank FLOPs its evaluation stands for); fwd_eq: P n samples "
+           "per evaluation second over one model's inference rate on the same samples\n",
            n, devo_dataset_dim(data), a.generations, a.warmup);
     int worst = 0;
     const char *series[BENCH_MAX_LIST * CLI_MAX_REPEATS * 4];

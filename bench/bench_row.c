@@ -86,6 +86,7 @@ static devo_status generation(const bench_row_config *c, row_state *s, uint32_t 
     double t1 = devo_now_seconds();
     if (status == DEVO_OK) status = b->rank(s->ctx, s->fitness, s->order);
     double t2 = devo_now_seconds();
+    if (status == DEVO_OK && b->tell) status = b->tell(s->ctx, s->fitness);
     if (status == DEVO_OK) status = b->breed(s->ctx, s->order, s->pairs, g);
     double t3 = devo_now_seconds();
     t[0] = t1 - t0;
@@ -117,6 +118,13 @@ int bench_measure_row(const bench_row_config *c, bench_row_result *r)
         .fitness = DEVO_FITNESS_NEG_LOSS, .batch_size = c->batch_size, .threads = c->threads,
         .precision = c->precision,
     };
+    devo_evolve_options options; // what an ES backend reads: its strategy and rank
+    devo_evolve_options_init(&options);
+    options.strategy = c->strategy;
+    options.perturbation_rank = c->rank;
+    options.population = P;
+    options.max_generations = c->warmup + c->generations;
+    cfg.options = &options;
     row_state s = {0};
     s.fitness = malloc(P * sizeof *s.fitness);
     s.order = malloc(P * sizeof *s.order);
@@ -146,7 +154,15 @@ int bench_measure_row(const bench_row_config *c, bench_row_result *r)
         r->vary_seconds = median(vary, T);
         r->host_peak_bytes = peak_rss_bytes();
         r->device_bytes = c->backend->device_bytes ? (double)c->backend->device_bytes(s.ctx) : 0;
-    } else {
+        // The base network's inference on the same samples: one model, timed apart.
+        for (size_t g = 0; status == DEVO_OK && g < T; g++) {
+            double loss, start = devo_now_seconds();
+            status = devo_model_evaluate(m, c->x, c->y, c->n, &loss, NULL);
+            total[g] = devo_now_seconds() - start;
+        }
+        r->single_model_seconds = median(total, T);
+    }
+    if (status != DEVO_OK) {
         fprintf(stderr, "devo: bench %s P=%zu %s: %s\n", c->backend->name, P, c->layers,
                 status == DEVO_ERR_OUT_OF_MEMORY && !s.ctx ? "out of memory" : devo_last_error());
     }

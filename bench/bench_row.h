@@ -18,6 +18,8 @@ typedef struct bench_row_config {
     size_t batch_size;
     int threads;
     size_t warmup, generations;
+    devo_strategy strategy;   /* the GA, or an ES on the CPU's ES backend */
+    size_t rank;              /* an ES's perturbation rank, 0 = full rank */
 } bench_row_config;
 
 typedef struct bench_row_result {
@@ -30,10 +32,13 @@ typedef struct bench_row_result {
     double vary_seconds;
     double host_peak_bytes;       /* peak resident set size during the row */
     double device_bytes;          /* bytes held on the device (0 on the CPU) */
+    double single_model_seconds;  /* median time of one model's forward pass (and loss) over the
+                                     n samples: the base network's inference */
 } bench_row_result;
 
 /* Builds the network, runs `warmup` untimed then `generations` timed generations
- * (each evaluates all P individuals, ranks, breeds) and fills *r with medians.
+ * (each evaluates all P individuals, ranks, breeds; an ES also tells) and fills *r with
+ * medians. vary_ms is then the ES's update and next draw.
  * Returns 0 on success; on failure prints the library's message and returns 1
  * (2 for a malformed --layers). */
 int bench_measure_row(const bench_row_config *c, bench_row_result *r);

@@ -13,12 +13,11 @@
  */
 #include "cuda_backend.h"
 #include "cuda_check.h"
+#include "cuda_loss.cuh"
 
 extern "C" {
 #include "nn_math.h"
 }
-
-#define REDUCE_THREADS 256
 
 /* ----------------------------------------------------------------------------- kernels */
 
@@ -67,39 +66,6 @@ __global__ void bias_softmax_kernel(cuda_view v, size_t count, size_t rows, size
         devo_activate_row(DEVO_ACT_SOFTMAX, row, units);
         if (operand)
             for (size_t j = 0; j < units; j++) operand[offset + j] = to_operand<T>(row[j]);
-    }
-}
-
-// One block per individual: sums the per-sample loss and hits of `rows` samples in a fixed
-// order (thread-strided partial sums, then a fixed tree) and adds them to the run's sums.
-__global__ void loss_kernel(cuda_view v, size_t rows, size_t outputs, devo_activation act,
-                            devo_loss loss, const float *__restrict__ targets, size_t width,
-                            double *__restrict__ loss_sum, unsigned long long *__restrict__ correct)
-{
-    __shared__ double partial_loss[REDUCE_THREADS];
-    __shared__ unsigned long long partial_hits[REDUCE_THREADS];
-    size_t p = blockIdx.x;
-    double l = 0.0;
-    unsigned long long hits = 0;
-    for (size_t r = threadIdx.x; r < rows; r += REDUCE_THREADS) {
-        const float *z = v.base + p * v.individual_stride + r * v.row_stride;
-        const float *t = targets + r * width;
-        if (loss != DEVO_LOSS_NONE) l += devo_sample_loss(act, loss, z, outputs, t);
-        hits += (unsigned long long)devo_sample_correct(act, loss, z, outputs, t);
-    }
-    partial_loss[threadIdx.x] = l;
-    partial_hits[threadIdx.x] = hits;
-    __syncthreads();
-    for (unsigned half = REDUCE_THREADS / 2; half > 0; half /= 2) {
-        if (threadIdx.x < half) {
-            partial_loss[threadIdx.x] += partial_loss[threadIdx.x + half];
-            partial_hits[threadIdx.x] += partial_hits[threadIdx.x + half];
-        }
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) {
-        loss_sum[p] += partial_loss[0];
-        correct[p] += partial_hits[0];
     }
 }
 
@@ -273,7 +239,7 @@ devo_status cuda_evaluate(void *ctx, const size_t *rows, size_t row_count, size_
         DEVO_TRY(chunk_operands(b, rows != nullptr, s0, chunk, &x, &y));
         cuda_view logits;
         DEVO_TRY(forward_chunk(b, first, count, chunk, {x, 0}, &logits));
-        loss_kernel<<<(unsigned)count, REDUCE_THREADS, 0, b->stream>>>(
+        devo_cuda_loss_kernel<<<(unsigned)count, DEVO_CUDA_REDUCE_THREADS, 0, b->stream>>>(
             logits, chunk, b->outputs, last->act, arch->loss, y, b->width, b->loss_sum,
             b->correct);
         CUDA_TRY_LAUNCH();

@@ -43,7 +43,7 @@ extern "C" {
 
 /* ------------------------------------------------------------------ version */
 #define DEVO_VERSION_MAJOR 0
-#define DEVO_VERSION_MINOR 1
+#define DEVO_VERSION_MINOR 2
 #define DEVO_VERSION_PATCH 0
 
 /* The runtime version, "MAJOR.MINOR.PATCH"; a static string. */
@@ -200,7 +200,25 @@ typedef struct devo_generation_stats {
     double best_ever;       /* best `best` so far in this run */
     uint64_t evaluations;   /* individual fitness evaluations so far (cumulative) */
     double seconds;         /* wall time since the run started */
+    double center;          /* ES strategies: the centre's fitness on this generation's samples
+                               (NaN in ask/tell, where devo does not score); NaN for the GA */
+    const devo_model *model; /* devo_fit_evolve's on_generation only (else NULL): the run's
+                               answer so far (the centre, or the GA's best), borrowed for the
+                               call: evaluate it on held-out data, save it */
 } devo_generation_stats;
+
+/* How a run searches. The GA is SEED.md's algorithm; the others are evolution
+ * strategies: a Gaussian search distribution (centre, per-parameter sigma) whose
+ * centre is what they return (devo_fit_evolve, devo_evolver_best). */
+typedef enum devo_strategy {
+    DEVO_STRATEGY_GA = 0,        /* truncation selection, crossover, mutation: the default */
+    DEVO_STRATEGY_OPENAI_ES = 1, /* Salimans et al. 2017: antithetic, centred ranks, Adam,
+                                    weight decay; sigma constant */
+    DEVO_STRATEGY_PGPE = 2,      /* Sehnke et al. 2010, symmetric sampling, per-parameter sigma,
+                                    ClipUp steps on the centre (Toklu et al. 2020) */
+    DEVO_STRATEGY_SNES = 3       /* separable NES (Schaul et al. 2011): rank utilities,
+                                    natural-gradient steps on centre and per-parameter sigma */
+} devo_strategy;
 
 /* A custom fitness, higher is better, need not be differentiable. `candidate`
  * holds one individual's weights (borrowed for the call); x and y are the
@@ -231,7 +249,31 @@ typedef struct devo_evolve_options {
     devo_generation_fn on_generation; /* NULL */
     void *on_generation_user;
     devo_precision precision; /* DEVO_PRECISION_FP32 */
+    /* Fields since 0.2 (see "ABI" below). The GA ignores them; mutation_*, init_std and
+     * top_k are the GA's (top_k also sets which individuals the statistics call elites). */
+    devo_strategy strategy;   /* DEVO_STRATEGY_GA */
+    double learning_rate;     /* 0: the strategy's default; OpenAI-ES: Adam step (0.01),
+                                 PGPE: ClipUp step (0.15), SNES: centre step (1); >= 0 */
+    double sigma;             /* 0: the strategy's default (OpenAI-ES 0.02, PGPE 0.05, SNES
+                                 0.05): the initial std of the perturbations; >= 0 */
+    size_t perturbation_rank; /* 0: full-rank Gaussian perturbations; r >= 1: every kernel is
+                                 perturbed by A B^T / sqrt(r), A (inputs, r), B (units, r)
+                                 Gaussian, biases by full Gaussian noise; r <= min(inputs, units)
+                                 of every layer */
+    double weight_decay;      /* 0: L2 pull of the centre, lambda in g - lambda * centre; >= 0 */
+    double sigma_final;       /* 0: no schedule; else sigma (and OpenAI-ES/PGPE's learning rate
+                                 in proportion) decays geometrically to this by max_generations */
 } devo_evolve_options;
+
+/* ABI: programs built against devo 0.1's header, whose devo_evolve_options,
+ * devo_generation_stats and devo_history end before the fields marked "since 0.2",
+ * keep working with this library: the calls that read or write those structs are
+ * versioned below (the 0.1 symbols remain and see the 0.1 layouts, running the GA). */
+#define devo_evolve_options_init devo_evolve_options_init_v2
+#define devo_fit_evolve devo_fit_evolve_v2
+#define devo_evolver_create devo_evolver_create_v2
+#define devo_evolver_stats devo_evolver_stats_v2
+#define devo_history_free devo_history_free_v2
 
 /* Fills *o with the defaults above (deepevolution's). NULL is ignored. */
 DEVO_API void devo_evolve_options_init(devo_evolve_options *o);
@@ -246,6 +288,7 @@ typedef struct devo_history {
     double *best_ever;
     uint64_t *evaluations;
     double *seconds;
+    double *center; /* since 0.2: the centre's fitness (NaN for the GA) */
 } devo_history;
 
 /* Frees the arrays of *h and zeroes it; NULL is fine. The struct itself is the caller's. */

@@ -26,6 +26,8 @@ typedef struct devo_backend_config {
     int threads;                 /* CPU threads, 0 = all cores */
     devo_precision precision;
     int device;                  /* CUDA device index (devo_options_device) */
+    const devo_evolve_options *options; /* the run's options, borrowed for create only: the
+                                           evolution strategies read theirs from it */
 } devo_backend_config;
 
 typedef struct devo_backend_i {
@@ -70,10 +72,22 @@ typedef struct devo_backend_i {
      * undefined. Optional: without it, no MPI. */
     devo_status (*breed_range)(void *ctx, const size_t *order, const uint32_t *pairs,
                                uint32_t generation, size_t first, size_t count);
+    /* Search-distribution strategies (the ES backend; NULL for the GA's backends): */
+    /* Updates the distribution from the fitness (P) of the current population; the next
+     * breed then draws the next population around it. */
+    devo_status (*tell)(void *ctx, const double *fitness);
+    /* Copies the distribution's centre (D) to dst. */
+    devo_status (*center)(void *ctx, float *dst);
+    /* The centre's built-in fitness on the bound samples (rows as in evaluate). */
+    devo_status (*evaluate_center)(void *ctx, const size_t *rows, size_t row_count,
+                                   double *fitness);
 } devo_backend_i;
 
 /* The CPU reference backend; always built. */
 const devo_backend_i *devo_backend_cpu(void);
+
+/* The evolution strategies' backend (CPU): OpenAI-ES, PGPE, SNES, full or low rank. */
+const devo_backend_i *devo_backend_es_cpu(void);
 
 /* The CUDA backend, or NULL when devo was built without CUDA. */
 const devo_backend_i *devo_backend_cuda(void);

@@ -14,6 +14,7 @@
 #include "options.h"
 #include "rng.h"
 #include "selection.h"
+#include "strategy.h"
 
 void devo_evolver_free(devo_evolver *e)
 {
@@ -46,6 +47,7 @@ static devo_status open_backend(devo_evolver *e, const char *fn, const float *po
         .batch_size = e->opt.batch_size,
         .threads = e->opt.threads,
         .precision = e->opt.precision,
+        .options = &e->opt,
         .device = devo_options_device(),
     };
     devo_status status = backend->create(&e->ctx, &cfg);
@@ -67,6 +69,7 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
     devo_evolve_options defaults;
     devo_evolve_options_init(&defaults);
     DEVO_TRY(devo_options_check(opt ? opt : &defaults, fn));
+    DEVO_TRY(devo_strategy_check(opt ? opt : &defaults, m, fn));
     devo_evolver *e = calloc(1, sizeof *e);
     if (!e) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
     e->opt = opt ? *opt : defaults;
@@ -74,6 +77,7 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
     e->k = e->opt.top_k;
     e->D = m->param_count;
     e->best_ever = NAN;
+    e->center_fitness = NAN;
     e->start_seconds = devo_now_seconds();
     // The backend first: it refuses a run that does not fit before the host arrays are made.
     devo_status status = devo_model_clone(m, &e->arch);
@@ -117,7 +121,10 @@ devo_status devo_evolver_select(devo_evolver *e)
                          e->generation + 1);
     // Spread over processes, each holds only its share: the elites come from their holders.
     status = e->dist ? e->dist->share_elites(e->dist->ctx, e) : DEVO_OK;
-    if (status == DEVO_OK) status = e->backend->individual(e->ctx, e->order[0], e->best);
+    // A search distribution's answer is its centre; the GA's, its best individual.
+    if (status == DEVO_OK)
+        status = e->backend->center ? e->backend->center(e->ctx, e->best)
+                                    : e->backend->individual(e->ctx, e->order[0], e->best);
     DEVO_TRY(devo_evolver_agree(e, status));
     e->generation++;
     devo_generation_stats *stats = &e->last;
@@ -129,12 +136,15 @@ devo_status devo_evolver_select(devo_evolver *e)
     stats->best_ever = e->best_ever;
     stats->evaluations = e->evaluations;
     stats->seconds = devo_now_seconds() - e->start_seconds;
+    stats->center = e->center_fitness;
+    e->center_fitness = NAN;
     devo_history_append(&e->history, stats);
     return DEVO_OK;
 }
 
 devo_status devo_evolver_breed(devo_evolver *e)
 {
+    if (e->backend->tell) DEVO_TRY(e->backend->tell(e->ctx, e->fitness));
     uint32_t generation = (uint32_t)e->generation;
     devo_status status;
     if (e->dist) { // this process's share of the next generation's evaluated slots
@@ -231,7 +241,7 @@ devo_status devo_evolver_best(const devo_evolver *e, devo_model *dst, double *fi
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "devo_evolver_best: dst's architecture differs from the evolver's");
     memcpy(dst->weights, e->best, e->D * sizeof(float));
-    if (fitness) *fitness = e->last.best;
+    if (fitness) *fitness = e->backend->center ? e->last.center : e->last.best;
     return DEVO_OK;
 }
 

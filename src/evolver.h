@@ -59,6 +59,7 @@ struct devo_evolver {
     const devo_dist *dist;     /* NULL, or the run's other processes (destroyed with e) */
     size_t share_from;         /* with dist: the first slot of the generation being evaluated,
                                   or, once it is bred, of the next one (see devo_dist) */
+    double center_fitness;     /* ES: the centre's fitness this generation (NaN: not scored) */
 };
 
 /* Validates and creates an evolver; `fn` names the caller. The first population is
@@ -70,7 +71,8 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
 /* Nonzero when a and b have the same input width and layers (units and activations). */
 int devo_same_architecture(const devo_model *a, const devo_model *b);
 
-/* Ranks the current fitness, keeps the best individual and fills e->last.
+/* Ranks the current fitness, keeps the best individual (an ES: the centre) and fills
+ * e->last.
  * DEVO_ERR_NUMERIC when every fitness is NaN. */
 devo_status devo_evolver_select(devo_evolver *e);
 

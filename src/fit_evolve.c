@@ -92,6 +92,19 @@ static devo_status plan_init(sample_plan *plan, const devo_model *m, const float
     return DEVO_OK;
 }
 
+/* An ES's centre on this generation's samples, into e->center_fitness: one individual more. */
+static devo_status evaluate_center(devo_evolver *e, const sample_plan *plan)
+{
+    const devo_evolve_options *o = &e->opt;
+    if (!o->fitness_fn)
+        return e->backend->evaluate_center(e->ctx, plan->rows, plan->count, &e->center_fitness);
+    DEVO_TRY(e->backend->center(e->ctx, e->arch->weights));
+    e->center_fitness = o->fitness_fn(e->arch, plan->rows ? plan->subset_x : plan->x,
+                                      plan->rows ? plan->subset_y : plan->y, plan->count,
+                                      o->fitness_user);
+    return DEVO_OK;
+}
+
 /* Fitness of individuals [begin, end) on this generation's samples. */
 static devo_status evaluate_range(devo_evolver *e, const sample_plan *plan, size_t begin,
                                   size_t end)
@@ -129,7 +142,7 @@ static devo_status evaluate(devo_evolver *e, const sample_plan *plan, size_t fir
         status = devo_evolver_agree(e, d->gather_fitness(d->ctx, e->fitness, first));
     if (status != DEVO_OK) return status;
     e->evaluations += e->P - first;
-    return DEVO_OK;
+    return e->backend->center ? evaluate_center(e, plan) : DEVO_OK;
 }
 
 static devo_status check_fit_arguments(const devo_model *m, const float *x, const float *y,
@@ -152,13 +165,24 @@ static devo_status check_fit_arguments(const devo_model *m, const float *x, cons
     return DEVO_OK;
 }
 
+/* Calls on_generation with the generation's statistics and the run's answer so far. */
+static int show_generation(devo_evolver *e)
+{
+    devo_generation_stats shown = e->last;
+    memcpy(e->arch->weights, e->best, e->D * sizeof(float));
+    shown.model = e->arch;
+    return e->opt.on_generation(&shown, e->opt.on_generation_user);
+}
+
 /* The generation loop from the evolver's next generation to max_generations; each generation
  * is bred before on_generation sees it, so a state saved there resumes exactly. On success m
- * gets the best individual of the last generation. */
+ * gets the best individual of the last generation (an ES: the centre evaluated last). */
 static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan)
 {
     const devo_evolve_options *o = &e->opt;
-    int deterministic = !o->fitness_fn && !o->fitness_samples;
+    // The GA's elites keep their fitness when the samples do not change; an ES's population
+    // is new every generation.
+    int deterministic = !o->fitness_fn && !o->fitness_samples && !e->backend->center;
     DEVO_TRY(devo_evolver_agree(e, e->backend->bind_data(e->ctx, plan->x, plan->y, plan->n)));
     e->max_generations = o->max_generations;
     for (size_t g = e->generation + 1; g <= o->max_generations; g++) {
@@ -168,7 +192,7 @@ static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan)
         devo_report_generation(&e->last, o->verbose);
         e->share_from = deterministic ? e->k : 0; // where the next generation's evaluation starts
         DEVO_TRY(devo_evolver_breed(e));
-        int stop = o->on_generation && o->on_generation(&e->last, o->on_generation_user);
+        int stop = o->on_generation && show_generation(e);
         if (e->dist ? e->dist->any(e->dist->ctx, stop) : stop) break;
     }
     if (e->generation > 0) memcpy(m->weights, e->best, e->D * sizeof(float));

@@ -18,6 +18,7 @@ void devo_history_free(devo_history *h)
     free(h->best_ever);
     free(h->evaluations);
     free(h->seconds);
+    free(h->center);
     memset(h, 0, sizeof *h);
 }
 
@@ -47,6 +48,7 @@ devo_status devo_history_reserve(devo_history *h, size_t *capacity, size_t count
     GROW(best_ever);
     GROW(evaluations);
     GROW(seconds);
+    GROW(center);
     *capacity = want;
     return DEVO_OK;
 }
@@ -61,6 +63,7 @@ void devo_history_append(devo_history *h, const devo_generation_stats *s)
     h->best_ever[g] = s->best_ever;
     h->evaluations[g] = s->evaluations;
     h->seconds[g] = s->seconds;
+    h->center[g] = s->center;
 }
 
 void devo_history_row(const devo_history *h, size_t g, devo_generation_stats *s)
@@ -74,6 +77,7 @@ void devo_history_row(const devo_history *h, size_t g, devo_generation_stats *s)
     s->best_ever = h->best_ever[g];
     s->evaluations = h->evaluations[g];
     s->seconds = h->seconds[g];
+    s->center = h->center[g];
 }
 
 devo_status devo_history_copy(devo_history *dst, const devo_history *src)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "strategy.h"
 
 void devo_evolve_options_init(devo_evolve_options *o)
 {
@@ -87,6 +88,13 @@ int devo_backend_available(devo_backend backend)
 
 devo_status devo_options_backend(const devo_evolve_options *o, const devo_backend_i **out)
 {
+    if (devo_strategy_table(o->strategy)) {
+        if (o->backend == DEVO_BACKEND_CUDA)
+            return devo_fail(DEVO_ERR_UNSUPPORTED, "backend CUDA: the evolution strategies run "
+                                                   "on the CPU backend only (for now)");
+        *out = devo_backend_es_cpu();
+        return DEVO_OK;
+    }
     if (o->backend == DEVO_BACKEND_CPU ||
         (o->backend == DEVO_BACKEND_AUTO && !devo_backend_available(DEVO_BACKEND_CUDA))) {
         *out = devo_backend_cpu();

@@ -25,6 +25,13 @@
  *   MUTATE_NOISE block e/4: four N(0,1) for elements 4b..4b+3
  *   GLOROT       block e/4: word e%4 as a uniform in (0,1) (initial weights, key = init seed)
  *   SUBSET       block i: w0 | w1 << 32, the i-th draw of a generation's sample subset
+ *   ES_NOISE     block e/4: four N(0,1) for elements 4b..4b+3 of a full-rank ES direction
+ *   LOW_RANK     block e/4: four N(0,1) for elements 4b..4b+3 of a low-rank ES direction's
+ *                factor vector (es_noise.h gives its layout)
+ * For the ES streams ctr[1] is the direction d (individual i is direction i/2 with
+ * antithetic sampling, i otherwise) and ctr[2] the generation the population is
+ * made for minus one (0 for the first), so an individual's perturbation is rebuilt
+ * from (seed, generation, individual).
  * A normal pair comes from Box-Muller on (w0, w1) -> elements 0, 1 and (w2, w3) -> 2, 3.
  */
 #ifndef DEVO_RNG_H
@@ -45,7 +52,9 @@ typedef enum devo_rng_stream {
     DEVO_STREAM_MUTATE_MASK = 3,
     DEVO_STREAM_MUTATE_NOISE = 4,
     DEVO_STREAM_GLOROT = 5,
-    DEVO_STREAM_SUBSET = 6
+    DEVO_STREAM_SUBSET = 6,
+    DEVO_STREAM_ES_NOISE = 7,
+    DEVO_STREAM_LOW_RANK = 8
 } devo_rng_stream;
 
 typedef struct devo_philox_block {

@@ -134,6 +134,9 @@ devo_status devo_evolver_save_state(const devo_evolver *e, const char *path)
     const char *fn = "devo_evolver_save_state";
     DEVO_REQUIRE_NONNULL(e, fn);
     DEVO_REQUIRE_NONNULL(path, fn);
+    if (e->backend->center)
+        return devo_fail(DEVO_ERR_UNSUPPORTED, "%s: the state of an evolution strategy (centre, "
+                                               "sigma, optimiser) cannot be saved yet", fn);
     if (!e->dist) return write_state(e, path, NULL, fn);
     // Spread over processes: the population is gathered into the root, which writes it.
     float *all = NULL;
@@ -338,6 +341,7 @@ static devo_status read_history(const devo_st_file *st, devo_state *s)
     DEVO_TRY(devo_st_read(st, "history/evaluations", DEVO_ST_I64, 1, shape, h->evaluations));
     for (int c = 0; c < HISTORY_DOUBLES; c++)
         DEVO_TRY(devo_st_read(st, history_names[c], DEVO_ST_F64, 1, shape, history_column(h, c)));
+    for (size_t g = 0; g < G; g++) h->center[g] = NAN; // a GA's: no centre
     for (size_t g = 0; g < G; g++)
         if (h->evaluations[g] > (uint64_t)INT64_MAX || (g > 0 && h->evaluations[g] < h->evaluations[g - 1]))
             return devo_fail(DEVO_ERR_FORMAT, "%s: history/evaluations decreases at generation "

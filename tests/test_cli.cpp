@@ -152,7 +152,8 @@ TEST(Cli, BenchSmokeRunWritesEveryFieldAndAllAreFinite)
 {
     std::string dir = small_dataset(), csv = std::string(DEVO_TEST_TMP) + "/bench.csv";
     Result r = run("bench --data " + dir + " --population 8,16 --layers 8:relu,10:softmax "
-                   "--layers 10:softmax --generations 2 --warmup 1 --backend cpu --csv " + csv);
+                   "--layers 10:softmax --generations 2 --warmup 1 --backend cpu "
+                   "--strategy ga,openai-es --rank 1 --csv " + csv);
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("cpu ceiling: sgemm"), std::string::npos) << r.out;
     FILE *f = fopen(csv.c_str(), "r");
@@ -161,12 +162,12 @@ TEST(Cli, BenchSmokeRunWritesEveryFieldAndAllAreFinite)
     char buf[4096];
     while (fgets(buf, sizeof buf, f)) lines.push_back(std::string(buf, strcspn(buf, "\n")));
     fclose(f);
-    ASSERT_EQ(lines.size(), 5u) << "a header and 2 populations x 2 networks";
+    ASSERT_EQ(lines.size(), 9u) << "a header and 2 populations x 2 networks x 2 strategies";
     const std::vector<std::string> columns = {
         "backend", "precision", "network", "population", "top_k", "params", "samples",
         "generations_per_s", "evaluations_per_s", "gflops", "ceiling_gflops", "ceiling_fraction",
         "evaluate_ms", "select_ms", "vary_ms", "vary_gbps", "copy_ceiling_gbps", "copy_fraction",
-        "host_peak_mb", "device_mb"};
+        "host_peak_mb", "device_mb", "strategy", "rank", "forward_equivalents"};
     EXPECT_EQ(split(lines[0], ','), columns);
     for (size_t row = 1; row < lines.size(); row++) {
         std::vector<std::string> fields = split(lines[row], ',');
@@ -174,7 +175,10 @@ TEST(Cli, BenchSmokeRunWritesEveryFieldAndAllAreFinite)
         EXPECT_EQ(fields[0], "cpu");
         EXPECT_EQ(fields[1], "fp32");
         EXPECT_TRUE(fields[2] == "36-8-10" || fields[2] == "36-10") << fields[2];
+        EXPECT_EQ(fields[21], fields[20] == "ga" ? "0" : "1") << lines[row];
+        EXPECT_TRUE(fields[20] == "ga" || fields[20] == "openai-es") << lines[row];
         for (size_t c = 3; c < fields.size(); c++) {
+            if (columns[c] == "strategy" || columns[c] == "rank") continue;
             char *end = nullptr;
             double v = strtod(fields[c].c_str(), &end);
             EXPECT_TRUE(*end == '\0' && std::isfinite(v)) << columns[c] << " = " << fields[c];
@@ -188,6 +192,8 @@ TEST(Cli, BenchSmokeRunWritesEveryFieldAndAllAreFinite)
 TEST(Cli, BenchRejectsBadSweepsWithExitTwo)
 {
     EXPECT_EQ(run("bench --population 1,8").code, 2);
+    EXPECT_EQ(run("bench --strategy ga,cma-es").code, 2);
+    EXPECT_EQ(run("bench --strategy pgpe --rank 1,-2").code, 2);
     EXPECT_EQ(run("bench --population 8,x").code, 2);
     EXPECT_EQ(run("bench --backend tpu").code, 2);
     EXPECT_EQ(run("bench --precision fp8").code, 2);
@@ -223,10 +229,11 @@ TEST(Cli, EvolveSavesAModelThatEvalPredictAndInfoRead)
     std::vector<std::string> lines = split(read_all(history), '\n');
     ASSERT_GE(lines.size(), 5u);
     EXPECT_EQ(lines[0], "generation,max_generations,best,mean,std,population_mean,best_ever,"
-                        "evaluations,seconds");
+                        "evaluations,seconds,center,test_accuracy");
     for (size_t g = 1; g <= 4; g++) {
         std::vector<std::string> fields = split(lines[g], ',');
-        ASSERT_EQ(fields.size(), 9u) << lines[g];
+        ASSERT_EQ(fields.size(), 11u) << lines[g];
+        EXPECT_EQ(fields[9], "nan"); // the GA has no centre
         EXPECT_EQ(fields[0], std::to_string(g));
         EXPECT_EQ(fields[1], "4");
     }
@@ -333,6 +340,42 @@ TEST(Cli, PlotDrawsAPngFromAHistory)
     std::string bytes = read_all(png);
     ASSERT_GT(bytes.size(), 8u);
     EXPECT_EQ(bytes.substr(1, 3), "PNG");
+    // Two runs' test accuracy against seconds; a history without it is refused for that.
+    std::string es = tmp + "/plot-es.csv", curves = tmp + "/curves.png";
+    ASSERT_EQ(run("evolve --data " + dir + " --layers 10:softmax --generations 3 --verbose 0 "
+                  "--strategy openai-es --population 6 --test-every 2 --history " + es).code, 0);
+    r = run("plot " + history + " " + es + " --x seconds --y test-accuracy -o " + curves);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(read_all(curves).substr(1, 3), "PNG");
+    EXPECT_EQ(run("plot " + es + " --y speed -o " + curves).code, 2);
+}
+
+TEST(Cli, EvolveWithAStrategyWritesTheCentreAndTestAccuracy)
+{
+    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP, history = tmp + "/es-history.csv";
+    Result r = run("evolve --data " + dir + " --layers 4:relu,10:softmax --generations 4 "
+                   "--strategy pgpe --rank 1 --population 10 --lr 0.1 --sigma 0.05 "
+                   "--weight-decay 0.001 --sigma-final 0.01 --test-every 2 --verbose 0 "
+                   "--history " + history);
+    ASSERT_EQ(r.code, 0) << r.out;
+    std::vector<std::string> lines = split(read_all(history), '\n');
+    ASSERT_GE(lines.size(), 5u);
+    for (size_t g = 1; g <= 4; g++) {
+        std::vector<std::string> fields = split(lines[g], ',');
+        ASSERT_EQ(fields.size(), 11u) << lines[g];
+        EXPECT_NE(fields[9], "nan") << lines[g]; // the centre's fitness
+        EXPECT_EQ(fields[10] == "nan", g % 2 == 1) << lines[g];
+    }
+    Result odd = run("evolve --data " + dir + " --strategy openai-es --population 9 --verbose 0");
+    EXPECT_EQ(odd.code, 1);
+    EXPECT_NE(odd.out.find("population must be even"), std::string::npos) << odd.out;
+    Result rank = run("evolve --data " + dir + " --layers 4:relu,10:softmax --strategy snes "
+                      "--rank 5 --verbose 0");
+    EXPECT_EQ(rank.code, 1);
+    EXPECT_NE(rank.out.find("perturbation_rank"), std::string::npos) << rank.out;
+    Result bad = run("evolve --data " + dir + " --strategy cma-es");
+    EXPECT_EQ(bad.code, 2);
+    EXPECT_NE(bad.out.find("--strategy"), std::string::npos) << bad.out;
 }
 
 // devo bench --plot hands its CSV and PNG names to gnuplot as arguments too: a CSV path that

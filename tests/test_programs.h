@@ -87,12 +87,21 @@ inline std::string slurp(const std::string &path)
     return s.str();
 }
 
-// A history CSV without its last column (seconds, the wall time, which differs between runs).
+// A history CSV without its seconds column (the wall time, which differs between runs).
 inline std::string history_without_seconds(const std::string &path)
 {
     std::istringstream in(slurp(path));
     std::string line, out;
-    while (std::getline(in, line)) out += line.substr(0, line.rfind(',')) + "\n";
+    // seconds is the 9th of the columns (devo evolve --history's header)
+    while (std::getline(in, line)) {
+        size_t at = 0;
+        for (int c = 0; c < 8 && at != std::string::npos; c++) at = line.find(',', at + 1);
+        size_t end = at == std::string::npos ? std::string::npos : line.find(',', at + 1);
+        out += at == std::string::npos ? line + "\n"
+                                       : line.substr(0, at) +
+                                             (end == std::string::npos ? "" : line.substr(end)) +
+                                             "\n";
+    }
     return out;
 }
 

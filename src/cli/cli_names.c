@@ -11,6 +11,7 @@
 static const char *const fitnesses[] = {"neg_loss", "accuracy"};
 static const char *const backends[] = {"auto", "cpu", "cuda"};
 static const char *const precisions[] = {"fp32", "tf32", "bf16"};
+static const char *const strategies[] = {"ga", "openai_es", "pgpe", "snes"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -25,6 +26,7 @@ static const char *const precisions[] = {"fp32", "tf32", "bf16"};
 DEFINE_LOOKUP(cli_fitness, devo_fitness, fitnesses)
 DEFINE_LOOKUP(cli_backend, devo_backend, backends)
 DEFINE_LOOKUP(cli_precision, devo_precision, precisions)
+DEFINE_LOOKUP(cli_strategy, devo_strategy, strategies)
 
 int cli_build_model(const char *spec, size_t input_dim, devo_loss loss, devo_model **out)
 {

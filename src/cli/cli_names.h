@@ -1,5 +1,5 @@
 /*
- * cli_names.h - the devo command's names for fitness, backend and precision, and
+ * cli_names.h - the devo command's names for fitness, backend, precision and strategy, and
  * building a model from "--layers 30:relu,10:softmax" (the library's names.h
  * has the activation and loss names).
  */
@@ -12,6 +12,7 @@
 int cli_fitness(const char *name, devo_fitness *out);
 int cli_backend(const char *name, devo_backend *out);
 int cli_precision(const char *name, devo_precision *out);
+int cli_strategy(const char *name, devo_strategy *out);
 
 /* Builds and compiles a model of input_dim inputs from "UNITS:ACT,UNITS:ACT,...".
  * On a malformed spec prints a message naming the bad part and returns 0. */

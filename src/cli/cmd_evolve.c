@@ -2,12 +2,14 @@
  * cmd_evolve.c - "devo evolve": load an IDX dataset, build the network from
  * --layers, run devo_fit_evolve with every option as a flag, then save the
  * model (--save) and report the train and test loss and accuracy and the wall
- * time. --history writes a CSV row per generation as it ends. --checkpoint
+ * time. --history writes a CSV row per generation as it ends (with the test
+ * accuracy of the run's answer every --test-every generations). --checkpoint
  * writes the run's state as it goes and --resume continues one (checkpoint.c).
  * SIGINT (Ctrl-C) or SIGTERM stops after the current generation, writes the
  * checkpoint and the model, and exits 130 or 143 saying how to resume.
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,23 +39,39 @@ static void on_interrupt(int signal_number)
 /* Writes each generation's statistics as a CSV row as it ends, so the history
  * survives an interrupted run, and stops the run after Ctrl-C. */
 typedef struct generation_log {
-    FILE *history; /* NULL: no --history */
-    int error;     /* errno of the first failed history write, 0 while none has failed */
+    FILE *history;             /* NULL: no --history */
+    int error;                 /* errno of the first failed history write, 0 while none has */
     cli_checkpoint checkpoint;
+    size_t test_every;         /* 0: no test accuracy in the history */
+    const devo_dataset *test;  /* NULL: no test split */
+    const float *test_y;       /* the test targets in the model's layout */
 } generation_log;
 
-static void history_row(FILE *f, const devo_generation_stats *s)
+/* The test accuracy of the run's answer this generation, or NaN when not asked for. */
+static double test_accuracy(const generation_log *log, const devo_generation_stats *s)
 {
-    fprintf(f, "%zu,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%llu,%.6f\n", s->generation,
+    double accuracy = NAN;
+    int due = log->test_every && (s->generation % log->test_every == 0 ||
+                                  s->generation == s->max_generations);
+    if (due && log->test && s->model &&
+        devo_model_evaluate(s->model, devo_dataset_x(log->test), log->test_y,
+                            devo_dataset_count(log->test), NULL, &accuracy) != DEVO_OK)
+        accuracy = NAN;
+    return accuracy;
+}
+
+static void history_row(FILE *f, const devo_generation_stats *s, double test_accuracy)
+{
+    fprintf(f, "%zu,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%llu,%.6f,%.17g,%.17g\n", s->generation,
             s->max_generations, s->best, s->mean, s->std, s->population_mean, s->best_ever,
-            (unsigned long long)s->evaluations, s->seconds);
+            (unsigned long long)s->evaluations, s->seconds, s->center, test_accuracy);
 }
 
 static int on_generation(const devo_generation_stats *s, void *user)
 {
     generation_log *log = user;
     if (log->history) {
-        history_row(log->history, s);
+        history_row(log->history, s, test_accuracy(log, s));
         if (fflush(log->history) != 0 && !log->error) log->error = errno;
     }
     return !cli_checkpoint_generation(&log->checkpoint, s) || interrupted;
@@ -68,6 +86,9 @@ static const struct {
     {"mutation_std", "mutation-std"},   {"init_std", "init-std"},
     {"batch_size", "batch-size"},       {"fitness_samples", "fitness-samples"},
     {"threads", "threads"},             {"verbose", "verbose"},
+    {"learning_rate", "lr"},            {"sigma", "sigma"},
+    {"perturbation_rank", "rank"},      {"weight_decay", "weight-decay"},
+    {"sigma_final", "sigma-final"},     {"strategy", "strategy"},
 };
 
 /* When the library's last error refuses an option ("FN: top_k must be ..."), prints it with
@@ -88,7 +109,8 @@ static int refused_flag(void)
 }
 
 typedef struct evolve_args {
-    const char *data, *layers, *loss, *fitness, *backend, *precision, *save, *history;
+    const char *data, *layers, *loss, *fitness, *backend, *precision, *save, *history, *strategy;
+    size_t test_every;
     devo_evolve_options opt;
     const char *checkpoint, *resume; /* NULL when not given */
     size_t checkpoint_every;
@@ -104,6 +126,7 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
     a->fitness = "neg-loss";
     a->backend = "auto";
     a->precision = "fp32";
+    a->strategy = "ga";
     devo_evolve_options *o = &a->opt;
     const cli_flag flags[] = {
         {"data", CLI_STRING, &a->data, "IDX dataset directory (default: installed Fashion-MNIST)"},
@@ -127,8 +150,19 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
         {"verbose", CLI_INT, &o->verbose,
          "0 silent, 1 a line per generation, 2 progress: a bar on a terminal, else a line every "
          "5 s (1)"},
+        {"strategy", CLI_STRING, &a->strategy, "ga (default) | openai-es | pgpe | snes"},
+        {"lr", CLI_DOUBLE, &o->learning_rate,
+         "ES learning rate, 0 = the strategy's (openai-es 0.01, pgpe 0.15, snes 1)"},
+        {"sigma", CLI_DOUBLE, &o->sigma,
+         "ES initial perturbation std, 0 = the strategy's (openai-es 0.02, pgpe/snes 0.05)"},
+        {"rank", CLI_SIZE, &o->perturbation_rank, "ES perturbation rank, 0 = full rank (0)"},
+        {"weight-decay", CLI_DOUBLE, &o->weight_decay, "ES L2 pull on the centre (0)"},
+        {"sigma-final", CLI_DOUBLE, &o->sigma_final,
+         "ES schedule: sigma and learning rate decay geometrically to this, 0 = none (0)"},
         {"save", CLI_STRING, &a->save, "write the evolved model here (safetensors)"},
         {"history", CLI_STRING, &a->history, "write one CSV row per generation here"},
+        {"test-every", CLI_SIZE, &a->test_every,
+         "with --history: the test accuracy of the run's answer every N generations (0)"},
         {"checkpoint", CLI_STRING, &a->checkpoint, "write the run's state here as it goes"},
         {"checkpoint-every", CLI_SIZE, &a->checkpoint_every,
          "checkpoint every N generations (0: after each taking > 1 s) and at the end (0)"},
@@ -144,6 +178,7 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
     else if (!cli_fitness(a->fitness, &o->fitness)) bad = "fitness", value = a->fitness;
     else if (!cli_backend(a->backend, &o->backend)) bad = "backend", value = a->backend;
     else if (!cli_precision(a->precision, &o->precision)) bad = "precision", value = a->precision;
+    else if (!cli_strategy(a->strategy, &o->strategy)) bad = "strategy", value = a->strategy;
     if (bad) {
         fprintf(stderr, "devo: bad value '%s' for flag '--%s' (see --help)\n", value, bad);
         return CLI_USAGE_ERROR;
@@ -156,7 +191,8 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
 
 /* The history CSV's header: every field of devo_generation_stats. */
 #define HISTORY_HEADER \
-    "generation,max_generations,best,mean,std,population_mean,best_ever,evaluations,seconds\n"
+    "generation,max_generations,best,mean,std,population_mean,best_ever,evaluations,seconds," \
+    "center,test_accuracy\n"
 
 /* Opens the history CSV; a resumed run's earlier generations are written again first. */
 static FILE *open_history(const evolve_args *a, devo_evolver *e)
@@ -176,8 +212,8 @@ static FILE *open_history(const evolve_args *a, devo_evolver *e)
     for (size_t g = 0; g < h.generations; g++) {
         devo_generation_stats s = {g + 1, a->opt.max_generations, h.best[g], h.mean[g], h.std[g],
                                    h.population_mean[g], h.best_ever[g], h.evaluations[g],
-                                   h.seconds[g]};
-        history_row(f, &s);
+                                   h.seconds[g], h.center[g], NULL};
+        history_row(f, &s, NAN);
     }
     devo_history_free(&h);
     return f;
@@ -206,8 +242,13 @@ static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log
     float *y = cli_targets(train, m);
     if (!y) return 1;
     log->checkpoint.evolver = e;
+    log->test_every = a->test_every;
+    log->test = test;
+    float *test_y = test && a->test_every ? cli_targets(test, m) : NULL;
+    log->test_y = test_y;
     if (a->history && !(log->history = open_history(a, e))) {
         free(y);
+        free(test_y);
         return 1;
     }
     printf("devo %s: %zu samples of %zu features, %zu parameters, population %zu, top-k %zu, "
@@ -226,6 +267,7 @@ static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     free(y);
+    free(test_y);
     // A history that failed to write (a full disk) fails the command, but the model still saves.
     if (log->history && fclose(log->history) != 0 && !log->error) log->error = errno;
     int history_ok = log->error == 0;
@@ -293,7 +335,7 @@ static int evolve_command(int argc, char **argv)
     if (cli_mpi_any(!cli_load_split(&train, a.data, "train", "train", NULL, 0))) return 1;
     devo_model *m = NULL;
     devo_evolver *e = NULL;
-    generation_log log = {NULL, 0, {checkpoint, a.checkpoint_every, NULL, 0.0, 0}};
+    generation_log log = {NULL, 0, {checkpoint, a.checkpoint_every, NULL, 0.0, 0}, 0, NULL, NULL};
     int code;
     // The model takes the training split's width; the test split must have it too.
     if (open_run(&a, argc, argv, train, &log, &m, &e, &code))

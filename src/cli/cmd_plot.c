@@ -1,6 +1,8 @@
 /*
  * cmd_plot.c - "devo plot history.csv -o fitness.png": the fitness curves of a
- * run (elite best, elite mean, population mean, best ever) drawn by gnuplot.
+ * run (elite best, elite mean, population mean, best ever, and an ES's centre)
+ * drawn by gnuplot; with several histories, --x seconds or --y test-accuracy,
+ * one curve per run (its test accuracy, or its centre's / best fitness).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,24 +13,32 @@
 #include "commands.h"
 #include "gnuplot.h"
 
-/* The columns 'devo evolve --history' writes, in order. */
-static const char *const history_columns =
-    "generation,max_generations,best,mean,std,population_mean,best_ever,evaluations,seconds";
+/* The columns 'devo evolve --history' writes, in order; devo 0.1 wrote the first nine. */
+#define V01_COLUMNS "generation,max_generations,best,mean,std,population_mean,best_ever," \
+                    "evaluations,seconds"
+static const char *const history_columns = V01_COLUMNS ",center,test_accuracy";
 
-/* The fitness curves of the history CSV ARG3 under title ARG2, drawn into the PNG ARG1. */
+/* gnuplot takes ARG1..ARG9: the PNG, the title, then up to seven histories. */
+#define MAX_RUNS 7
+
+/* The fitness curves of the history CSV ARG3 under title ARG2, drawn into the PNG ARG1;
+ * the centre's curve is added for a history that has one. */
 static const char *const plot_script =
     "set terminal pngcairo size 900,560 noenhanced\n"
     "set output ARG1\n"
-    "set datafile separator ','\n"
+    "set datafile separator ','\nset datafile missing 'nan'\n"
     "set key bottom right\nset grid\n"
     "set title ARG2\nset xlabel 'generation'\nset ylabel 'fitness'\n"
     "plot ARG3 using 1:6 skip 1 with lines lc rgb '#b0b0b0' title 'population mean', "
     "'' using 1:4 skip 1 with lines lw 2 lc rgb '#1b9e77' title 'elite mean', "
     "'' using 1:3 skip 1 with lines lw 1 lc rgb '#7570b3' title 'elite best', "
-    "'' using 1:7 skip 1 with lines lw 2 dt 2 lc rgb '#d95f02' title 'best ever'\n";
+    "'' using 1:7 skip 1 with lines lw 2 dt 2 lc rgb '#d95f02' title 'best ever'";
+static const char *const centre_curve =
+    ", '' using 1:10 skip 1 with lines lw 2 lc rgb '#e7298a' title 'centre'";
 
-/* Checks that path is a history CSV with at least one row; prints why not. */
-static int check_history(const char *path)
+/* Checks that path is a history CSV with at least one row; prints why not. Sets *full when it
+ * has the center and test_accuracy columns. */
+static int check_history(const char *path, int *full)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -38,7 +48,8 @@ static int check_history(const char *path)
     char line[512] = "";
     int ok = fgets(line, sizeof line, f) != NULL;
     line[strcspn(line, "\r\n")] = '\0';
-    if (!ok || strcmp(line, history_columns) != 0) {
+    *full = strcmp(line, history_columns) == 0;
+    if (!ok || (!*full && strcmp(line, V01_COLUMNS) != 0)) {
         fprintf(stderr, "devo: '%s' is not a devo history CSV (its first line should be %s)\n",
                 path, history_columns);
         ok = 0;
@@ -50,40 +61,95 @@ static int check_history(const char *path)
     return ok;
 }
 
+/* The script of one curve per run, ARG3..ARG(2+count): column y against column x. Only
+ * numbers are formatted into it; every string is an argument. */
+static void runs_script(char *script, size_t size, size_t count, int x, int y)
+{
+    size_t used = (size_t)snprintf(
+        script, size,
+        "set terminal pngcairo size 900,560 noenhanced\nset output ARG1\n"
+        "set datafile separator ','\nset datafile missing 'nan'\nset key bottom right\n"
+        "set grid\nset title ARG2\nset xlabel '%s'\nset ylabel '%s'\nplot ",
+        x == 9 ? "seconds" : "generation", y == 11 ? "test accuracy" : "fitness");
+    for (size_t i = 0; i < count && used < size; i++)
+        used += (size_t)snprintf(script + used, size - used,
+                                 "%sARG%zu using %d:%d skip 1 with linespoints lw 2 pt 7 ps 0.4 "
+                                 "title ARG%zu", i ? ", " : "", i + 3, x, y, i + 3);
+}
+
 int cmd_plot(int argc, char **argv)
 {
-    const char *path = argc > 0 && strncmp(argv[0], "--", 2) != 0 ? argv[0] : NULL;
-    const char *png = NULL, *title = "devo: fitness per generation";
+    const char *paths[MAX_RUNS];
+    size_t runs = 0;
+    while ((int)runs < argc && argv[runs][0] != '-') {
+        if (runs == MAX_RUNS) {
+            fprintf(stderr, "devo: plot draws at most %d histories\n", MAX_RUNS);
+            return 2;
+        }
+        paths[runs] = argv[runs];
+        runs++;
+    }
+    const char *png = NULL, *title = NULL, *x = "generation", *y = "fitness";
     const cli_flag flags[] = {
         {"o", CLI_STRING, &png, "the PNG to write, required (also -o)"},
         {"title", CLI_STRING, &title, "the plot's title"},
+        {"x", CLI_STRING, &x, "generation (default) | seconds"},
+        {"y", CLI_STRING, &y, "fitness (default; the centre's, else the best's, with several "
+                              "runs) | test-accuracy (evolve --test-every)"},
     };
     // Accept the short "-o FILE" as "--o FILE".
     enum { MAX_ARGS = 16 };
     char *flag_args[MAX_ARGS];
     int count = 0;
-    for (int i = path != NULL; i < argc; i++) {
+    for (int i = (int)runs; i < argc; i++) {
         if (count == MAX_ARGS) {
             fprintf(stderr, "devo: too many arguments for plot (see --help)\n");
             return 2;
         }
         flag_args[count++] = strcmp(argv[i], "-o") == 0 ? "--o" : argv[i];
     }
-    int parsed = cli_parse(count, flag_args, flags, 2, "devo plot HISTORY.csv -o FITNESS.png");
+    int parsed = cli_parse(count, flag_args, flags, sizeof flags / sizeof flags[0],
+                           "devo plot HISTORY.csv [HISTORY.csv ...] -o PLOT.png [--x seconds] "
+                           "[--y test-accuracy]");
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
-    if (!path || !png) {
-        fprintf(stderr, "devo: plot needs a history CSV and -o FILE.png\n");
+    int seconds = strcmp(x, "seconds") == 0, accuracy = strcmp(y, "test-accuracy") == 0;
+    if (runs == 0 || !png || (!seconds && strcmp(x, "generation") != 0) ||
+        (!accuracy && strcmp(y, "fitness") != 0)) {
+        fprintf(stderr, "devo: plot needs history CSVs and -o FILE.png (--x generation|seconds, "
+                        "--y fitness|test-accuracy)\n");
         return 2;
     }
-    if (!check_history(path)) return 1;
-    // The strings travel as arguments (ARG1 the PNG, ARG2 the title, ARG3 the CSV): none is
+    int full = 1;
+    for (size_t i = 0; i < runs; i++) {
+        int has_all;
+        if (!check_history(paths[i], &has_all)) return 1;
+        full = full && has_all;
+    }
+    if (accuracy && !full) {
+        fprintf(stderr, "devo: plot --y test-accuracy needs histories with a test_accuracy "
+                        "column (devo evolve --test-every)\n");
+        return 1;
+    }
+    char script[4096];
+    if (runs == 1 && !accuracy && !seconds) {
+        snprintf(script, sizeof script, "%s%s\n", plot_script, full ? centre_curve : "");
+        if (!title) title = "devo: fitness per generation";
+    } else {
+        runs_script(script, sizeof script, runs, seconds ? 9 : 1, accuracy ? 11 : full ? 10 : 3);
+        if (!title) title = accuracy ? "devo: test accuracy" : "devo: fitness";
+    }
+    // The strings travel as arguments (ARG1 the PNG, ARG2 the title, ARG3.. the CSVs): none is
     // ever part of the script's text.
-    char *png_name = cli_gnuplot_file_name(png), *csv_name = cli_gnuplot_file_name(path);
-    const char *args[] = {png_name, title, csv_name};
-    int drawn = png_name && csv_name && cli_gnuplot_run(plot_script, args, 3, png);
-    if (!png_name || !csv_name) fprintf(stderr, "devo: out of memory\n");
-    free(png_name);
-    free(csv_name);
+    char *names[MAX_RUNS + 1] = {NULL};
+    const char *args[MAX_RUNS + 2];
+    int ok = (names[0] = cli_gnuplot_file_name(png)) != NULL;
+    args[0] = names[0];
+    args[1] = title;
+    for (size_t i = 0; ok && i < runs; i++)
+        ok = (args[i + 2] = names[i + 1] = cli_gnuplot_file_name(paths[i])) != NULL;
+    if (!ok) fprintf(stderr, "devo: out of memory\n");
+    int drawn = ok && cli_gnuplot_run(script, args, runs + 2, png);
+    for (size_t i = 0; i <= runs; i++) free(names[i]);
     if (!drawn) return 1;
     printf("wrote %s\n", png);
     return 0;

@@ -1,0 +1,52 @@
+/*
+ * cuda_loss.cuh - the per-individual loss and accuracy reduction that every
+ * device evaluation ends with (cuda_evaluate.cu, cuda_lowrank.cu): one block per
+ * individual, a fixed summation order, so a fitness is the same bit for bit.
+ */
+#ifndef DEVO_CUDA_LOSS_CUH
+#define DEVO_CUDA_LOSS_CUH
+
+#include "cuda_backend.h"
+
+extern "C" {
+#include "nn_math.h"
+}
+
+#define DEVO_CUDA_REDUCE_THREADS 256
+
+// One block per individual: sums the per-sample loss and hits of `rows` samples in a fixed
+// order (thread-strided partial sums, then a fixed tree) and adds them to the run's sums.
+static __global__ void devo_cuda_loss_kernel(cuda_view v, size_t rows, size_t outputs,
+                                             devo_activation act, devo_loss loss,
+                                             const float *__restrict__ targets, size_t width,
+                                             double *__restrict__ loss_sum,
+                                             unsigned long long *__restrict__ correct)
+{
+    __shared__ double partial_loss[DEVO_CUDA_REDUCE_THREADS];
+    __shared__ unsigned long long partial_hits[DEVO_CUDA_REDUCE_THREADS];
+    size_t p = blockIdx.x;
+    double l = 0.0;
+    unsigned long long hits = 0;
+    for (size_t r = threadIdx.x; r < rows; r += DEVO_CUDA_REDUCE_THREADS) {
+        const float *z = v.base + p * v.individual_stride + r * v.row_stride;
+        const float *t = targets + r * width;
+        if (loss != DEVO_LOSS_NONE) l += devo_sample_loss(act, loss, z, outputs, t);
+        hits += (unsigned long long)devo_sample_correct(act, loss, z, outputs, t);
+    }
+    partial_loss[threadIdx.x] = l;
+    partial_hits[threadIdx.x] = hits;
+    __syncthreads();
+    for (unsigned half = DEVO_CUDA_REDUCE_THREADS / 2; half > 0; half /= 2) {
+        if (threadIdx.x < half) {
+            partial_loss[threadIdx.x] += partial_loss[threadIdx.x + half];
+            partial_hits[threadIdx.x] += partial_hits[threadIdx.x + half];
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        loss_sum[p] += partial_loss[0];
+        correct[p] += partial_hits[0];
+    }
+}
+
+#endif /* DEVO_CUDA_LOSS_CUH */
