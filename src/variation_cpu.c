@@ -3,10 +3,10 @@
  * A child is made in tiles of 128 elements: one CROSSOVER block and 32 MUTATE_MASK and
  * MUTATE_NOISE blocks, drawn 32 at a time by philox_lanes.h. Each tile kernel is compiled
  * for AVX-512, AVX2 and plain x86-64 (the crossover select and the mask compare are loops
- * the compiler vectorises for each); the CPU's features pick one. Normals are computed
- * only for the mutated elements, one by one, with the scalar float operations of
- * devo_block_normals: children are bitwise those of the block-by-block layout of rng.h
- * whatever the instruction set.
+ * the compiler vectorises for each); the CPU's features pick one. The tile's normals are
+ * vector loops over devo_normal_pair (rng.h's own log and sincos, whose operations every
+ * instruction set rounds alike): children are bitwise those of the block-by-block layout
+ * of rng.h whatever the instruction set.
  */
 #include "variation_cpu.h"
 
@@ -75,25 +75,22 @@ tile_select(const tile_job *t, const uint32_t mask[4][DEVO_PHILOX_LANES], uint32
 }
 
 /* Adds mutation_std * N(0,1) to the mutated elements of the tile. Normal q of noise
- * lane b is that of devo_block_normals, with the same float operations in the same order;
- * the libm calls go in separate loops, so that independent calls overlap. */
-static void tile_mutate(const tile_job *t, const uint32_t noise[4][DEVO_PHILOX_LANES],
-                        const uint32_t mutated[4])
+ * lane b is that of devo_block_normals (rng.h's own log and sincos: integer operations,
+ * fmaf and exactly rounded float operations), computed for all lanes in loops that the
+ * compiler vectorises for the tile kernel's instruction set, bitwise the scalar ones. */
+static inline __attribute__((always_inline)) void
+tile_mutate(const tile_job *t, const uint32_t noise[4][DEVO_PHILOX_LANES], const uint32_t mutated[4])
 {
-    unsigned element[TILE], count = 0;
-    float radius[TILE], angle[TILE];
+    float normal[4][DEVO_PHILOX_LANES];
+    for (unsigned pair = 0; pair < 2; pair++)
+        for (unsigned b = 0; b < DEVO_PHILOX_LANES; b++)
+            devo_normal_pair(noise[2 * pair][b], noise[2 * pair + 1][b], &normal[2 * pair][b],
+                             &normal[2 * pair + 1][b]);
     for (unsigned q = 0; q < 4; q++)
         for (uint32_t left = mutated[q]; left; left &= left - 1) {
-            unsigned b = (unsigned)__builtin_ctz(left), pair = q / 2;
-            element[count] = 4 * b + q;
-            radius[count] = devo_u01(noise[2 * pair][b]);
-            angle[count++] = 6.2831853071795865f * devo_u01(noise[2 * pair + 1][b]);
+            unsigned b = (unsigned)__builtin_ctz(left);
+            t->child[4 * b + q] += t->mutation_std * normal[q][b];
         }
-    for (unsigned k = 0; k < count; k++) radius[k] = logf(radius[k]);
-    for (unsigned k = 0; k < count; k++)
-        angle[k] = element[k] % 2 ? sinf(angle[k]) : cosf(angle[k]);
-    for (unsigned k = 0; k < count; k++)
-        t->child[element[k]] += t->mutation_std * (sqrtf(-2.0f * radius[k]) * angle[k]);
 }
 
 /* A tile kernel for one instruction set, from its Philox lanes function. */

@@ -112,4 +112,23 @@ TEST(VariationLanes, ChildrenAreBitwiseThoseOfTheReferenceOnEveryInstructionSet)
         }
 }
 
+TEST(VariationLanes, VectorNormalsAreBitwiseTheScalarHeadersOverMillionsOfDraws)
+{
+    // rate 1, zero parents, std 1: the child is 0 + 1 * normal, element by element
+    const size_t D = (size_t)1 << 20;
+    std::vector<float> zero(D, 0.0f), fast(D), slow(D);
+    for (uint64_t seed : {3u, 1234567u}) {
+        reference_child(slow.data(), zero.data(), zero.data(), D, seed, 9, 5, 4294967296ull, 1.0f);
+        for (devo_cpu_isa isa : isas) {
+            if (isa > devo_cpu_isa_detect()) continue;
+            devo_cpu_make_child_isa(isa, fast.data(), zero.data(), zero.data(), D, seed, 9, 5,
+                                    4294967296ull, 1.0f);
+            for (size_t e = 0; e < D; e++)
+                ASSERT_EQ(std::memcmp(&fast[e], &slow[e], sizeof(float)), 0)
+                    << "isa " << (int)isa << ", seed " << seed << ", element " << e << ": "
+                    << fast[e] << " vs " << slow[e];
+        }
+    }
+}
+
 } // namespace
