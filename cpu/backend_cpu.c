@@ -110,8 +110,9 @@ static devo_status cpu_evaluate(void *ctx, const size_t *rows, size_t row_count,
                                 size_t count, double *fitness)
 {
     cpu_backend *b = ctx;
-    return devo_cpu_evaluate(b->evaluator, b->population + first * b->D, count, b->x, b->y, rows,
-                             rows ? row_count : b->n, b->cfg.fitness, fitness + first);
+    return devo_cpu_evaluate(b->evaluator, b->population + first * b->D, first, count, b->x,
+                             b->y, rows, rows ? row_count : b->n, b->cfg.fitness,
+                             fitness + first);
 }
 
 static devo_status cpu_rank(void *ctx, const double *fitness, size_t *order)

@@ -173,15 +173,16 @@ static devo_status es_evaluate(void *ctx, const size_t *rows, size_t row_count, 
                                      b->cfg.fitness, first, count, fitness);
     }
     DEVO_TRY(materialise(b));
-    return devo_cpu_evaluate(b->full, b->population + first * b->D, count, b->x, b->y, rows,
-                             samples, b->cfg.fitness, fitness + first);
+    return devo_cpu_evaluate(b->full, b->population + first * b->D, first, count, b->x, b->y,
+                             rows, samples, b->cfg.fitness, fitness + first);
 }
 
 static devo_status es_evaluate_center(void *ctx, const size_t *rows, size_t row_count,
                                       double *fitness)
 {
     es_backend *b = ctx;
-    return devo_cpu_evaluate(b->full, b->center, 1, b->x, b->y, rows, rows ? row_count : b->n,
+    // The centre is judged as slot 0 of the evaluator (its GEMM shape is slot 0's).
+    return devo_cpu_evaluate(b->full, b->center, 0, 1, b->x, b->y, rows, rows ? row_count : b->n,
                              b->cfg.fitness, fitness);
 }
 

@@ -1,9 +1,13 @@
 /*
  * evaluate_cpu.c - threaded fitness evaluation on the CPU (see evaluate_cpu.h).
- * The population is cut into blocks of a fixed number of individuals (set by the
- * architecture alone); the work items are (sample chunk, block) pairs, spread over the
- * threads. Every GEMM's shape therefore depends on the block and the chunk, never on the
- * thread count, and OpenBLAS runs single-threaded inside the items.
+ * The population's slots are cut into blocks of a fixed number of slots (set by the
+ * architecture alone) counted from slot 0; the work items are (sample chunk, block) pairs,
+ * spread over the threads. Each block's first layer is one GEMM of the full block width (the
+ * population's last block may be narrower), the slots outside the evaluated range being zero
+ * columns, so every GEMM's shape and each
+ * individual's column position depend on its slot and the chunk only: never on the thread
+ * count nor on which range of the population is evaluated. OpenBLAS runs single-threaded
+ * inside the items.
  */
 #include "evaluate_cpu.h"
 
@@ -31,16 +35,17 @@ typedef struct worker {
 
 struct devo_cpu_evaluator {
     const devo_model *arch;
-    size_t batch, block, group, threads;
+    size_t population, batch, block, group, threads;
     float *packed;  /* devo_cpu_packed_floats(arch, group) */
     worker *workers; /* (threads) */
-    double *chunk_loss;    /* (chunk_capacity, group): loss sums per chunk and individual */
+    double *chunk_loss;    /* (chunk_capacity, group): loss sums per chunk and slot */
     size_t *chunk_correct; /* (chunk_capacity, group) */
     size_t chunk_capacity;
-    /* the job in progress */
+    /* the job in progress: individuals w (end - first, D) in slots [first, end); the group
+     * of `blocks` blocks from slot `base` */
     const float *w, *x, *y;
     const size_t *rows;
-    size_t members, samples, chunks, blocks;
+    size_t first, end, base, samples, chunks, blocks;
 };
 
 int devo_cpu_thread_count(int threads)
@@ -88,6 +93,7 @@ devo_status devo_cpu_evaluator_create(devo_cpu_evaluator **out, const devo_model
     devo_cpu_evaluator *e = calloc(1, sizeof *e);
     if (!e) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu evaluator: out of memory");
     e->arch = arch;
+    e->population = population;
     e->batch = batch_size;
     e->threads = (size_t)devo_cpu_thread_count(threads);
     e->block = evaluation_block(arch);
@@ -117,17 +123,30 @@ devo_status devo_cpu_evaluator_create(devo_cpu_evaluator **out, const devo_model
     return DEVO_OK;
 }
 
-/* Packs the first-layer kernels of blocks [first, end) of the group, each block's side by
- * side in its own slice of e->packed (inputs, block * units0). */
+/* The evaluated slots [*lo, *hi) of the group's block k, which starts at slot *start and
+ * returns its width in slots: e->block, or fewer for the population's last slots. */
+static size_t block_members(const devo_cpu_evaluator *e, size_t k, size_t *start, size_t *lo,
+                            size_t *hi)
+{
+    size_t b0 = e->base + k * e->block, b1 = b0 + e->block;
+    if (b1 > e->population) b1 = e->population;
+    *start = b0;
+    *lo = b0 > e->first ? b0 : e->first;
+    *hi = b1 < e->end ? b1 : e->end;
+    return b1 - b0;
+}
+
+/* Packs the first-layer kernels of the group's blocks [first, end), each block's side by
+ * side in its own slice of e->packed (inputs, block * units0), absent slots zero. */
 static void pack_blocks(void *ctx, size_t part, size_t first, size_t end)
 {
     (void)part;
     devo_cpu_evaluator *e = ctx;
     size_t slice = devo_cpu_packed_floats(e->arch, e->block);
     for (size_t k = first; k < end; k++) {
-        size_t m0 = k * e->block, count = e->members - m0 < e->block ? e->members - m0 : e->block;
-        devo_cpu_pack_first_layer(e->arch, e->w + m0 * e->arch->param_count, count,
-                                  e->packed + k * slice);
+        size_t start, lo, hi, slots = block_members(e, k, &start, &lo, &hi);
+        devo_cpu_pack_block(e->arch, e->w + (lo - e->first) * e->arch->param_count, lo - start,
+                            hi - lo, slots, e->packed + k * slice);
     }
 }
 
@@ -163,16 +182,16 @@ static void run_items(void *ctx, size_t part, size_t first, size_t end)
     wk->gathered_chunk = SIZE_MAX;
     size_t slice = devo_cpu_packed_floats(e->arch, e->block);
     for (size_t i = first; i < end; i++) {
-        size_t c = i / e->blocks, k = i % e->blocks, m0 = k * e->block;
-        size_t count = e->members - m0 < e->block ? e->members - m0 : e->block;
+        size_t c = i / e->blocks, k = i % e->blocks, start, lo, hi;
+        size_t slots = block_members(e, k, &start, &lo, &hi);
         const float *x, *y;
         size_t rows = chunk_samples(e, wk, c, &x, &y);
-        devo_logits_view view =
-            devo_cpu_forward_shared(&wk->forward, e->w + m0 * e->arch->param_count, count,
-                                    e->packed + k * slice, x, rows);
-        double *loss = e->chunk_loss + c * e->group + m0;
-        size_t *correct = e->chunk_correct + c * e->group + m0;
-        for (size_t p = 0; p < count; p++) {
+        devo_logits_view view = devo_cpu_forward_block(
+            &wk->forward, e->w + (lo - e->first) * e->arch->param_count,
+            lo - start, hi - lo, slots, e->packed + k * slice, x, rows);
+        double *loss = e->chunk_loss + c * e->group + (lo - e->base);
+        size_t *correct = e->chunk_correct + c * e->group + (lo - e->base);
+        for (size_t p = 0; p < hi - lo; p++) {
             loss[p] = 0.0;
             correct[p] = 0;
             devo_cpu_accumulate_metrics(e->arch, view, p, rows, y, &loss[p], &correct[p]);
@@ -200,7 +219,6 @@ static devo_status run_group(devo_cpu_evaluator *e)
 {
     int previous = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    e->blocks = (e->members + e->block - 1) / e->block;
     devo_status status = devo_parallel_for(e->threads, e->blocks, pack_blocks, e);
     if (status == DEVO_OK)
         status = devo_parallel_for(e->threads, e->chunks * e->blocks, run_items, e);
@@ -208,30 +226,35 @@ static devo_status run_group(devo_cpu_evaluator *e)
     return status;
 }
 
-devo_status devo_cpu_evaluate(devo_cpu_evaluator *e, const float *w, size_t count, const float *x,
-                              const float *y, const size_t *rows, size_t samples,
+devo_status devo_cpu_evaluate(devo_cpu_evaluator *e, const float *w, size_t first, size_t count,
+                              const float *x, const float *y, const size_t *rows, size_t samples,
                               devo_fitness kind, double *fitness)
 {
-    size_t D = e->arch->param_count;
+    e->w = w;
+    e->first = first;
+    e->end = first + count;
     e->x = x;
     e->y = y;
     e->rows = rows;
     e->samples = samples;
     e->chunks = (samples + e->batch - 1) / e->batch;
     DEVO_TRY(reserve_chunks(e, e->chunks));
-    for (size_t g0 = 0; g0 < count; g0 += e->group) {
-        e->members = count - g0 < e->group ? count - g0 : e->group;
-        e->w = w + g0 * D;
+    // groups of whole blocks, aligned to slot 0 like the blocks
+    // groups of whole blocks, aligned to slot 0 like the blocks
+    for (size_t g = first / e->group * e->group; g < e->end; g += e->group) {
+        size_t lo = g > first ? g : first, hi = g + e->group < e->end ? g + e->group : e->end;
+        e->base = lo / e->block * e->block; // the first block with members
+        e->blocks = (hi - e->base + e->block - 1) / e->block;
         DEVO_TRY(run_group(e));
-        for (size_t p = 0; p < e->members; p++) {
+        for (size_t s = lo; s < hi; s++) {
             double loss = 0.0;
             size_t correct = 0;
             for (size_t c = 0; c < e->chunks; c++) { // chunk order: independent of threads
-                loss += e->chunk_loss[c * e->group + p];
-                correct += e->chunk_correct[c * e->group + p];
+                loss += e->chunk_loss[c * e->group + (s - e->base)];
+                correct += e->chunk_correct[c * e->group + (s - e->base)];
             }
-            fitness[g0 + p] = kind == DEVO_FITNESS_ACCURACY ? (double)correct / (double)samples
-                                                            : -loss / (double)samples;
+            fitness[s - first] = kind == DEVO_FITNESS_ACCURACY ? (double)correct / (double)samples
+                                                               : -loss / (double)samples;
         }
     }
     return DEVO_OK;

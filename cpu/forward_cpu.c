@@ -61,14 +61,23 @@ void devo_cpu_forward_release(devo_cpu_forward *f)
 void devo_cpu_pack_first_layer(const devo_model *arch, const float *w, size_t count,
                                float *packed)
 {
-    // packed is (inputs, count * units), individual p's kernel in columns p*units ..
+    devo_cpu_pack_block(arch, w, 0, count, count, packed);
+}
+
+void devo_cpu_pack_block(const devo_model *arch, const float *w, size_t slot, size_t count,
+                         size_t slots, float *packed)
+{
+    // packed is (inputs, slots * units), individual p's kernel in columns (slot + p) * units ..,
+    // row by row so that the writes are sequential; the other slots' columns are zero
     const devo_layer *first = &arch->layers[0];
-    size_t D = arch->param_count, width = count * first->units;
-    for (size_t p = 0; p < count; p++) {
-        const float *kernel = w + p * D + first->kernel_offset;
-        for (size_t i = 0; i < first->inputs; i++)
-            for (size_t j = 0; j < first->units; j++)
-                packed[i * width + p * first->units + j] = kernel[i * first->units + j];
+    size_t D = arch->param_count, units = first->units, width = slots * units;
+    for (size_t i = 0; i < first->inputs; i++) {
+        float *row = packed + i * width;
+        memset(row, 0, slot * units * sizeof(float));
+        for (size_t p = 0; p < count; p++)
+            memcpy(row + (slot + p) * units, w + p * D + first->kernel_offset + i * units,
+                   units * sizeof(float));
+        memset(row + (slot + count) * units, 0, (slots - slot - count) * units * sizeof(float));
     }
 }
 
@@ -119,25 +128,31 @@ static devo_logits_view forward_rest(devo_cpu_forward *f, const float *w, size_t
 devo_logits_view devo_cpu_forward_shared(devo_cpu_forward *f, const float *w, size_t count,
                                          const float *packed, const float *x, size_t rows)
 {
+    return devo_cpu_forward_block(f, w, 0, count, count, packed, x, rows);
+}
+
+devo_logits_view devo_cpu_forward_block(devo_cpu_forward *f, const float *w, size_t slot,
+                                        size_t count, size_t slots, const float *packed,
+                                        const float *x, size_t rows)
+{
     const devo_layer *first = &f->arch->layers[0];
-    size_t D = f->arch->param_count, width = count * first->units;
-    float *out = f->buffers[0];
-    // out (rows, count * units) = x (rows, inputs) x packed (inputs, count * units)
+    size_t D = f->arch->param_count, units = first->units, width = slots * units;
+    float *all = f->buffers[0], *out = all + slot * units;
+    // all (rows, slots * units) = x (rows, inputs) x packed (inputs, slots * units)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)width,
-                (int)first->inputs, 1.0f, x, (int)first->inputs, packed, (int)width, 0.0f, out,
+                (int)first->inputs, 1.0f, x, (int)first->inputs, packed, (int)width, 0.0f, all,
                 (int)width);
     int last = f->arch->layer_count == 1;
     if (last || first->act != DEVO_ACT_SOFTMAX) { // elementwise: all individuals' rows at once
         for (size_t p = 0; p < count; p++) // bias (count * units): the biases side by side
-            memcpy(f->bias + p * first->units, w + p * D + first->bias_offset,
-                   first->units * sizeof(float));
-        bias_activate(out, rows, width, f->bias, width, first->act, last);
+            memcpy(f->bias + p * units, w + p * D + first->bias_offset, units * sizeof(float));
+        bias_activate(out, rows, width, f->bias, count * units, first->act, last);
     } else {
         for (size_t p = 0; p < count; p++)
-            bias_activate(out + p * first->units, rows, width, w + p * D + first->bias_offset,
-                          first->units, first->act, last);
+            bias_activate(out + p * units, rows, width, w + p * D + first->bias_offset, units,
+                          first->act, last);
     }
-    devo_logits_view view = {out, first->units, width};
+    devo_logits_view view = {out, units, width};
     return forward_rest(f, w, count, view, rows);
 }
 

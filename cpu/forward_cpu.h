@@ -43,11 +43,26 @@ size_t devo_cpu_packed_floats(const devo_model *arch, size_t count);
 void devo_cpu_pack_first_layer(const devo_model *arch, const float *w, size_t count,
                                float *packed);
 
+/* Packs the first-layer kernels of `count` individuals, w is (count, D), into the columns of
+ * slots slot .. slot + count - 1 of packed (inputs, slots * units0); the other slots' columns
+ * are zero (for devo_cpu_forward_block). */
+void devo_cpu_pack_block(const devo_model *arch, const float *w, size_t slot, size_t count,
+                         size_t slots, float *packed);
+
 /* Every individual on the same samples: x is (rows, inputs), w is (count, D),
  * packed is devo_cpu_pack_first_layer of w. The first layer is one sgemm:
  * x (rows, inputs) times packed (inputs, count * units0). */
 devo_logits_view devo_cpu_forward_shared(devo_cpu_forward *f, const float *w, size_t count,
                                          const float *packed, const float *x, size_t rows);
+
+/* As devo_cpu_forward_shared, for the `count` individuals w (count, D) in slots slot .. of a
+ * block of `slots`: the first layer is always the full sgemm x (rows, inputs) times packed
+ * (inputs, slots * units0) (devo_cpu_pack_block), so each individual's first-layer outputs
+ * depend only on its slot, never on which other slots are filled; the later layers run
+ * only for the `count` individuals, whose view this returns. */
+devo_logits_view devo_cpu_forward_block(devo_cpu_forward *f, const float *w, size_t slot,
+                                        size_t count, size_t slots, const float *packed,
+                                        const float *x, size_t rows);
 
 /* Every individual on its own samples: x is (count, rows, inputs), w is (count, D). */
 devo_logits_view devo_cpu_forward_own(devo_cpu_forward *f, const float *w, size_t count,

@@ -1,12 +1,13 @@
 /*
  * variation_cpu.c - the first population and children on the CPU (see variation_cpu.h).
  * A child is made in tiles of 128 elements: one CROSSOVER block and 32 MUTATE_MASK and
- * MUTATE_NOISE blocks, drawn 32 at a time by philox_lanes.h. Each tile kernel is compiled
+ * MUTATE_NOISE blocks, drawn 32 at a time by philox_lanes.h (a first-population row: 32
+ * INIT_NOISE blocks). Each tile kernel is compiled
  * for AVX-512, AVX2 and plain x86-64 (the crossover select and the mask compare are loops
- * the compiler vectorises for each); the CPU's features pick one. Normals are computed
- * only for the mutated elements, one by one, with the scalar float operations of
- * devo_block_normals: children are bitwise those of the block-by-block layout of rng.h
- * whatever the instruction set.
+ * the compiler vectorises for each); the CPU's features pick one. The tile's normals are
+ * vector loops over devo_normal_pair (rng.h's own log and sincos, whose operations every
+ * instruction set rounds alike): children are bitwise those of the block-by-block layout
+ * of rng.h whatever the instruction set.
  */
 #include "variation_cpu.h"
 
@@ -19,24 +20,8 @@
 
 #define TILE (4 * DEVO_PHILOX_LANES) /* elements: one CROSSOVER block of 128 bits */
 
-void devo_cpu_init_population(float *pop, size_t P, size_t D, const float *w0, float init_std,
-                              uint64_t seed)
-{
-    memcpy(pop, w0, D * sizeof(float));
-    for (size_t i = 1; i < P; i++) {
-        float *row = pop + i * D;
-        for (size_t base = 0; base < D; base += 4) {
-            float noise[4];
-            devo_block_normals(devo_rng_block(seed, DEVO_STREAM_INIT_NOISE, 0, (uint32_t)i,
-                                              (uint32_t)(base / 4)),
-                               noise);
-            for (size_t e = base; e < base + 4 && e < D; e++)
-                row[e] = w0[e] + init_std * noise[e - base];
-        }
-    }
-}
-
-/* What one tile is made from; element 0 of the tile is element tile * TILE of the child. */
+/* What one tile is made from; element 0 of the tile is element tile * TILE of the child.
+ * For the first population: child is the row, parent_i w0, mutation_std init_std. */
 typedef struct tile_job {
     float *child;
     const float *parent_i, *parent_j;
@@ -74,29 +59,34 @@ tile_select(const tile_job *t, const uint32_t mask[4][DEVO_PHILOX_LANES], uint32
     return any;
 }
 
-/* Adds mutation_std * N(0,1) to the mutated elements of the tile. Normal q of noise
- * lane b is that of devo_block_normals, with the same float operations in the same order;
- * the libm calls go in separate loops, so that independent calls overlap. */
-static void tile_mutate(const tile_job *t, const uint32_t noise[4][DEVO_PHILOX_LANES],
-                        const uint32_t mutated[4])
+/* normal[q][b] = normal q of devo_block_normals of noise lane b (rng.h's own log and
+ * sincos: integer operations, fmaf and exactly rounded float operations), for all lanes in
+ * loops that the compiler vectorises for the calling kernel's instruction set, bitwise the
+ * scalar header's. */
+static inline __attribute__((always_inline)) void
+tile_normals(const uint32_t noise[4][DEVO_PHILOX_LANES], float normal[4][DEVO_PHILOX_LANES])
 {
-    unsigned element[TILE], count = 0;
-    float radius[TILE], angle[TILE];
-    for (unsigned q = 0; q < 4; q++)
-        for (uint32_t left = mutated[q]; left; left &= left - 1) {
-            unsigned b = (unsigned)__builtin_ctz(left), pair = q / 2;
-            element[count] = 4 * b + q;
-            radius[count] = devo_u01(noise[2 * pair][b]);
-            angle[count++] = 6.2831853071795865f * devo_u01(noise[2 * pair + 1][b]);
-        }
-    for (unsigned k = 0; k < count; k++) radius[k] = logf(radius[k]);
-    for (unsigned k = 0; k < count; k++)
-        angle[k] = element[k] % 2 ? sinf(angle[k]) : cosf(angle[k]);
-    for (unsigned k = 0; k < count; k++)
-        t->child[element[k]] += t->mutation_std * (sqrtf(-2.0f * radius[k]) * angle[k]);
+    for (unsigned pair = 0; pair < 2; pair++)
+        for (unsigned b = 0; b < DEVO_PHILOX_LANES; b++)
+            devo_normal_pair(noise[2 * pair][b], noise[2 * pair + 1][b], &normal[2 * pair][b],
+                             &normal[2 * pair + 1][b]);
 }
 
-/* A tile kernel for one instruction set, from its Philox lanes function. */
+/* Adds mutation_std * N(0,1) to the mutated elements of the tile. */
+static inline __attribute__((always_inline)) void
+tile_mutate(const tile_job *t, const uint32_t noise[4][DEVO_PHILOX_LANES], const uint32_t mutated[4])
+{
+    float normal[4][DEVO_PHILOX_LANES];
+    tile_normals(noise, normal);
+    for (unsigned q = 0; q < 4; q++)
+        for (uint32_t left = mutated[q]; left; left &= left - 1) {
+            unsigned b = (unsigned)__builtin_ctz(left);
+            t->child[4 * b + q] += t->mutation_std * normal[q][b];
+        }
+}
+
+/* The tile kernels for one instruction set, from its Philox lanes function: a child's
+ * tile, and a first-population row's (w0 + init_std * N(0,1) from stream INIT_NOISE). */
 #define DEVO_TILE_KERNEL(name, isa_attribute, lanes)                                           \
     static isa_attribute void name(const tile_job *t)                                          \
     {                                                                                          \
@@ -106,6 +96,15 @@ static void tile_mutate(const tile_job *t, const uint32_t noise[4][DEVO_PHILOX_L
         if (!tile_select(t, mask, mutated)) return;                                            \
         lanes(t->seed, DEVO_STREAM_MUTATE_NOISE, t->generation, t->slot, first, noise);        \
         tile_mutate(t, noise, mutated);                                                        \
+    }                                                                                          \
+    static isa_attribute void name##_init(const tile_job *t)                                   \
+    {                                                                                          \
+        uint32_t noise[4][DEVO_PHILOX_LANES];                                                  \
+        float normal[4][DEVO_PHILOX_LANES];                                                    \
+        lanes(t->seed, DEVO_STREAM_INIT_NOISE, 0, t->slot, t->tile * DEVO_PHILOX_LANES, noise); \
+        tile_normals(noise, normal);                                                           \
+        for (unsigned e = 0; e < t->n; e++)                                                    \
+            t->child[e] = t->parent_i[e] + t->mutation_std * normal[e % 4][e / 4];             \
     }
 
 DEVO_TILE_KERNEL(tile_generic, , devo_philox_lanes)
@@ -124,28 +123,61 @@ static void detect(void)
     detected = devo_cpu_isa_detect();
 }
 
-void devo_cpu_make_child_isa(devo_cpu_isa isa, float *child, const float *parent_i,
-                             const float *parent_j, size_t D, uint64_t seed, uint32_t generation,
-                             uint32_t slot, uint64_t threshold, float mutation_std)
+typedef void (*tile_kernel)(const tile_job *);
+
+/* The child (init = 0) or first-population (init = 1) tile kernel of at most `isa`. */
+static tile_kernel choose_kernel(devo_cpu_isa isa, int init)
 {
     pthread_once(&detect_once, detect);
     if (isa > detected) isa = detected;
-    void (*kernel)(const tile_job *) = tile_generic;
 #if defined(__x86_64__)
-    if (isa >= DEVO_ISA_AVX512) kernel = tile_avx512;
-    else if (isa >= DEVO_ISA_AVX2) kernel = tile_avx2;
+    if (isa >= DEVO_ISA_AVX512) return init ? tile_avx512_init : tile_avx512;
+    if (isa >= DEVO_ISA_AVX2) return init ? tile_avx2_init : tile_avx2;
 #endif
-    tile_job t = {.parent_i = parent_i, .parent_j = parent_j, .seed = seed,
-                  .threshold = threshold, .generation = generation, .slot = slot,
-                  .mutation_std = mutation_std};
+    return init ? tile_generic_init : tile_generic;
+}
+
+/* Runs kernel on every tile of the row t->child (D) made from t->parent_i/j. */
+static void run_tiles(tile_kernel kernel, tile_job t, size_t D)
+{
+    float *child = t.child;
+    const float *parent_i = t.parent_i, *parent_j = t.parent_j;
     for (size_t base = 0; base < D; base += TILE) {
         t.child = child + base;
         t.parent_i = parent_i + base;
-        t.parent_j = parent_j + base;
+        t.parent_j = parent_j ? parent_j + base : NULL;
         t.n = D - base < TILE ? (unsigned)(D - base) : TILE;
         t.tile = (uint32_t)(base / TILE);
         kernel(&t);
     }
+}
+
+void devo_cpu_init_population_isa(devo_cpu_isa isa, float *pop, size_t P, size_t D,
+                                  const float *w0, float init_std, uint64_t seed)
+{
+    memcpy(pop, w0, D * sizeof(float));
+    tile_kernel kernel = choose_kernel(isa, 1);
+    for (size_t i = 1; i < P; i++) {
+        tile_job t = {.child = pop + i * D, .parent_i = w0, .seed = seed, .slot = (uint32_t)i,
+                      .mutation_std = init_std};
+        run_tiles(kernel, t, D);
+    }
+}
+
+void devo_cpu_init_population(float *pop, size_t P, size_t D, const float *w0, float init_std,
+                              uint64_t seed)
+{
+    devo_cpu_init_population_isa(DEVO_ISA_AVX512, pop, P, D, w0, init_std, seed);
+}
+
+void devo_cpu_make_child_isa(devo_cpu_isa isa, float *child, const float *parent_i,
+                             const float *parent_j, size_t D, uint64_t seed, uint32_t generation,
+                             uint32_t slot, uint64_t threshold, float mutation_std)
+{
+    tile_job t = {.child = child, .parent_i = parent_i, .parent_j = parent_j, .seed = seed,
+                  .threshold = threshold, .generation = generation, .slot = slot,
+                  .mutation_std = mutation_std};
+    run_tiles(choose_kernel(isa, 0), t, D);
 }
 
 void devo_cpu_make_child(float *child, const float *parent_i, const float *parent_j, size_t D,

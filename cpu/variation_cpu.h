@@ -16,6 +16,11 @@
 void devo_cpu_init_population(float *pop, size_t P, size_t D, const float *w0, float init_std,
                               uint64_t seed);
 
+/* devo_cpu_init_population with the kernels of at most instruction set `isa` (capped at what
+ * the processor runs): the same population, bit for bit, from every one. */
+void devo_cpu_init_population_isa(devo_cpu_isa isa, float *pop, size_t P, size_t D,
+                                  const float *w0, float init_std, uint64_t seed);
+
 /* child (D) for population slot `slot` of the generation made after generation
  * `generation`: element e comes from parent_i when its CROSSOVER bit is set, else
  * from parent_j (selected, never blended), then gets mutation_std * N(0,1) added

@@ -101,7 +101,8 @@ __global__ void vary_kernel(const float *__restrict__ pop, float *__restrict__ n
                 size_t e = base + q;
                 if (e >= D) continue;
                 float value = devo_vary_takes_first(word, base, q) ? a[e] : b[e];
-                if (mutate[q]) value += mutation_std * noise[q];
+                // Product, then sum, each rounded as on the CPU (nvcc would fuse them into an fma).
+                if (mutate[q]) value = __fadd_rn(value, __fmul_rn(mutation_std, noise[q]));
                 store(out, slot, D, e, value, op);
             }
         }
@@ -125,7 +126,8 @@ __global__ void init_population_kernel(const float *__restrict__ w0, float *__re
 #pragma unroll
         for (unsigned q = 0; q < 4; q++)
             if (base + q < D)
-                store(pop + i * D, i, D, base + q, w0[base + q] + init_std * noise[q], op);
+                store(pop + i * D, i, D, base + q,
+                      __fadd_rn(w0[base + q], __fmul_rn(init_std, noise[q])), op); // no fma
     }
 }
 

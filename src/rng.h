@@ -32,13 +32,20 @@
  * antithetic sampling, i otherwise) and ctr[2] the generation the population is
  * made for minus one (0 for the first), so an individual's perturbation is rebuilt
  * from (seed, generation, individual).
- * A normal pair comes from Box-Muller on (w0, w1) -> elements 0, 1 and (w2, w3) -> 2, 3.
+ * A normal pair comes from Box-Muller on (w0, w1) -> elements 0, 1 and (w2, w3) -> 2, 3,
+ * with devo's own log and sincos below (not libm's, which differ between glibc and CUDA):
+ * every product that meets a sum is an explicit fmaf and every other operation is one that
+ * IEEE-754 rounds exactly (a product with a power of two, an integer operation, a sum of a
+ * float and a constant 1.5 * 2^23, sqrt), so no compiler contraction (gcc -ffp-contract,
+ * nvcc -fmad) can change a bit, and scalar C, the CPU's vector kernels (variation_cpu.c)
+ * and CUDA give the same normals.
  */
 #ifndef DEVO_RNG_H
 #define DEVO_RNG_H
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __CUDACC__
 #define DEVO_HD static __host__ __device__ inline
@@ -104,15 +111,103 @@ DEVO_HD float devo_u01(uint32_t word)
     return (float)word * 2.3283064365386963e-10f + 1.1641532182693481e-10f;
 }
 
+DEVO_HD uint32_t devo_float_bits(float f)
+{
+#ifdef __CUDA_ARCH__
+    return __float_as_uint(f);
+#else
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+#endif
+}
+
+DEVO_HD float devo_bits_float(uint32_t u)
+{
+#ifdef __CUDA_ARCH__
+    return __uint_as_float(u);
+#else
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+#endif
+}
+
+/* sqrtf, correctly rounded on every target. */
+DEVO_HD float devo_sqrt(float x)
+{
+#ifdef __CUDA_ARCH__
+    return __fsqrt_rn(x);
+#else
+    return sqrtf(x);
+#endif
+}
+
+/* Natural log of a normal float u in (0, 1] (devo_u01's range), within 1 ulp: u = 2^k m
+ * with m in [2/3, 4/3), log(1 + f) for f = m - 1 a minimax polynomial (N. Juffa's logf). */
+DEVO_HD float devo_log_u01(float u)
+{
+    uint32_t offset = devo_float_bits(u) - 0x3f2aaaabu; // 2/3's bits
+    int32_t k = (int32_t)((offset >> 23) ^ 0x100u) - 0x100; // 9-bit exponent, sign-extended
+    float f = devo_bits_float((offset & 0x007fffffu) + 0x3f2aaaabu) - 1.0f; // exact
+    float s = f * f;
+    float r = -0x1.0ae000p-3f, t = 0x1.208000p-3f;
+    r = fmaf(r, s, -0x1.f198b2p-4f);
+    t = fmaf(t, s, 0x1.1e5740p-3f);
+    r = fmaf(r, s, -0x1.55b36cp-3f);
+    t = fmaf(t, s, 0x1.99d8b2p-3f);
+    r = fmaf(r, s, -0x1.fffe02p-3f);
+    r = fmaf(t, f, r);
+    r = fmaf(r, f, 0x1.5554fap-2f);
+    r = fmaf(r, f, -0.5f);
+    r = fmaf(r, s, f);
+    return fmaf((float)k, 0x1.62e430p-1f, r); // + k log(2)
+}
+
+/* sin(pi a) and cos(pi a) for 0 <= a < 2^21, within 2 ulp: a = q/2 + t with q the nearest
+ * integer to 2a and |t| <= 1/4, minimax polynomials in t (N. Juffa's sincospif), then
+ * the quarter turns q. */
+DEVO_HD void devo_sincospi(float a, float *sin_out, float *cos_out)
+{
+    float shifted = (a + a) + 0x1.8p23f; // q in the low bits: round to nearest, exactly
+    uint32_t q = devo_float_bits(shifted);
+    float t = fmaf(-0.5f, shifted - 0x1.8p23f, a); // exact
+    float s = t * t;
+    float c = 0x1.d9e000p-3f;
+    c = fmaf(c, s, -0x1.55c400p+0f);
+    c = fmaf(c, s, 0x1.03c1cep+2f);
+    c = fmaf(c, s, -0x1.3bd3ccp+2f);
+    c = fmaf(c, s, 1.0f);
+    float r = -0x1.310000p-1f;
+    r = fmaf(r, s, 0x1.46737ep+1f);
+    r = fmaf(r, s, -0x1.4abbfep+2f);
+    r = (t * s) * r;
+    float sn = fmaf(t, 0x1.921fb6p+1f, r);
+    if (q & 2u) {
+        sn = -sn;
+        c = -c;
+    }
+    *sin_out = q & 1u ? c : sn;
+    *cos_out = q & 1u ? -sn : c;
+}
+
+/* Box-Muller on the words (radius_word, angle_word): r cos(2 pi u1), r sin(2 pi u1) with
+ * r = sqrt(-2 log u0). */
+DEVO_HD void devo_normal_pair(uint32_t radius_word, uint32_t angle_word, float *first,
+                              float *second)
+{
+    float radius = devo_sqrt(-2.0f * devo_log_u01(devo_u01(radius_word)));
+    float sn, cs;
+    devo_sincospi(2.0f * devo_u01(angle_word), &sn, &cs);
+    *first = radius * cs;
+    *second = radius * sn;
+}
+
 /* Four N(0,1) floats from a block, Box-Muller on (w0, w1) and (w2, w3). */
 DEVO_HD void devo_block_normals(devo_philox_block b, float out[4])
 {
-    for (int pair = 0; pair < 2; pair++) {
-        float radius = sqrtf(-2.0f * logf(devo_u01(b.w[2 * pair])));
-        float angle = 6.2831853071795865f * devo_u01(b.w[2 * pair + 1]);
-        out[2 * pair] = radius * cosf(angle);
-        out[2 * pair + 1] = radius * sinf(angle);
-    }
+    devo_normal_pair(b.w[0], b.w[1], &out[0], &out[1]);
+    devo_normal_pair(b.w[2], b.w[3], &out[2], &out[3]);
 }
 
 /* Mutate element iff its word < this threshold; rate in [0,1]; 1 gives 2^32 (always). */

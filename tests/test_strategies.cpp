@@ -257,7 +257,7 @@ TEST(LowRank, EvaluationEqualsTheMaterialisedFullEvaluation)
                     ASSERT_EQ(devo_lowrank_evaluate(lr, &pop, x.data(), y.data(), subset, samples,
                                                     kind, 1, P - 1, got.data()),
                               DEVO_OK);
-                    ASSERT_EQ(devo_cpu_evaluate(ref, full.data(), P, x.data(), y.data(), subset,
+                    ASSERT_EQ(devo_cpu_evaluate(ref, full.data(), 0, P, x.data(), y.data(), subset,
                                                 samples, kind, want.data()),
                               DEVO_OK);
                     EXPECT_TRUE(std::isnan(got[0])); // outside [first, first + count)

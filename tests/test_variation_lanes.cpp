@@ -112,4 +112,46 @@ TEST(VariationLanes, ChildrenAreBitwiseThoseOfTheReferenceOnEveryInstructionSet)
         }
 }
 
+TEST(VariationLanes, FirstPopulationIsBitwiseTheReferenceOnEveryInstructionSet)
+{
+    for (size_t D : {1, 5, 128, 131, 23860}) {
+        const size_t P = 3;
+        std::vector<float> w0(D), fast(P * D), slow(P * D);
+        for (size_t e = 0; e < D; e++) w0[e] = 0.01f * (float)(e % 37) - 0.2f;
+        std::memcpy(slow.data(), w0.data(), D * sizeof(float));
+        for (size_t i = 1; i < P; i++) // the block-by-block layout of rng.h
+            for (size_t e = 0; e < D; e++) {
+                float noise[4];
+                devo_block_normals(devo_rng_block(77, DEVO_STREAM_INIT_NOISE, 0, (uint32_t)i,
+                                                  (uint32_t)(e / 4)),
+                                   noise);
+                slow[i * D + e] = w0[e] + 0.3f * noise[e % 4];
+            }
+        for (devo_cpu_isa isa : isas) {
+            devo_cpu_init_population_isa(isa, fast.data(), P, D, w0.data(), 0.3f, 77);
+            ASSERT_EQ(std::memcmp(fast.data(), slow.data(), P * D * sizeof(float)), 0)
+                << "isa " << (int)isa << ", D " << D;
+        }
+    }
+}
+
+TEST(VariationLanes, VectorNormalsAreBitwiseTheScalarHeadersOverMillionsOfDraws)
+{
+    // rate 1, zero parents, std 1: the child is 0 + 1 * normal, element by element
+    const size_t D = (size_t)1 << 20;
+    std::vector<float> zero(D, 0.0f), fast(D), slow(D);
+    for (uint64_t seed : {3u, 1234567u}) {
+        reference_child(slow.data(), zero.data(), zero.data(), D, seed, 9, 5, 4294967296ull, 1.0f);
+        for (devo_cpu_isa isa : isas) {
+            if (isa > devo_cpu_isa_detect()) continue;
+            devo_cpu_make_child_isa(isa, fast.data(), zero.data(), zero.data(), D, seed, 9, 5,
+                                    4294967296ull, 1.0f);
+            for (size_t e = 0; e < D; e++)
+                ASSERT_EQ(std::memcmp(&fast[e], &slow[e], sizeof(float)), 0)
+                    << "isa " << (int)isa << ", seed " << seed << ", element " << e << ": "
+                    << fast[e] << " vs " << slow[e];
+        }
+    }
+}
+
 } // namespace

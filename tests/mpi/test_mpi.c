@@ -42,7 +42,8 @@ static void make_data(void)
     }
 }
 
-/* A 6-16-3 network (first layer 16 units: see docs/scaling.md on GEMM widths). */
+/* A 6-30-3 network (30 units as the seed's first layer: the rank shares of P = 10 cut the
+ * CPU evaluator's blocks of 8 slots, whose fitnesses must not depend on the cut). */
 static devo_model *model(size_t hidden)
 {
     devo_model *m = NULL;
@@ -102,7 +103,7 @@ static int same_history(const devo_history *a, const devo_history *b)
 /* devo_fit_evolve_mpi (data on rank 0 only) against devo_fit_evolve on every rank alone. */
 static void spread_run_equals_one_process(const char *what, devo_evolve_options o)
 {
-    devo_model *alone = model(16), *spread = model(16);
+    devo_model *alone = model(30), *spread = model(30);
     devo_history ha = {0}, hs = {0};
     CHECK(devo_fit_evolve(alone, x, y, N, &o, &ha) == DEVO_OK, "%s: one process", what);
     devo_status s = devo_fit_evolve_mpi(MPI_COMM_WORLD, spread, rank == 0 ? x : NULL,
@@ -119,7 +120,7 @@ static void spread_run_equals_one_process(const char *what, devo_evolve_options 
 /* The last rank passes another architecture: every rank gets its failure, none hangs. */
 static void failing_rank_fails_every_rank(void)
 {
-    devo_model *m = model(rank == size - 1 && size > 1 ? 8 : 16);
+    devo_model *m = model(rank == size - 1 && size > 1 ? 16 : 30);
     devo_evolve_options o = options(0);
     devo_status s = devo_fit_evolve_mpi(MPI_COMM_WORLD, m, x, y, N, &o, NULL);
     if (size == 1) {
@@ -144,7 +145,7 @@ static void failing_rank_fails_every_rank(void)
 static void checkpoint_resumes_anywhere(void)
 {
     devo_evolve_options o = options(0);
-    devo_model *full = model(16);
+    devo_model *full = model(30);
     devo_history hf = {0};
     devo_fit_evolve(full, x, y, N, &o, &hf);
 
@@ -156,7 +157,7 @@ static void checkpoint_resumes_anywhere(void)
         CHECK(system(command) == 0, "mkdir");
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    devo_model *m = model(16);
+    devo_model *m = model(30);
     devo_evolver *e = NULL;
     devo_evolve_options first = o;
     first.max_generations = 5;
@@ -182,7 +183,7 @@ static void checkpoint_resumes_anywhere(void)
         devo_history_free(&h);
         devo_evolver_free(alone);
     }
-    devo_model *again = model(16);
+    devo_model *again = model(30);
     devo_history h = {0};
     CHECK(devo_evolver_load_state_mpi(&e, MPI_COMM_WORLD, path, &more) == DEVO_OK, "load spread");
     CHECK(devo_evolver_fit(e, again, x, y, N, &h) == DEVO_OK, "resume spread");
