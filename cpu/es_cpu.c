@@ -25,7 +25,8 @@ typedef struct es_backend {
     void *state;
     size_t P, D, dirs;
     double sigma0, sigma_final;
-    size_t max_generations, told;
+    size_t max_generations;
+    uint64_t told;          /* generations told: the schedule's position */
     float *center, *sigma;  /* (D) each */
     float *w, *v;           /* (dirs) each: the strategy's direction weights */
     float *s1, *s2;         /* (D) each: the update's sums */
@@ -278,6 +279,12 @@ static devo_status es_forward(void *ctx, const float *x, size_t rows, float *y)
     return devo_lowrank_forward_own(b->own, &pop, b->P, x, rows, y);
 }
 
+static size_t es_state(void *ctx, devo_state_tensor *out)
+{
+    es_backend *b = ctx;
+    return devo_es_state_list(b->strategy, b->state, b->center, b->sigma, &b->told, b->D, out);
+}
+
 const devo_backend_i *devo_backend_es_cpu(void)
 {
     static const devo_backend_i es = {
@@ -295,6 +302,7 @@ const devo_backend_i *devo_backend_es_cpu(void)
         .tell = es_tell,
         .center = es_center,
         .evaluate_center = es_evaluate_center,
+        .es_state = es_state,
     };
     return &es;
 }
