@@ -1,7 +1,8 @@
 // devo evolve under mpirun (built when MPI is found): the run spread over 1, 2 and 3 ranks ends
 // with the model file and history rows (all columns but seconds) of the one-process run, byte
 // for byte; a rank that cannot read its data ends every rank with its message and a nonzero
-// exit, never a hang; a checkpoint written under 2 ranks resumes under 3 and in one process.
+// exit, never a hang; a checkpoint written under 2 ranks resumes under 3 and in one process;
+// an evolution strategy is refused (DEVO_ERR_UNSUPPORTED) naming it.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -68,6 +69,15 @@ TEST_F(MpiCli, ARankWithoutItsDataEndsEveryRankWithItsMessage)
     EXPECT_NE(r.code, 0) << r.out;
     EXPECT_NE(r.code, 124) << "timed out: a rank was left waiting\n" << r.out;
     EXPECT_NE(r.out.find(missing), std::string::npos) << r.out;
+}
+
+TEST_F(MpiCli, EvolutionStrategiesAreRefusedUnderMpiNamingTheStrategy)
+{
+    Result r = run_program(mpirun(2) + DEVO_CLI_PATH, args(data, 3) + " --strategy pgpe");
+    EXPECT_NE(r.code, 0) << r.out;
+    EXPECT_NE(r.code, 124) << "timed out\n" << r.out;
+    EXPECT_NE(r.out.find("evolution strategies (here pgpe) do not run under MPI yet"),
+              std::string::npos) << r.out;
 }
 
 TEST_F(MpiCli, CheckpointUnderTwoRanksResumesUnderThreeAndAlone)

@@ -14,6 +14,7 @@
 #include "evolver.h"
 #include "mpi_share.h"
 #include "options.h"
+#include "strategy.h"
 
 typedef struct mpi_run {
     devo_dist dist;         /* the engine's hooks; ctx = this */
@@ -210,6 +211,10 @@ static devo_status spread(devo_evolver **e, MPI_Comm comm, devo_status status, c
     if (status == DEVO_OK && ((*e)->P > INT_MAX || (*e)->D > INT_MAX))
         status = devo_fail(DEVO_ERR_UNSUPPORTED, "%s: MPI counts are ints: population %zu or "
                                                  "%zu weights is too many", fn, (*e)->P, (*e)->D);
+    if (status == DEVO_OK && (*e)->backend->tell)
+        status = devo_fail(DEVO_ERR_UNSUPPORTED, "%s: evolution strategies (here %s) do not run "
+                                                 "under MPI yet: run them in one process",
+                           fn, devo_strategy_table((*e)->opt.strategy)->name);
     if (status == DEVO_OK && (!(*e)->backend->load_population || !(*e)->backend->breed_range))
         status = devo_fail(DEVO_ERR_UNSUPPORTED, "%s: the %s backend cannot breed a share",
                            fn, (*e)->backend->name);
