@@ -222,6 +222,16 @@ static devo_status es_breed(void *ctx, const size_t *order, const uint32_t *pair
     return devo_es_noise_draw(&b->noise, b->cfg.seed, generation);
 }
 
+/* Spread over processes, every process draws every direction (they are regenerated, never
+ * sent): the same as breed. */
+static devo_status es_breed_range(void *ctx, const size_t *order, const uint32_t *pairs,
+                                  uint32_t generation, size_t first, size_t count)
+{
+    (void)first;
+    (void)count;
+    return es_breed(ctx, order, pairs, generation);
+}
+
 static devo_status es_population(void *ctx, const float **view)
 {
     es_backend *b = ctx;
@@ -296,6 +306,7 @@ const devo_backend_i *devo_backend_es_cpu(void)
         .evaluate = es_evaluate,
         .rank = es_rank,
         .breed = es_breed,
+        .breed_range = es_breed_range,
         .population = es_population,
         .individual = es_individual,
         .forward = es_forward,

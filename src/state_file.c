@@ -165,6 +165,8 @@ devo_status devo_evolver_save_state(const devo_evolver *e, const char *path)
     DEVO_REQUIRE_NONNULL(e, fn);
     DEVO_REQUIRE_NONNULL(path, fn);
     if (!e->dist) return write_state(e, path, NULL, fn);
+    if (e->backend->es_state) // an ES: every process holds the whole state; the root writes it
+        return devo_evolver_agree(e, e->dist->root ? write_state(e, path, NULL, fn) : DEVO_OK);
     // Spread over processes: the population is gathered into the root, which writes it.
     float *all = NULL;
     devo_status status = e->dist->gather_population(e->dist->ctx, (devo_evolver *)e, &all);

@@ -2,7 +2,7 @@
 // with the model file and history rows (all columns but seconds) of the one-process run, byte
 // for byte; a rank that cannot read its data ends every rank with its message and a nonzero
 // exit, never a hang; a checkpoint written under 2 ranks resumes under 3 and in one process;
-// an evolution strategy is refused (DEVO_ERR_UNSUPPORTED) naming it.
+// the same for an evolution strategy (PGPE, rank 1) on 2 and 3 ranks.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -71,13 +71,17 @@ TEST_F(MpiCli, ARankWithoutItsDataEndsEveryRankWithItsMessage)
     EXPECT_NE(r.out.find(missing), std::string::npos) << r.out;
 }
 
-TEST_F(MpiCli, EvolutionStrategiesAreRefusedUnderMpiNamingTheStrategy)
+TEST_F(MpiCli, EvolutionStrategyRunsMatchTheOneProcessRun)
 {
-    Result r = run_program(mpirun(2) + DEVO_CLI_PATH, args(data, 3) + " --strategy pgpe");
-    EXPECT_NE(r.code, 0) << r.out;
-    EXPECT_NE(r.code, 124) << "timed out\n" << r.out;
-    EXPECT_NE(r.out.find("evolution strategies (here pgpe) do not run under MPI yet"),
-              std::string::npos) << r.out;
+    std::string pgpe = " --strategy pgpe --rank 1";
+    Result alone = run_program(DEVO_CLI_PATH, args(data, 15) + pgpe + outputs("es-alone"));
+    ASSERT_EQ(alone.code, 0) << alone.out;
+    for (int ranks = 2; ranks <= 3; ranks++) {
+        std::string name = "es-ranks" + std::to_string(ranks);
+        Result r = run_program(mpirun(ranks) + DEVO_CLI_PATH, args(data, 15) + pgpe + outputs(name));
+        ASSERT_EQ(r.code, 0) << r.out;
+        expect_same_run("es-alone", name);
+    }
 }
 
 TEST_F(MpiCli, CheckpointUnderTwoRanksResumesUnderThreeAndAlone)
