@@ -366,8 +366,9 @@ DEVO_API devo_status devo_evolver_fit(devo_evolver *e, devo_model *m, const floa
 
 /* Saves everything that decides the rest of e's run to `path` (safetensors; see
  * docs/checkpoint.md): the architecture, the strategy, the GA's population
- * (P x D) or an ES's centre, sigma and optimiser state, the last fitnesses and ranking, the best individual, the generation,
- * the seed and every option (the minibatch sampler's position is the generation:
+ * (P x D) or an ES's centre, sigma and optimiser state, the last fitnesses and
+ * ranking, the best individual (an ES: its centre), the generation, the seed
+ * and every option (the minibatch sampler's position is the generation:
  * subsets are drawn from (seed, generation)), the history so far, best_ever and
  * the evaluation count, and a format version (DEVO_STATE_VERSION). Written to a
  * temporary file in the same directory, fsync'd, then renamed over `path`. */

@@ -50,7 +50,10 @@ static double *history_column(const devo_history *h, int c)
 }
 
 /* The history columns of a version's file: version 1 lacks the last (center). */
-static int history_doubles(unsigned version) { return version == 1 ? HISTORY_DOUBLES - 1 : HISTORY_DOUBLES; }
+static int history_doubles(unsigned version)
+{
+    return version == 1 ? HISTORY_DOUBLES - 1 : HISTORY_DOUBLES;
+}
 
 /* The file's entry for a listed piece of ES state: F32 (length), or a counter as I64 (1). */
 static devo_st_tensor es_entry(const devo_state_tensor *t)

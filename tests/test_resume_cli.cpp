@@ -1,8 +1,9 @@
 // devo evolve --checkpoint / --resume: a run killed (SIGKILL) at a random moment after its
 // checkpoint at generation g and resumed ends with the same model file, byte for byte, and the
 // same history rows (every column but the wall time `seconds`) as the run never interrupted, on
-// 1 and 2 threads, for the GA and an ES strategy (PGPE, low rank); SIGTERM and SIGINT stop cleanly with 143 and 130 and say how to resume; a
-// corrupt or truncated checkpoint is refused and never overwritten; bad uses exit 1 or 2.
+// 1 and 2 threads, for the GA and an ES strategy (PGPE, full and low rank); SIGTERM and SIGINT
+// stop cleanly with 143 and 130 and say how to resume; a corrupt or truncated checkpoint is
+// refused and never overwritten; bad uses exit 1 or 2.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>

@@ -28,7 +28,8 @@ static void check_accepted(const devo_state *s)
     }
     for (size_t i = 0; s->population && i < s->P * s->D; i++)
         if (!isfinite(s->population[i])) abort();
-    if ((s->population == NULL) != (s->strategy != NULL) || (s->strategy && s->told != s->generation))
+    if ((s->population == NULL) != (s->strategy != NULL) ||
+        (s->strategy && s->told != s->generation))
         abort();
     free(seen);
 }
