@@ -25,7 +25,8 @@ typedef struct es_backend {
     void *state;
     size_t P, D, dirs;
     double sigma0, sigma_final;
-    size_t max_generations, told;
+    size_t max_generations;
+    uint64_t told;          /* generations told: the schedule's position */
     float *center, *sigma;  /* (D) each */
     float *w, *v;           /* (dirs) each: the strategy's direction weights */
     float *s1, *s2;         /* (D) each: the update's sums */
@@ -222,6 +223,16 @@ static devo_status es_breed(void *ctx, const size_t *order, const uint32_t *pair
     return devo_es_noise_draw(&b->noise, b->cfg.seed, generation);
 }
 
+/* Spread over processes, every process draws every direction (they are regenerated, never
+ * sent): the same as breed. */
+static devo_status es_breed_range(void *ctx, const size_t *order, const uint32_t *pairs,
+                                  uint32_t generation, size_t first, size_t count)
+{
+    (void)first;
+    (void)count;
+    return es_breed(ctx, order, pairs, generation);
+}
+
 static devo_status es_population(void *ctx, const float **view)
 {
     es_backend *b = ctx;
@@ -279,6 +290,12 @@ static devo_status es_forward(void *ctx, const float *x, size_t rows, float *y)
     return devo_lowrank_forward_own(b->own, &pop, b->P, x, rows, y);
 }
 
+static size_t es_state(void *ctx, devo_state_tensor *out)
+{
+    es_backend *b = ctx;
+    return devo_es_state_list(b->strategy, b->state, b->center, b->sigma, &b->told, b->D, out);
+}
+
 const devo_backend_i *devo_backend_es_cpu(void)
 {
     static const devo_backend_i es = {
@@ -290,12 +307,14 @@ const devo_backend_i *devo_backend_es_cpu(void)
         .evaluate = es_evaluate,
         .rank = es_rank,
         .breed = es_breed,
+        .breed_range = es_breed_range,
         .population = es_population,
         .individual = es_individual,
         .forward = es_forward,
         .tell = es_tell,
         .center = es_center,
         .evaluate_center = es_evaluate_center,
+        .es_state = es_state,
     };
     return &es;
 }

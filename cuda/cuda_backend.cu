@@ -376,7 +376,8 @@ extern "C" const devo_backend_i *devo_backend_cuda(void)
         cuda_measure_ceiling,
         cuda_load_population,
         cuda_breed_range,
-        nullptr, // tell, center, evaluate_center: the GA has no search distribution
+        nullptr, // tell, center, evaluate_center, es_state: the GA has no search distribution
+        nullptr,
         nullptr,
         nullptr,
     };

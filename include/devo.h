@@ -365,9 +365,10 @@ DEVO_API devo_status devo_evolver_fit(devo_evolver *e, devo_model *m, const floa
                                       const float *y, size_t n, devo_history *hist);
 
 /* Saves everything that decides the rest of e's run to `path` (safetensors; see
- * docs/checkpoint.md): the architecture, the strategy ("ga"), its population
- * (P x D), the last fitnesses and ranking, the best individual, the generation,
- * the seed and every option (the minibatch sampler's position is the generation:
+ * docs/checkpoint.md): the architecture, the strategy, the GA's population
+ * (P x D) or an ES's centre, sigma and optimiser state, the last fitnesses and
+ * ranking, the best individual (an ES: its centre), the generation, the seed
+ * and every option (the minibatch sampler's position is the generation:
  * subsets are drawn from (seed, generation)), the history so far, best_ever and
  * the evaluation count, and a format version (DEVO_STATE_VERSION). Written to a
  * temporary file in the same directory, fsync'd, then renamed over `path`. */
@@ -380,7 +381,9 @@ DEVO_API devo_status devo_evolver_save_state(const devo_evolver *e, const char *
  * differ from the saved ones: max_generations, verbose, threads, on_generation and
  * on_generation_user, fitness_user, and fitness_fn, which must be non-NULL exactly when the
  * saved run had a custom fitness (the caller vouches it is the same function). Any other
- * difference is DEVO_ERR_INVALID_ARGUMENT naming the field. */
+ * difference is DEVO_ERR_INVALID_ARGUMENT naming the field (max_generations too for an ES
+ * with sigma_final, whose schedule spans the saved max_generations). Version 1 (GA) files
+ * still load. */
 DEVO_API devo_status devo_evolver_load_state(devo_evolver **out, const char *path,
                                              const devo_evolve_options *overrides);
 
@@ -400,7 +403,7 @@ DEVO_API devo_status devo_evolver_model(const devo_evolver *e, devo_model **out)
 DEVO_API devo_status devo_evolver_history(const devo_evolver *e, devo_history *hist);
 
 /* The state file version devo writes ("devo_state_version" in __metadata__). */
-#define DEVO_STATE_VERSION 1
+#define DEVO_STATE_VERSION 2
 
 /* ------------------------------------------------------------------ datasets */
 typedef struct devo_dataset devo_dataset;

@@ -10,6 +10,8 @@
  * floats), and each rank breeds only its own share: every child is drawn from
  * (seed, generation, slot), so no rank sends what another can regenerate.
  * Nothing of size P x D crosses per generation; a rank's traffic is O(P + k*D).
+ * An evolution strategy's ranks send only fitnesses: each updates the same centre
+ * from the P gathered ones and regenerates every perturbation; traffic O(P).
  * The result (final model, history but wall time) is bit-identical to
  * devo_fit_evolve in one process, for any rank count.
  *

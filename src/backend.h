@@ -30,6 +30,23 @@ typedef struct devo_backend_config {
                                            evolution strategies read theirs from it */
 } devo_backend_config;
 
+/* One piece of a search distribution's state that evolves across generations, as the state
+ * file holds it: `length` floats at f32 (bounded below by `bound`), or, when f32 is NULL, one
+ * counter at count. Writable: a saved state is restored through it. */
+typedef enum devo_state_bound {
+    DEVO_STATE_FINITE = 0,      /* any finite value */
+    DEVO_STATE_NONNEGATIVE = 1, /* finite, >= 0 (a second moment) */
+    DEVO_STATE_POSITIVE = 2     /* finite, > 0 (a sigma) */
+} devo_state_bound;
+
+typedef struct devo_state_tensor {
+    const char *name;       /* the state file's tensor name, "es/center" */
+    float *f32;             /* (length), or NULL for a counter */
+    size_t length;
+    uint64_t *count;        /* the counter when f32 is NULL */
+    devo_state_bound bound;
+} devo_state_tensor;
+
 typedef struct devo_backend_i {
     const char *name;
     devo_status (*create)(void **ctx, const devo_backend_config *cfg);
@@ -81,6 +98,8 @@ typedef struct devo_backend_i {
     /* The centre's built-in fitness on the bound samples (rows as in evaluate). */
     devo_status (*evaluate_center)(void *ctx, const size_t *rows, size_t row_count,
                                    double *fitness);
+    /* Lists the distribution's state (devo_es_state_list) into out; returns the count. */
+    size_t (*es_state)(void *ctx, devo_state_tensor *out);
 } devo_backend_i;
 
 /* The CPU reference backend; always built. */

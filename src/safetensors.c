@@ -124,10 +124,12 @@ typedef struct span {
     uint64_t begin, end;
 } span;
 
+/* By begin, then end: an empty tensor sorts before a non-empty one starting where it does. */
 static int compare_span(const void *a, const void *b)
 {
-    uint64_t x = ((const span *)a)->begin, y = ((const span *)b)->begin;
-    return (x > y) - (x < y);
+    const span *x = a, *y = b;
+    if (x->begin != y->begin) return (x->begin > y->begin) - (x->begin < y->begin);
+    return (x->end > y->end) - (x->end < y->end);
 }
 
 /* A JSON array of `count` non-negative integers into values; 0 if it is not one. */

@@ -7,6 +7,7 @@
 #define DEVO_STATE_H
 
 #include "devo.h"
+#include "strategy.h"
 
 typedef struct devo_state {
     devo_model *arch;           /* compiled; its weights are the best individual (D) */
@@ -18,10 +19,18 @@ typedef struct devo_state {
     uint64_t evaluations;
     double best_ever;           /* NaN before the first generation */
     double elapsed_seconds;     /* wall time of the run when saved */
-    float *population;          /* (P, D) */
+    float *population;          /* (P, D); NULL for an ES (its population is drawn) */
     double *fitness;            /* (P): elites' in 0..k-1, NaN for the children */
     size_t *order;              /* (P): the last ranking, a permutation */
     devo_history history;       /* generation records */
+    /* An evolution strategy (NULL for the GA): its distribution as the state file holds it,
+     * es[0..es_count) listing center, sigma, told and strategy_state's tensors. */
+    const devo_strategy_i *strategy;
+    void *strategy_state;
+    float *center, *sigma;      /* (D) each */
+    uint64_t told;
+    devo_state_tensor es[DEVO_ES_STATE_MAX];
+    size_t es_count;
 } devo_state;
 
 /* Reads and validates the state file at path into *s (zeroed first). On failure *s holds

@@ -1,12 +1,15 @@
 /*
  * state_file.c - the state file: devo_evolver_save_state and devo_state_read
  * (see state.h and docs/checkpoint.md). A safetensors file whose __metadata__
- * holds the version, the strategy tag ("ga"), the architecture, every option
- * and the run's counters as strings, and whose tensors are named by what they
- * hold (a later strategy adds its centre and optimiser tensors by name):
- *   population F32 (P, D)   fitness F64 (P)   order I64 (P)   best F32 (D)
- *   history/{best,mean,std,population_mean,best_ever,seconds} F64 (G)
+ * holds the version, the strategy tag, the architecture, every option and
+ * the run's counters as strings, and whose tensors are named by what they hold:
+ *   fitness F64 (P)   order I64 (P)   best F32 (D)
+ *   history/{best,mean,std,population_mean,best_ever,seconds,center} F64 (G)
  *   history/evaluations I64 (G)                       with G = generation
+ *   the GA:  population F32 (P, D)
+ *   an ES:   es/center, es/sigma F32 (D), es/told I64 (1), then its strategy's
+ *            (devo_strategy_i.state: F32 (D) tensors, I64 (1) counters)
+ * Version 1 (GA only) had no history/center and no strategy options; it still loads.
  */
 #include <errno.h>
 #include <math.h>
@@ -28,18 +31,35 @@
 static const char *const fitness_names[] = {"neg_loss", "accuracy"};
 static const char *const backend_names[] = {"auto", "cpu", "cuda"};
 static const char *const precision_names[] = {"fp32", "tf32", "bf16"};
+/* Indexed by devo_strategy. */
+static const char *const strategy_names[] = {"ga", "openai-es", "pgpe", "snes"};
 
-enum { GA_TENSORS = 11, META_KEYS = 25, HISTORY_DOUBLES = 6 };
+/* Tensors every state holds: fitness, order, best, the history (version 1: no center). */
+enum { COMMON_TENSORS = 11, META_KEYS_V1 = 25, META_KEYS = 30, HISTORY_DOUBLES = 7 };
+enum { MAX_TENSORS = COMMON_TENSORS + 1 + DEVO_ES_STATE_MAX };
 
 static const char *const history_names[HISTORY_DOUBLES] = {
     "history/best", "history/mean", "history/std", "history/population_mean",
-    "history/best_ever", "history/seconds"};
+    "history/best_ever", "history/seconds", "history/center"};
 
 static double *history_column(const devo_history *h, int c)
 {
     double *columns[HISTORY_DOUBLES] = {h->best, h->mean, h->std, h->population_mean,
-                                        h->best_ever, h->seconds};
+                                        h->best_ever, h->seconds, h->center};
     return columns[c];
+}
+
+/* The history columns of a version's file: version 1 lacks the last (center). */
+static int history_doubles(unsigned version)
+{
+    return version == 1 ? HISTORY_DOUBLES - 1 : HISTORY_DOUBLES;
+}
+
+/* The file's entry for a listed piece of ES state: F32 (length), or a counter as I64 (1). */
+static devo_st_tensor es_entry(const devo_state_tensor *t)
+{
+    if (t->f32) return (devo_st_tensor){t->name, DEVO_ST_F32, 1, {t->length, 0}, t->f32};
+    return (devo_st_tensor){t->name, DEVO_ST_I64, 1, {1, 0}, t->count};
 }
 
 /* ------------------------------------------------------------------------------- save */
@@ -71,7 +91,7 @@ static json_t *state_metadata(const devo_evolver *e)
     const devo_evolve_options *o = &e->opt;
     json_t *meta = json_object();
     put_uint(meta, "devo_state_version", DEVO_STATE_VERSION);
-    put_text(meta, "strategy", "ga");
+    put_text(meta, "strategy", strategy_names[o->strategy]);
     put_uint(meta, "input_dim", e->arch->input_dim);
     put_text(meta, "layers", layers);
     put_text(meta, "loss", devo_loss_name(e->arch->loss));
@@ -90,6 +110,11 @@ static json_t *state_metadata(const devo_evolver *e)
     put_uint(meta, "max_generations", o->max_generations);
     put_uint(meta, "verbose", (uint64_t)o->verbose);
     put_uint(meta, "threads", (uint64_t)o->threads);
+    put_double(meta, "learning_rate", o->learning_rate);
+    put_double(meta, "sigma", o->sigma);
+    put_uint(meta, "perturbation_rank", o->perturbation_rank);
+    put_double(meta, "weight_decay", o->weight_decay);
+    put_double(meta, "sigma_final", o->sigma_final);
     put_uint(meta, "generation", e->generation);
     put_uint(meta, "planned_generations", e->max_generations);
     put_uint(meta, "evaluations", e->evaluations);
@@ -98,11 +123,13 @@ static json_t *state_metadata(const devo_evolver *e)
     return meta;
 }
 
-/* Writes e's state with `population` (P x D; NULL: the backend's) to path. */
+/* Writes e's state with `population` (P x D; NULL: the backend's; unused for an ES) to path. */
 static devo_status write_state(const devo_evolver *e, const char *path, const float *population,
                                const char *fn)
 {
-    if (!population) DEVO_TRY(e->backend->population(e->ctx, &population));
+    devo_state_tensor es[DEVO_ES_STATE_MAX];
+    size_t es_count = e->backend->es_state ? e->backend->es_state(e->ctx, es) : 0;
+    if (!es_count && !population) DEVO_TRY(e->backend->population(e->ctx, &population));
     int64_t *order = malloc(e->P * sizeof *order);
     json_t *meta = order ? state_metadata(e) : NULL;
     if (!meta) {
@@ -113,17 +140,23 @@ static devo_status write_state(const devo_evolver *e, const char *path, const fl
     uint64_t G = e->generation;
     const devo_history *h = &e->history;
     // 8-byte elements first: every tensor starts aligned to its element size.
-    devo_st_tensor tensors[GA_TENSORS] = {
+    devo_st_tensor tensors[MAX_TENSORS] = {
         {"fitness", DEVO_ST_F64, 1, {e->P, 0}, e->fitness},
         {"order", DEVO_ST_I64, 1, {e->P, 0}, order},
         {"history/evaluations", DEVO_ST_I64, 1, {G, 0}, h->evaluations},
     };
+    size_t n = 3;
     for (int c = 0; c < HISTORY_DOUBLES; c++)
-        tensors[3 + c] = (devo_st_tensor){history_names[c], DEVO_ST_F64, 1, {G, 0},
-                                          history_column(h, c)};
-    tensors[9] = (devo_st_tensor){"population", DEVO_ST_F32, 2, {e->P, e->D}, population};
-    tensors[10] = (devo_st_tensor){"best", DEVO_ST_F32, 1, {e->D, 0}, e->best};
-    devo_status status = devo_st_write(path, meta, tensors, GA_TENSORS, fn);
+        tensors[n++] = (devo_st_tensor){history_names[c], DEVO_ST_F64, 1, {G, 0},
+                                        history_column(h, c)};
+    for (size_t i = 0; i < es_count; i++)
+        if (!es[i].f32) tensors[n++] = es_entry(&es[i]);
+    if (!es_count)
+        tensors[n++] = (devo_st_tensor){"population", DEVO_ST_F32, 2, {e->P, e->D}, population};
+    tensors[n++] = (devo_st_tensor){"best", DEVO_ST_F32, 1, {e->D, 0}, e->best};
+    for (size_t i = 0; i < es_count; i++)
+        if (es[i].f32) tensors[n++] = es_entry(&es[i]);
+    devo_status status = devo_st_write(path, meta, tensors, n, fn);
     json_decref(meta);
     free(order);
     return status;
@@ -134,10 +167,9 @@ devo_status devo_evolver_save_state(const devo_evolver *e, const char *path)
     const char *fn = "devo_evolver_save_state";
     DEVO_REQUIRE_NONNULL(e, fn);
     DEVO_REQUIRE_NONNULL(path, fn);
-    if (e->backend->center)
-        return devo_fail(DEVO_ERR_UNSUPPORTED, "%s: the state of an evolution strategy (centre, "
-                                               "sigma, optimiser) cannot be saved yet", fn);
     if (!e->dist) return write_state(e, path, NULL, fn);
+    if (e->backend->es_state) // an ES: every process holds the whole state; the root writes it
+        return devo_evolver_agree(e, e->dist->root ? write_state(e, path, NULL, fn) : DEVO_OK);
     // Spread over processes: the population is gathered into the root, which writes it.
     float *all = NULL;
     devo_status status = e->dist->gather_population(e->dist->ctx, (devo_evolver *)e, &all);
@@ -227,20 +259,21 @@ static devo_status read_architecture(const devo_st_file *st, devo_model **out)
 
 /* The version, strategy and saved options (validated as devo_evolver_create would). */
 static devo_status read_options(const devo_st_file *st, devo_evolve_options *o,
-                                int *custom_fitness)
+                                int *custom_fitness, unsigned *version_out)
 {
     uint64_t version = 0, custom = 0, seed = 0, verbose = 0, threads = 0;
     int fitness = 0, backend = 0, precision = 0, strategy = 0;
-    static const char *const strategies[] = {"ga"};
     DEVO_TRY(meta_uint(st, "devo_state_version", UINT32_MAX, &version));
-    if (version != DEVO_STATE_VERSION)
-        return devo_fail(DEVO_ERR_FORMAT, "%s: devo_state_version %llu is not the one this devo "
-                                          "reads (%d)", st->path, (unsigned long long)version,
-                         DEVO_STATE_VERSION);
-    if (json_object_size(st->meta) != META_KEYS)
-        return devo_fail(DEVO_ERR_FORMAT, "%s: __metadata__ has %zu keys, a version %d state %d",
-                         st->path, json_object_size(st->meta), DEVO_STATE_VERSION, META_KEYS);
-    DEVO_TRY(meta_choice(st, "strategy", strategies, COUNT(strategies), &strategy));
+    if (version != 1 && version != DEVO_STATE_VERSION)
+        return devo_fail(DEVO_ERR_FORMAT, "%s: devo_state_version %llu is not one this devo "
+                                          "reads (1 or %d)", st->path,
+                         (unsigned long long)version, DEVO_STATE_VERSION);
+    size_t keys = version == 1 ? META_KEYS_V1 : META_KEYS;
+    if (json_object_size(st->meta) != keys)
+        return devo_fail(DEVO_ERR_FORMAT, "%s: __metadata__ has %zu keys, a version %llu state %zu",
+                         st->path, json_object_size(st->meta), (unsigned long long)version, keys);
+    DEVO_TRY(meta_choice(st, "strategy", strategy_names, version == 1 ? 1 : COUNT(strategy_names),
+                         &strategy));
     devo_evolve_options_init(o);
     DEVO_TRY(meta_size(st, "population", UINT32_MAX, &o->population));
     DEVO_TRY(meta_size(st, "top_k", UINT32_MAX, &o->top_k));
@@ -257,6 +290,14 @@ static devo_status read_options(const devo_st_file *st, devo_evolve_options *o,
     DEVO_TRY(meta_size(st, "max_generations", UINT32_MAX, &o->max_generations));
     DEVO_TRY(meta_uint(st, "verbose", 2, &verbose));
     DEVO_TRY(meta_uint(st, "threads", INT32_MAX, &threads));
+    if (version > 1) {
+        DEVO_TRY(meta_double(st, "learning_rate", 0, &o->learning_rate));
+        DEVO_TRY(meta_double(st, "sigma", 0, &o->sigma));
+        DEVO_TRY(meta_size(st, "perturbation_rank", UINT32_MAX, &o->perturbation_rank));
+        DEVO_TRY(meta_double(st, "weight_decay", 0, &o->weight_decay));
+        DEVO_TRY(meta_double(st, "sigma_final", 0, &o->sigma_final));
+    }
+    o->strategy = (devo_strategy)strategy;
     o->fitness = (devo_fitness)fitness;
     o->seed = seed;
     o->backend = (devo_backend)backend;
@@ -264,6 +305,7 @@ static devo_status read_options(const devo_st_file *st, devo_evolve_options *o,
     o->verbose = (int)verbose;
     o->threads = (int)threads;
     *custom_fitness = (int)custom;
+    *version_out = (unsigned)version;
     if (devo_options_check(o, st->path) != DEVO_OK)
         return devo_fail(DEVO_ERR_FORMAT, "%s", devo_last_error());
     return DEVO_OK;
@@ -285,20 +327,86 @@ static devo_status read_counters(const devo_st_file *st, devo_state *s)
     return DEVO_OK;
 }
 
-/* Checks every tensor's presence, dtype and shape before anything is allocated. */
-static devo_status check_tensors(const devo_st_file *st, const devo_state *s)
+/* Checks the presence, dtype and shape of every tensor but an ES's (es_tensors, checked by
+ * check_es) before anything of size D or P is allocated. */
+static devo_status check_tensors(const devo_st_file *st, const devo_state *s, unsigned version)
 {
-    if (st->tensors != GA_TENSORS)
-        return devo_fail(DEVO_ERR_FORMAT, "%s: %zu tensors, a GA state has %d", st->path,
-                         st->tensors, GA_TENSORS);
     uint64_t P = s->P, D = s->D, G = s->generation;
-    DEVO_TRY(devo_st_check(st, "population", DEVO_ST_F32, 2, (uint64_t[2]){P, D}));
+    if (s->opt.strategy == DEVO_STRATEGY_GA)
+        DEVO_TRY(devo_st_check(st, "population", DEVO_ST_F32, 2, (uint64_t[2]){P, D}));
+    else // the file holds D floats of centre: the strategy's state may be allocated
+        DEVO_TRY(devo_st_check(st, "es/center", DEVO_ST_F32, 1, (uint64_t[2]){D, 0}));
     DEVO_TRY(devo_st_check(st, "fitness", DEVO_ST_F64, 1, (uint64_t[2]){P, 0}));
     DEVO_TRY(devo_st_check(st, "order", DEVO_ST_I64, 1, (uint64_t[2]){P, 0}));
     DEVO_TRY(devo_st_check(st, "best", DEVO_ST_F32, 1, (uint64_t[2]){D, 0}));
     DEVO_TRY(devo_st_check(st, "history/evaluations", DEVO_ST_I64, 1, (uint64_t[2]){G, 0}));
-    for (int c = 0; c < HISTORY_DOUBLES; c++)
+    for (int c = 0; c < history_doubles(version); c++)
         DEVO_TRY(devo_st_check(st, history_names[c], DEVO_ST_F64, 1, (uint64_t[2]){G, 0}));
+    return DEVO_OK;
+}
+
+/* An ES: makes its strategy's state and checks every listed tensor, and the tensor count. */
+static devo_status check_es(const devo_st_file *st, devo_state *s, unsigned version)
+{
+    size_t expected = COMMON_TENSORS - (version == 1) + 1; // + population
+    if (s->opt.strategy != DEVO_STRATEGY_GA) {
+        const devo_strategy_i *strategy = devo_strategy_table(s->opt.strategy);
+        devo_strategy_config cfg = {
+            .D = s->D, .P = s->P,
+            .learning_rate = s->opt.learning_rate > 0.0 ? s->opt.learning_rate
+                                                         : strategy->default_learning_rate,
+            .weight_decay = s->opt.weight_decay,
+        };
+        s->center = malloc(s->D * sizeof(float));
+        s->sigma = malloc(s->D * sizeof(float));
+        if (!s->center || !s->sigma)
+            return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", st->path);
+        DEVO_TRY(strategy->create(&s->strategy_state, &cfg));
+        s->strategy = strategy;
+        s->es_count = devo_es_state_list(strategy, s->strategy_state, s->center, s->sigma,
+                                         &s->told, s->D, s->es);
+        for (size_t i = 0; i < s->es_count; i++) {
+            devo_st_tensor t = es_entry(&s->es[i]);
+            DEVO_TRY(devo_st_check(st, t.name, t.dtype, t.rank, t.shape));
+        }
+        expected += s->es_count - 1; // no population
+    }
+    if (st->tensors != expected)
+        return devo_fail(DEVO_ERR_FORMAT, "%s: %zu tensors, a version %u %s state has %zu",
+                         st->path, st->tensors, version, strategy_names[s->opt.strategy],
+                         expected);
+    return DEVO_OK;
+}
+
+/* Reads an ES's listed tensors and checks their values. */
+static devo_status read_es(const devo_st_file *st, devo_state *s)
+{
+    for (size_t i = 0; i < s->es_count; i++) {
+        const devo_state_tensor *t = &s->es[i];
+        devo_st_tensor entry = es_entry(t);
+        void *dst = t->f32 ? (void *)t->f32 : (void *)t->count;
+        DEVO_TRY(devo_st_read(st, t->name, entry.dtype, 1, entry.shape, dst));
+        if (!t->f32) {
+            if (*t->count > (uint64_t)INT64_MAX)
+                return devo_fail(DEVO_ERR_FORMAT, "%s: tensor '%s' is negative", st->path,
+                                 t->name);
+            continue;
+        }
+        for (size_t j = 0; j < t->length; j++) {
+            float v = t->f32[j];
+            if (!isfinite(v) || (t->bound == DEVO_STATE_NONNEGATIVE && v < 0.0f) ||
+                (t->bound == DEVO_STATE_POSITIVE && !(v > 0.0f)))
+                return devo_fail(DEVO_ERR_FORMAT, "%s: tensor '%s' entry %zu is %g, not a "
+                                                  "finite value%s", st->path, t->name, j, v,
+                                 t->bound == DEVO_STATE_POSITIVE      ? " > 0"
+                                 : t->bound == DEVO_STATE_NONNEGATIVE ? " >= 0"
+                                                                      : "");
+        }
+    }
+    if (s->told != s->generation)
+        return devo_fail(DEVO_ERR_FORMAT, "%s: tensor 'es/told' (%llu) differs from generation "
+                                          "(%zu)", st->path, (unsigned long long)s->told,
+                         s->generation);
     return DEVO_OK;
 }
 
@@ -331,7 +439,7 @@ static devo_status read_order(const devo_st_file *st, devo_state *s)
 }
 
 /* Reads the history columns; G = generation records consistent with the counters. */
-static devo_status read_history(const devo_st_file *st, devo_state *s)
+static devo_status read_history(const devo_st_file *st, devo_state *s, unsigned version)
 {
     size_t capacity = 0, G = s->generation;
     devo_history *h = &s->history;
@@ -339,9 +447,9 @@ static devo_status read_history(const devo_st_file *st, devo_state *s)
     h->generations = G;
     uint64_t shape[2] = {G, 0};
     DEVO_TRY(devo_st_read(st, "history/evaluations", DEVO_ST_I64, 1, shape, h->evaluations));
-    for (int c = 0; c < HISTORY_DOUBLES; c++)
+    for (size_t g = 0; g < G; g++) h->center[g] = NAN; // version 1 (a GA's): no centre
+    for (int c = 0; c < history_doubles(version); c++)
         DEVO_TRY(devo_st_read(st, history_names[c], DEVO_ST_F64, 1, shape, history_column(h, c)));
-    for (size_t g = 0; g < G; g++) h->center[g] = NAN; // a GA's: no centre
     for (size_t g = 0; g < G; g++)
         if (h->evaluations[g] > (uint64_t)INT64_MAX || (g > 0 && h->evaluations[g] < h->evaluations[g - 1]))
             return devo_fail(DEVO_ERR_FORMAT, "%s: history/evaluations decreases at generation "
@@ -354,19 +462,23 @@ static devo_status read_history(const devo_st_file *st, devo_state *s)
 }
 
 /* Reads the tensors the shapes were checked for, and checks their values. */
-static devo_status read_tensors(const devo_st_file *st, devo_state *s)
+static devo_status read_tensors(const devo_st_file *st, devo_state *s, unsigned version)
 {
-    size_t P = s->P, D = s->D;
-    s->population = malloc(P * D * sizeof(float));
+    size_t P = s->P, D = s->D, ga = s->strategy == NULL;
+    s->population = ga ? malloc(P * D * sizeof(float)) : NULL;
     s->fitness = malloc(P * sizeof(double));
     s->order = malloc(P * sizeof(size_t));
-    if (!s->population || !s->fitness || !s->order)
+    if ((ga && !s->population) || !s->fitness || !s->order)
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: cannot hold a population of %zu x %zu",
                          st->path, P, D);
-    DEVO_TRY(devo_st_read(st, "population", DEVO_ST_F32, 2, (uint64_t[2]){P, D}, s->population));
+    if (ga)
+        DEVO_TRY(devo_st_read(st, "population", DEVO_ST_F32, 2, (uint64_t[2]){P, D},
+                              s->population));
+    else
+        DEVO_TRY(read_es(st, s));
     DEVO_TRY(devo_st_read(st, "best", DEVO_ST_F32, 1, (uint64_t[2]){D, 0}, s->arch->weights));
     DEVO_TRY(devo_st_read(st, "fitness", DEVO_ST_F64, 1, (uint64_t[2]){P, 0}, s->fitness));
-    if (!all_finite(s->population, P * D) || !all_finite(s->arch->weights, D))
+    if ((ga && !all_finite(s->population, P * D)) || !all_finite(s->arch->weights, D))
         return devo_fail(DEVO_ERR_FORMAT, "%s: tensor 'population' or 'best' holds a non-finite "
                                           "value", st->path);
     size_t elites = s->generation == 0 ? 0 : s->opt.top_k;
@@ -375,7 +487,7 @@ static devo_status read_tensors(const devo_st_file *st, devo_state *s)
             return devo_fail(DEVO_ERR_FORMAT, "%s: tensor 'fitness' has a value for child %zu, "
                                               "which has not been evaluated", st->path, i);
     DEVO_TRY(read_order(st, s));
-    return read_history(st, s);
+    return read_history(st, s, version);
 }
 
 void devo_state_free(devo_state *s)
@@ -385,19 +497,26 @@ void devo_state_free(devo_state *s)
     free(s->fitness);
     free(s->order);
     devo_history_free(&s->history);
+    if (s->strategy) s->strategy->destroy(s->strategy_state);
+    free(s->center);
+    free(s->sigma);
     memset(s, 0, sizeof *s);
 }
 
 /* Reads the whole state from an open file. */
 static devo_status read_state(const devo_st_file *st, devo_state *s)
 {
-    DEVO_TRY(read_options(st, &s->opt, &s->custom_fitness));
+    unsigned version;
+    DEVO_TRY(read_options(st, &s->opt, &s->custom_fitness, &version));
     DEVO_TRY(read_counters(st, s));
     DEVO_TRY(read_architecture(st, &s->arch));
+    if (devo_strategy_check(&s->opt, s->arch, st->path) != DEVO_OK)
+        return devo_fail(DEVO_ERR_FORMAT, "%s", devo_last_error());
     s->P = s->opt.population;
     s->D = s->arch->param_count;
-    DEVO_TRY(check_tensors(st, s));
-    return read_tensors(st, s);
+    DEVO_TRY(check_tensors(st, s, version));
+    DEVO_TRY(check_es(st, s, version));
+    return read_tensors(st, s, version);
 }
 
 devo_status devo_state_read(devo_state *s, const char *path)
@@ -417,9 +536,10 @@ devo_status devo_state_options(const char *path, devo_evolve_options *opt)
     DEVO_REQUIRE_NONNULL(opt, "devo_state_options");
     devo_st_file st;
     int custom;
+    unsigned version;
     devo_evolve_options o;
     devo_status status = devo_st_open(&st, path);
-    if (status == DEVO_OK) status = read_options(&st, &o, &custom);
+    if (status == DEVO_OK) status = read_options(&st, &o, &custom, &version);
     devo_st_close(&st);
     if (status == DEVO_OK) *opt = o;
     return status;

@@ -37,6 +37,14 @@ static devo_status apply_overrides(devo_evolve_options *saved, int custom_fitnes
     SAME_AS_SAVED(seed);
     SAME_AS_SAVED(backend);
     SAME_AS_SAVED(precision);
+    SAME_AS_SAVED(strategy);
+    SAME_AS_SAVED(learning_rate);
+    SAME_AS_SAVED(sigma);
+    SAME_AS_SAVED(perturbation_rank);
+    SAME_AS_SAVED(weight_decay);
+    SAME_AS_SAVED(sigma_final);
+    if (saved->strategy != DEVO_STRATEGY_GA && saved->sigma_final > 0.0)
+        SAME_AS_SAVED(max_generations); // the sigma schedule spans the saved max_generations
     if ((overrides->fitness_fn != NULL) != custom_fitness)
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "%s: overrides.fitness_fn must be %s: the saved run %s a custom fitness",
@@ -44,6 +52,25 @@ static devo_status apply_overrides(devo_evolve_options *saved, int custom_fitnes
     DEVO_TRY(devo_options_check(overrides, fn));
     *saved = *overrides;
     return DEVO_OK;
+}
+
+/* Copies a saved ES distribution into e's backend (the same listing, from the same options)
+ * and draws the population of the saved generation around it. */
+static devo_status restore_es(devo_evolver *e, const devo_state *s, const char *fn)
+{
+    devo_state_tensor dst[DEVO_ES_STATE_MAX];
+    size_t count = e->backend->es_state ? e->backend->es_state(e->ctx, dst) : 0;
+    if (count != s->es_count)
+        return devo_fail(DEVO_ERR_INTERNAL, "%s: the backend's ES state differs from the file's",
+                         fn);
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(dst[i].name, s->es[i].name) != 0 || dst[i].length != s->es[i].length)
+            return devo_fail(DEVO_ERR_INTERNAL, "%s: the backend's ES state differs from the "
+                                                "file's at '%s'", fn, s->es[i].name);
+        if (dst[i].f32) memcpy(dst[i].f32, s->es[i].f32, dst[i].length * sizeof(float));
+        else *dst[i].count = *s->es[i].count;
+    }
+    return e->backend->breed(e->ctx, e->order, e->pairs, (uint32_t)s->generation);
 }
 
 /* Moves the saved run's position into e, created from the saved population. */
@@ -81,9 +108,12 @@ devo_status devo_evolver_load_state(devo_evolver **out, const char *path,
                                                       "pass it as overrides->fitness_fn", fn, path);
     devo_evolver *e = NULL;
     if (status == DEVO_OK) status = devo_evolver_open(&e, s.arch, &s.opt, fn, s.population);
+    if (status == DEVO_OK && s.strategy) status = restore_es(e, &s, fn);
     if (status == DEVO_OK) {
         restore(e, &s);
         *out = e;
+    } else {
+        devo_evolver_free(e);
     }
     devo_state_free(&s);
     return status;

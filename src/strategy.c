@@ -54,3 +54,12 @@ devo_status devo_strategy_check(const devo_evolve_options *o, const devo_model *
     }
     return DEVO_OK;
 }
+
+size_t devo_es_state_list(const devo_strategy_i *strategy, void *state, float *center,
+                          float *sigma, uint64_t *told, size_t D, devo_state_tensor *out)
+{
+    out[0] = (devo_state_tensor){"es/center", center, D, NULL, DEVO_STATE_FINITE};
+    out[1] = (devo_state_tensor){"es/sigma", sigma, D, NULL, DEVO_STATE_POSITIVE};
+    out[2] = (devo_state_tensor){"es/told", NULL, 1, told, DEVO_STATE_FINITE};
+    return 3 + strategy->state(state, out + 3);
+}

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "backend.h"
 #include "devo.h"
 #include "model.h"
 
@@ -39,7 +40,18 @@ typedef struct devo_strategy_i {
      * schedule's factor of this generation (devo_evolve_options.sigma_final). */
     void (*update)(void *state, float *center, float *sigma, const float *s1, const float *s2,
                    double scale);
+    /* Lists what of state evolves across generations (the state file's tensors) into out
+     * (at most DEVO_STRATEGY_STATE_MAX entries, named "es/..."); returns their count. */
+    size_t (*state)(void *state, devo_state_tensor *out);
 } devo_strategy_i;
+
+enum { DEVO_STRATEGY_STATE_MAX = 4 };
+
+/* A search distribution's whole state: centre and sigma (D each), the schedule's position
+ * `told` (generations told), then strategy->state's tensors: at most DEVO_ES_STATE_MAX. */
+enum { DEVO_ES_STATE_MAX = 3 + DEVO_STRATEGY_STATE_MAX };
+size_t devo_es_state_list(const devo_strategy_i *strategy, void *state, float *center,
+                          float *sigma, uint64_t *told, size_t D, devo_state_tensor *out);
 
 /* The table of an ES strategy; NULL for the GA or an unknown value. */
 const devo_strategy_i *devo_strategy_table(devo_strategy strategy);

@@ -22,7 +22,7 @@ typedef struct openai_es {
     devo_shaped shaped; /* the fitness as centred ranks or utilities */
     float *m, *v;          /* (D) Adam's moments */
     float *sigma0;         /* (D) sigma at the first update */
-    size_t t;              /* Adam steps taken */
+    uint64_t t;            /* Adam steps taken */
 } openai_es;
 
 static void es_destroy(void *state)
@@ -43,7 +43,7 @@ static devo_status es_create(void **state, const devo_strategy_config *cfg)
     s->cfg = *cfg;
     s->m = calloc(cfg->D, sizeof *s->m);
     s->v = calloc(cfg->D, sizeof *s->v);
-    s->sigma0 = malloc(cfg->D * sizeof *s->sigma0);
+    s->sigma0 = calloc(cfg->D, sizeof *s->sigma0); // 0 until the first update
     devo_status status = devo_shaped_init(&s->shaped, cfg->P, "openai-es");
     if (status == DEVO_OK && (!s->m || !s->v || !s->sigma0))
         status = devo_fail(DEVO_ERR_OUT_OF_MEMORY, "openai-es: cannot allocate its state");
@@ -88,6 +88,17 @@ static void es_update(void *state, float *center, float *sigma, const float *s1,
     }
 }
 
+static size_t es_state(void *state, devo_state_tensor *out)
+{
+    openai_es *s = state;
+    size_t D = s->cfg.D;
+    out[0] = (devo_state_tensor){"es/adam_m", s->m, D, NULL, DEVO_STATE_FINITE};
+    out[1] = (devo_state_tensor){"es/adam_v", s->v, D, NULL, DEVO_STATE_NONNEGATIVE};
+    out[2] = (devo_state_tensor){"es/sigma0", s->sigma0, D, NULL, DEVO_STATE_NONNEGATIVE};
+    out[3] = (devo_state_tensor){"es/adam_steps", NULL, 1, &s->t, DEVO_STATE_FINITE};
+    return 4;
+}
+
 const devo_strategy_i *devo_strategy_openai_es(void)
 {
     static const devo_strategy_i table = {
@@ -99,6 +110,7 @@ const devo_strategy_i *devo_strategy_openai_es(void)
         .destroy = es_destroy,
         .weigh = es_weigh,
         .update = es_update,
+        .state = es_state,
     };
     return &table;
 }

@@ -108,6 +108,13 @@ static void pgpe_update(void *state, float *center, float *sigma, const float *s
     }
 }
 
+static size_t pgpe_state(void *state, devo_state_tensor *out)
+{
+    pgpe *s = state;
+    out[0] = (devo_state_tensor){"es/velocity", s->velocity, s->cfg.D, NULL, DEVO_STATE_FINITE};
+    return 1;
+}
+
 const devo_strategy_i *devo_strategy_pgpe(void)
 {
     static const devo_strategy_i table = {
@@ -119,6 +126,7 @@ const devo_strategy_i *devo_strategy_pgpe(void)
         .destroy = pgpe_destroy,
         .weigh = pgpe_weigh,
         .update = pgpe_update,
+        .state = pgpe_state,
     };
     return &table;
 }

@@ -64,6 +64,14 @@ static void snes_update(void *state, float *center, float *sigma, const float *s
     }
 }
 
+/* SNES keeps nothing beyond the centre and sigma. */
+static size_t snes_state(void *state, devo_state_tensor *out)
+{
+    (void)state;
+    (void)out;
+    return 0;
+}
+
 const devo_strategy_i *devo_strategy_snes(void)
 {
     static const devo_strategy_i table = {
@@ -75,6 +83,7 @@ const devo_strategy_i *devo_strategy_snes(void)
         .destroy = snes_destroy,
         .weigh = snes_weigh,
         .update = snes_update,
+        .state = snes_state,
     };
     return &table;
 }

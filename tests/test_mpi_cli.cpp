@@ -1,7 +1,8 @@
 // devo evolve under mpirun (built when MPI is found): the run spread over 1, 2 and 3 ranks ends
 // with the model file and history rows (all columns but seconds) of the one-process run, byte
 // for byte; a rank that cannot read its data ends every rank with its message and a nonzero
-// exit, never a hang; a checkpoint written under 2 ranks resumes under 3 and in one process.
+// exit, never a hang; a checkpoint written under 2 ranks resumes under 3 and in one process;
+// the same for an evolution strategy (PGPE, rank 1) on 2 and 3 ranks.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -68,6 +69,19 @@ TEST_F(MpiCli, ARankWithoutItsDataEndsEveryRankWithItsMessage)
     EXPECT_NE(r.code, 0) << r.out;
     EXPECT_NE(r.code, 124) << "timed out: a rank was left waiting\n" << r.out;
     EXPECT_NE(r.out.find(missing), std::string::npos) << r.out;
+}
+
+TEST_F(MpiCli, EvolutionStrategyRunsMatchTheOneProcessRun)
+{
+    std::string pgpe = " --strategy pgpe --rank 1";
+    Result alone = run_program(DEVO_CLI_PATH, args(data, 15) + pgpe + outputs("es-alone"));
+    ASSERT_EQ(alone.code, 0) << alone.out;
+    for (int ranks = 2; ranks <= 3; ranks++) {
+        std::string name = "es-ranks" + std::to_string(ranks);
+        Result r = run_program(mpirun(ranks) + DEVO_CLI_PATH, args(data, 15) + pgpe + outputs(name));
+        ASSERT_EQ(r.code, 0) << r.out;
+        expect_same_run("es-alone", name);
+    }
 }
 
 TEST_F(MpiCli, CheckpointUnderTwoRanksResumesUnderThreeAndAlone)

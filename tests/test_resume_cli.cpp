@@ -1,8 +1,9 @@
 // devo evolve --checkpoint / --resume: a run killed (SIGKILL) at a random moment after its
 // checkpoint at generation g and resumed ends with the same model file, byte for byte, and the
 // same history rows (every column but the wall time `seconds`) as the run never interrupted, on
-// 1 and 2 threads; SIGTERM and SIGINT stop cleanly with 143 and 130 and say how to resume; a
-// corrupt or truncated checkpoint is refused and never overwritten; bad uses exit 1 or 2.
+// 1 and 2 threads, for the GA and an ES strategy (PGPE, full and low rank); SIGTERM and SIGINT
+// stop cleanly with 143 and 130 and say how to resume; a corrupt or truncated checkpoint is
+// refused and never overwritten; bad uses exit 1 or 2.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -22,10 +23,10 @@ namespace {
 
 const size_t G = 300; // generations: about 4 ms each here, a checkpoint after every one
 
-std::string args(const std::string &data, int threads)
+std::string args(const std::string &data, int threads, const std::string &strategy = "")
 {
     return "evolve --data " + data + " --generations " + std::to_string(G) +
-           " --population 16 --top-k 4 --seed 9 --threads " + std::to_string(threads);
+           " --population 16 --top-k 4 --seed 9 --threads " + std::to_string(threads) + strategy;
 }
 
 // A child running the devo command with stdout on a pipe.
@@ -92,10 +93,10 @@ Dirs dirs(const char *name)
     return d;
 }
 
-void expect_killed_run_resumes_exactly(int threads)
+void expect_killed_run_resumes_exactly(int threads, const std::string &strategy = "")
 {
-    Dirs d = dirs(("kill" + std::to_string(threads)).c_str());
-    Result full = run_program(DEVO_CLI_PATH, args(d.data, threads) + " --verbose 0 --save " +
+    Dirs d = dirs(("kill" + std::to_string(threads) + (strategy.empty() ? "" : "es")).c_str());
+    Result full = run_program(DEVO_CLI_PATH, args(d.data, threads, strategy) + " --verbose 0 --save " +
                                                  d.dir + "/full.st --history " + d.dir +
                                                  "/full.csv");
     ASSERT_EQ(full.code, 0) << full.out;
@@ -107,7 +108,7 @@ void expect_killed_run_resumes_exactly(int threads)
     SCOPED_TRACE("killed after checkpoint " + std::to_string(g) + " + " +
                  std::to_string(delay_ms) + " ms");
     std::string ck = d.dir + "/run.ckpt";
-    Child c = spawn(args(d.data, threads) + " --verbose 1 --checkpoint " + ck +
+    Child c = spawn(args(d.data, threads, strategy) + " --verbose 1 --checkpoint " + ck +
                     " --checkpoint-every 1 --history " + d.dir + "/part.csv");
     wait_for_generation(c, g + 1); // printed after checkpoint g is written
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
@@ -128,6 +129,11 @@ void expect_killed_run_resumes_exactly(int threads)
 
 TEST(CliResume, KilledRunResumesBitIdenticallyOneThread) { expect_killed_run_resumes_exactly(1); }
 TEST(CliResume, KilledRunResumesBitIdenticallyTwoThreads) { expect_killed_run_resumes_exactly(2); }
+TEST(CliResume, KilledPgpeRunResumesBitIdentically)
+{
+    expect_killed_run_resumes_exactly(1, " --strategy pgpe --rank 1");
+    expect_killed_run_resumes_exactly(2, " --strategy pgpe");
+}
 
 void expect_signal_stops_cleanly(int sig, int code)
 {

@@ -1,7 +1,8 @@
 // Evolver state files: a run saved and resumed continues bit for bit (weights and history but
 // wall time), on 1 and 2 threads, with and without sample subsets, through devo_evolver_fit and
-// through ask/tell; the overrides that may and may not change; and every validation failure of
-// the loader, each on a good file with one thing broken.
+// through ask/tell, for the GA and every ES strategy (full and low rank); a version-1 GA file
+// still loads; the overrides that may and may not change; and every validation failure of the
+// loader, each on a good file with one thing broken.
 #include <gtest/gtest.h>
 #include <jansson.h>
 #include <unistd.h>
@@ -48,7 +49,8 @@ devo_model *model()
     return m;
 }
 
-devo_evolve_options options(size_t generations, int threads, size_t fitness_samples)
+devo_evolve_options options(size_t generations, int threads, size_t fitness_samples,
+                            devo_strategy strategy = DEVO_STRATEGY_GA, size_t rank = 0)
 {
     devo_evolve_options o;
     devo_evolve_options_init(&o);
@@ -59,6 +61,12 @@ devo_evolve_options options(size_t generations, int threads, size_t fitness_samp
     o.seed = 42;
     o.threads = threads;
     o.fitness_samples = fitness_samples;
+    o.strategy = strategy;
+    o.perturbation_rank = rank;
+    if (strategy != DEVO_STRATEGY_GA) { // every schedule and optimiser field in play
+        o.sigma_final = 0.01;
+        o.weight_decay = 0.001;
+    }
     return o;
 }
 
@@ -86,32 +94,48 @@ void expect_same_history(const devo_history &a, const devo_history &b)
         EXPECT_EQ(std::memcmp(&a.std[g], &b.std[g], 8), 0) << g;
         EXPECT_EQ(std::memcmp(&a.population_mean[g], &b.population_mean[g], 8), 0) << g;
         EXPECT_EQ(std::memcmp(&a.best_ever[g], &b.best_ever[g], 8), 0) << g;
+        EXPECT_EQ(std::memcmp(&a.center[g], &b.center[g], 8), 0) << g;
         EXPECT_EQ(a.evaluations[g], b.evaluations[g]) << g;
     }
 }
 
-// The uninterrupted run against one saved at generation `stop` and resumed (on `threads`).
-void expect_exact_resume(int threads, size_t fitness_samples, size_t stop)
+// The uninterrupted run against one saved at generation `stop` (from on_generation) and resumed
+// on the other thread count.
+void expect_exact_resume(int threads, size_t fitness_samples, size_t stop,
+                         devo_strategy strategy = DEVO_STRATEGY_GA, size_t rank = 0)
 {
     Data d = data();
     const size_t G = 9;
     devo_model *whole = model();
     devo_history full{};
-    devo_evolve_options o = options(G, threads, fitness_samples);
+    devo_evolve_options o = options(G, threads, fitness_samples, strategy, rank);
     ASSERT_EQ(devo_fit_evolve(whole, d.x.data(), d.y.data(), d.n, &o, &full), DEVO_OK);
 
     std::string path = temp_path("resume.devostate");
     devo_model *part = model();
     devo_evolver *e = nullptr;
-    devo_evolve_options first = options(stop, threads, fitness_samples);
-    ASSERT_EQ(devo_evolver_create(&e, part, &first), DEVO_OK);
-    ASSERT_EQ(devo_evolver_fit(e, part, d.x.data(), d.y.data(), d.n, nullptr), DEVO_OK);
-    ASSERT_EQ(devo_evolver_save_state(e, path.c_str()), DEVO_OK) << devo_last_error();
+    struct Saver {
+        devo_evolver **e;
+        std::string path;
+        size_t stop;
+    } saver{&e, path, stop};
+    devo_evolve_options first = o; // the same run, saved at `stop` and stopped there
+    first.on_generation = [](const devo_generation_stats *s, void *user) {
+        Saver *v = (Saver *)user;
+        if (s->generation != v->stop) return 0;
+        EXPECT_EQ(devo_evolver_save_state(*v->e, v->path.c_str()), DEVO_OK) << devo_last_error();
+        return 1;
+    };
+    first.on_generation_user = &saver;
+    ASSERT_EQ(devo_evolver_create(&e, part, &first), DEVO_OK) << devo_last_error();
+    if (stop == 0) ASSERT_EQ(devo_evolver_save_state(e, path.c_str()), DEVO_OK);
+    else ASSERT_EQ(devo_evolver_fit(e, part, d.x.data(), d.y.data(), d.n, nullptr), DEVO_OK);
     devo_evolver_free(e);
 
     devo_evolve_options more;
     ASSERT_EQ(devo_state_options(path.c_str(), &more), DEVO_OK) << devo_last_error();
-    more.max_generations = G;
+    EXPECT_EQ(more.strategy, strategy);
+    EXPECT_EQ(more.perturbation_rank, rank);
     more.threads = 3 - threads; // resumed on the other thread count
     devo_evolver *r = nullptr;
     ASSERT_EQ(devo_evolver_load_state(&r, path.c_str(), &more), DEVO_OK) << devo_last_error();
@@ -132,6 +156,78 @@ TEST(StateFile, ResumedRunIsBitIdenticalOneThread) { expect_exact_resume(1, 0, 4
 TEST(StateFile, ResumedRunIsBitIdenticalTwoThreads) { expect_exact_resume(2, 0, 5); }
 TEST(StateFile, ResumedRunWithSampleSubsetsIsBitIdentical) { expect_exact_resume(2, 40, 3); }
 TEST(StateFile, ResumeFromTheFirstPopulation) { expect_exact_resume(1, 0, 0); }
+TEST(StateFile, OpenAiEsResumesBitIdentically)
+{
+    expect_exact_resume(1, 0, 4, DEVO_STRATEGY_OPENAI_ES);
+    expect_exact_resume(2, 40, 3, DEVO_STRATEGY_OPENAI_ES, 1);
+}
+TEST(StateFile, PgpeResumesBitIdentically)
+{
+    expect_exact_resume(2, 0, 5, DEVO_STRATEGY_PGPE);
+    expect_exact_resume(1, 0, 3, DEVO_STRATEGY_PGPE, 1);
+    expect_exact_resume(1, 0, 0, DEVO_STRATEGY_PGPE, 2);
+}
+TEST(StateFile, SnesResumesBitIdentically)
+{
+    expect_exact_resume(1, 0, 4, DEVO_STRATEGY_SNES);
+    expect_exact_resume(2, 0, 2, DEVO_STRATEGY_SNES, 1);
+}
+
+// A version-1 file (written before the ES strategies; the fuzz corpus's) loads and runs.
+TEST(StateFile, VersionOneGaStateStillLoads)
+{
+    std::string path = std::string(DEVO_STATE_CORPUS) + "/generation3.ckpt";
+    devo_evolver *e = nullptr;
+    ASSERT_EQ(devo_evolver_load_state(&e, path.c_str(), nullptr), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(devo_evolver_generation(e), 3u);
+    devo_history h{};
+    ASSERT_EQ(devo_evolver_history(e, &h), DEVO_OK);
+    ASSERT_EQ(h.generations, 3u);
+    EXPECT_TRUE(std::isnan(h.center[2]));
+    devo_history_free(&h);
+    devo_evolve_options o;
+    ASSERT_EQ(devo_evolver_options(e, &o), DEVO_OK);
+    EXPECT_EQ(o.strategy, DEVO_STRATEGY_GA);
+    devo_evolver_free(e);
+}
+
+// ask/tell on an ES: the saved and loaded evolver asks the same population and, told the same,
+// moves its centre the same.
+TEST(StateFile, EsAskTellStateRoundTrips)
+{
+    devo_model *m = model();
+    devo_evolve_options o = options(0, 1, 0, DEVO_STRATEGY_OPENAI_ES, 1);
+    devo_evolver *e = nullptr;
+    ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK) << devo_last_error();
+    std::vector<double> f(10);
+    for (int g = 0; g < 3; g++) {
+        for (size_t i = 0; i < f.size(); i++) f[i] = std::sin((double)(i * 7 + g));
+        ASSERT_EQ(devo_evolver_tell(e, f.data()), DEVO_OK);
+    }
+    std::string path = temp_path("es-asktell.devostate");
+    ASSERT_EQ(devo_evolver_save_state(e, path.c_str()), DEVO_OK) << devo_last_error();
+    devo_evolver *r = nullptr;
+    ASSERT_EQ(devo_evolver_load_state(&r, path.c_str(), nullptr), DEVO_OK) << devo_last_error();
+    for (int g = 0; g < 2; g++) {
+        const float *a, *b;
+        size_t P, D;
+        ASSERT_EQ(devo_evolver_ask(e, &a, &P, &D), DEVO_OK);
+        ASSERT_EQ(devo_evolver_ask(r, &b, nullptr, nullptr), DEVO_OK);
+        EXPECT_EQ(std::memcmp(a, b, P * D * sizeof(float)), 0) << g;
+        devo_model *ma = nullptr, *mb = nullptr;
+        ASSERT_EQ(devo_evolver_model(e, &ma), DEVO_OK);
+        ASSERT_EQ(devo_evolver_model(r, &mb), DEVO_OK);
+        EXPECT_EQ(weights(ma), weights(mb)) << g;
+        devo_model_free(ma);
+        devo_model_free(mb);
+        ASSERT_EQ(devo_evolver_tell(e, f.data()), DEVO_OK);
+        ASSERT_EQ(devo_evolver_tell(r, f.data()), DEVO_OK);
+    }
+    devo_evolver_free(e);
+    devo_evolver_free(r);
+    devo_model_free(m);
+    unlink(path.c_str());
+}
 
 TEST(StateFile, AskTellStateRoundTripsPopulationAndStatistics)
 {
@@ -176,11 +272,11 @@ TEST(StateFile, AskTellStateRoundTripsPopulationAndStatistics)
 }
 
 // A saved state of 2 generations, for the override and corruption tests.
-std::string saved_state(const std::string &name)
+std::string saved_state(const std::string &name, devo_strategy strategy = DEVO_STRATEGY_GA)
 {
     Data d = data();
     devo_model *m = model();
-    devo_evolve_options o = options(2, 1, 0);
+    devo_evolve_options o = options(2, 1, 0, strategy);
     devo_evolver *e = nullptr;
     EXPECT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK);
     EXPECT_EQ(devo_evolver_fit(e, m, d.x.data(), d.y.data(), d.n, nullptr), DEVO_OK);
@@ -189,6 +285,27 @@ std::string saved_state(const std::string &name)
     devo_evolver_free(e);
     devo_model_free(m);
     return path;
+}
+
+// One override of a trajectory field, and the field the refusal must name.
+struct Change {
+    const char *field;
+    std::function<void(devo_evolve_options &)> apply;
+};
+
+void expect_changes_refused(const std::string &path, const devo_evolve_options &saved,
+                            const std::vector<Change> &changes)
+{
+    for (const Change &c : changes) {
+        devo_evolve_options bad = saved;
+        c.apply(bad);
+        devo_evolver *e = nullptr;
+        EXPECT_EQ(devo_evolver_load_state(&e, path.c_str(), &bad), DEVO_ERR_INVALID_ARGUMENT)
+            << c.field;
+        EXPECT_NE(std::string(devo_last_error()).find(c.field), std::string::npos)
+            << c.field << ": " << devo_last_error();
+        EXPECT_EQ(e, nullptr);
+    }
 }
 
 TEST(StateFile, OnlyTrajectoryFreeOptionsMayBeOverridden)
@@ -210,10 +327,7 @@ TEST(StateFile, OnlyTrajectoryFreeOptionsMayBeOverridden)
     EXPECT_EQ(got.max_generations, 50u);
     EXPECT_EQ(got.threads, 2);
     devo_evolver_free(e);
-    struct Change {
-        const char *field;
-        std::function<void(devo_evolve_options &)> apply;
-    } changes[] = {
+    std::vector<Change> changes = {
         {"population", [](devo_evolve_options &o) { o.population = 11; }},
         {"top_k", [](devo_evolve_options &o) { o.top_k = 2; }},
         {"mutation_rate", [](devo_evolve_options &o) { o.mutation_rate = 0.3; }},
@@ -232,19 +346,37 @@ TEST(StateFile, OnlyTrajectoryFreeOptionsMayBeOverridden)
              };
          }},
     };
-    for (const Change &c : changes) {
-        devo_evolve_options bad = saved;
-        c.apply(bad);
-        e = nullptr;
-        EXPECT_EQ(devo_evolver_load_state(&e, path.c_str(), &bad), DEVO_ERR_INVALID_ARGUMENT)
-            << c.field;
-        EXPECT_NE(std::string(devo_last_error()).find(c.field), std::string::npos)
-            << c.field << ": " << devo_last_error();
-        EXPECT_EQ(e, nullptr);
-    }
+    expect_changes_refused(path, saved, changes);
     devo_evolve_options bad = saved;
     bad.verbose = 9; // overridable, but still checked
     EXPECT_EQ(devo_evolver_load_state(&e, path.c_str(), &bad), DEVO_ERR_INVALID_ARGUMENT);
+    unlink(path.c_str());
+}
+
+TEST(StateFile, EsOptionsCannotBeOverridden)
+{
+    std::string path = saved_state("es-overrides.devostate", DEVO_STRATEGY_PGPE);
+    devo_evolve_options saved;
+    ASSERT_EQ(devo_state_options(path.c_str(), &saved), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(saved.strategy, DEVO_STRATEGY_PGPE);
+    EXPECT_EQ(saved.sigma_final, 0.01);
+    devo_evolver *e = nullptr;
+    devo_evolve_options ok = saved;
+    ok.threads = 2;
+    ok.verbose = 1;
+    ASSERT_EQ(devo_evolver_load_state(&e, path.c_str(), &ok), DEVO_OK) << devo_last_error();
+    devo_evolver_free(e);
+    std::vector<Change> changes = {
+        {"strategy", [](devo_evolve_options &o) { o.strategy = DEVO_STRATEGY_SNES; }},
+        {"learning_rate", [](devo_evolve_options &o) { o.learning_rate = 0.2; }},
+        {"sigma", [](devo_evolve_options &o) { o.sigma = 0.2; }},
+        {"perturbation_rank", [](devo_evolve_options &o) { o.perturbation_rank = 1; }},
+        {"weight_decay", [](devo_evolve_options &o) { o.weight_decay = 0.0; }},
+        {"sigma_final", [](devo_evolve_options &o) { o.sigma_final = 0.0; }},
+        // the sigma schedule spans the saved max_generations
+        {"max_generations", [](devo_evolve_options &o) { o.max_generations = 50; }},
+    };
+    expect_changes_refused(path, saved, changes);
     unlink(path.c_str());
 }
 
@@ -433,7 +565,8 @@ TEST(StateFile, EveryMalformedFileIsRefusedWithItsReason)
     });
 
     // The metadata.
-    expect_refused_edit(good, "devo_state_version", [](Parts &p) { set_meta(p, "devo_state_version", "2"); });
+    expect_refused_edit(good, "devo_state_version", [](Parts &p) { set_meta(p, "devo_state_version", "3"); });
+    expect_refused_edit(good, "keys", [](Parts &p) { set_meta(p, "devo_state_version", "1"); });
     expect_refused_edit(good, "keys", [](Parts &p) { set_meta(p, "extra", "1"); });
     expect_refused_edit(good, "strategy", [](Parts &p) { set_meta(p, "strategy", "cmaes"); });
     expect_refused_edit(good, "population", [](Parts &p) { set_meta(p, "population", "1O"); });
@@ -455,7 +588,7 @@ TEST(StateFile, EveryMalformedFileIsRefusedWithItsReason)
     expect_refused_edit(good, "generation", [](Parts &p) { set_meta(p, "generation", "4294967295"); });
 
     // The tensors against the metadata.
-    expect_refused_edit(good, "12 tensors, a GA state has 11", [](Parts &p) {
+    expect_refused_edit(good, "13 tensors, a version 2 ga state has 12", [](Parts &p) {
         json_object_set_new(p.root, "extra", json_pack("{s:s,s:[i],s:[I,I]}", "dtype", "F32", "shape",
                                                        0, "data_offsets", (json_int_t)p.data.size(),
                                                        (json_int_t)p.data.size()));
@@ -485,6 +618,47 @@ TEST(StateFile, EveryMalformedFileIsRefusedWithItsReason)
     expect_refused_edit(good, "decreases", [](Parts &p) { poke<int64_t>(p, "history/evaluations", 0, 1000); });
     expect_refused_edit(good, "disagrees", [](Parts &p) { poke(p, "history/best_ever", 1, 3.0); });
     unlink(good.c_str());
+}
+
+TEST(StateFile, EveryMalformedEsFileIsRefusedWithItsReason)
+{
+    for (devo_strategy strategy : {DEVO_STRATEGY_OPENAI_ES, DEVO_STRATEGY_PGPE, DEVO_STRATEGY_SNES}) {
+        std::string good = saved_state("corrupt-es.devostate", strategy);
+        devo_evolver *e = nullptr;
+        ASSERT_EQ(devo_evolver_load_state(&e, good.c_str(), nullptr), DEVO_OK) << devo_last_error();
+        devo_evolver_free(e);
+        expect_refused_edit(good, "strategy", [](Parts &p) { set_meta(p, "strategy", "cma-es"); });
+        expect_refused_edit(good, "sigma", [](Parts &p) { set_meta(p, "sigma", "-1"); });
+        expect_refused_edit(good, "perturbation_rank", [](Parts &p) { set_meta(p, "perturbation_rank", "9"); });
+        expect_refused_edit(good, "'es/sigma' entry 4 is 0", [](Parts &p) { poke(p, "es/sigma", 4, 0.0f); });
+        expect_refused_edit(good, "'es/sigma' entry 0 is -0.5", [](Parts &p) { poke(p, "es/sigma", 0, -0.5f); });
+        expect_refused_edit(good, "'es/center' entry 2", [](Parts &p) { poke(p, "es/center", 2, NAN); });
+        expect_refused_edit(good, "'es/told' (3)", [](Parts &p) { poke<int64_t>(p, "es/told", 0, 3); });
+        expect_refused_edit(good, "'es/told' is negative", [](Parts &p) { poke<int64_t>(p, "es/told", 0, -1); });
+        expect_refused_edit(good, "'es/center' is missing", [](Parts &p) {
+            json_object_set(p.root, "es/centre", json_object_get(p.root, "es/center"));
+            json_object_del(p.root, "es/center");
+        });
+        expect_refused_edit(good, "'es/sigma' is not F32 of shape [57]", [](Parts &p) {
+            json_object_set_new(json_object_get(p.root, "es/sigma"), "shape", json_pack("[i,i]", 3, 19));
+        });
+        // A GA file's population where the ES state should be, and the reverse.
+        expect_refused_edit(good, "'population' is missing", [](Parts &p) { set_meta(p, "strategy", "ga"); });
+        if (strategy == DEVO_STRATEGY_OPENAI_ES) {
+            expect_refused_edit(good, "'es/adam_v' entry 1 is -1", [](Parts &p) { poke(p, "es/adam_v", 1, -1.0f); });
+            expect_refused_edit(good, "'es/adam_m' entry 0 is inf", [](Parts &p) { poke(p, "es/adam_m", 0, INFINITY); });
+            expect_refused_edit(good, "'es/adam_steps' is negative", [](Parts &p) { poke<int64_t>(p, "es/adam_steps", 0, -2); });
+        }
+        if (strategy == DEVO_STRATEGY_PGPE) {
+            expect_refused_edit(good, "'es/velocity' is missing", [](Parts &p) {
+                json_object_set(p.root, "es/speed", json_object_get(p.root, "es/velocity"));
+                json_object_del(p.root, "es/velocity");
+            });
+            // SNES keeps no velocity: a PGPE file relabelled has one tensor too many.
+            expect_refused_edit(good, "tensors, a version 2 snes state has", [](Parts &p) { set_meta(p, "strategy", "snes"); });
+        }
+        unlink(good.c_str());
+    }
 }
 
 }  // namespace

@@ -101,6 +101,7 @@ static devo_status run_gather_fitness(void *ctx, double *fitness, size_t from)
 static devo_status run_share_elites(void *ctx, devo_evolver *e)
 {
     mpi_run *r = ctx;
+    if (e->backend->center) return DEVO_OK; // an ES: every rank holds the centre it answers with
     devo_status status = DEVO_OK; // every broadcast happens even after a failure: no rank waits
     for (size_t i = 0; i < e->k; i++) {
         size_t slot = e->order[i], from = e->share_from;
@@ -210,7 +211,10 @@ static devo_status spread(devo_evolver **e, MPI_Comm comm, devo_status status, c
     if (status == DEVO_OK && ((*e)->P > INT_MAX || (*e)->D > INT_MAX))
         status = devo_fail(DEVO_ERR_UNSUPPORTED, "%s: MPI counts are ints: population %zu or "
                                                  "%zu weights is too many", fn, (*e)->P, (*e)->D);
-    if (status == DEVO_OK && (!(*e)->backend->load_population || !(*e)->backend->breed_range))
+    // An ES needs no rows from other ranks: each holds the distribution and draws every row.
+    int es = (*e)->backend->center != NULL;
+    if (status == DEVO_OK && ((!es && !(*e)->backend->load_population) ||
+                              !(*e)->backend->breed_range))
         status = devo_fail(DEVO_ERR_UNSUPPORTED, "%s: the %s backend cannot breed a share",
                            fn, (*e)->backend->name);
     mpi_run *r = status == DEVO_OK ? run_new(comm, *e) : NULL;

@@ -3,7 +3,8 @@
  * devo_state_read (every validation of devo_evolver_load_state) must refuse
  * or accept without a crash, leak or read out of bounds; what it accepts must
  * hold its invariants, and, when the run it describes is small, load as an
- * evolver whose saved state reads back the same. Seeds: corpus/state_load/.
+ * evolver whose saved state reads back the same. Seeds: corpus/state_load/
+ * (GA states of version 1 and 2, an ES state).
  */
 #include <math.h>
 #include <stdint.h>
@@ -25,8 +26,11 @@ static void check_accepted(const devo_state *s)
         if (s->order[i] >= s->P || seen[s->order[i]]) abort();
         seen[s->order[i]] = 1;
     }
-    for (size_t i = 0; i < s->P * s->D; i++)
+    for (size_t i = 0; s->population && i < s->P * s->D; i++)
         if (!isfinite(s->population[i])) abort();
+    if ((s->population == NULL) != (s->strategy != NULL) ||
+        (s->strategy && s->told != s->generation))
+        abort();
     free(seen);
 }
 
@@ -45,10 +49,17 @@ static void check_round_trip(const char *path, const devo_state *s)
         abort();
     if (back.P != s->P || back.D != s->D || back.generation != s->generation ||
         back.evaluations != s->evaluations || back.opt.seed != s->opt.seed ||
-        memcmp(back.population, s->population, s->P * s->D * sizeof(float)) != 0 ||
+        (s->population && memcmp(back.population, s->population, s->P * s->D * sizeof(float))) ||
+        back.es_count != s->es_count ||
         memcmp(back.order, s->order, s->P * sizeof(size_t)) != 0 ||
         memcmp(back.fitness, s->fitness, s->P * sizeof(double)) != 0)
         abort();
+    for (size_t i = 0; i < s->es_count; i++) {
+        const devo_state_tensor *a = &back.es[i], *b = &s->es[i];
+        if (strcmp(a->name, b->name) != 0 || a->length != b->length ||
+            (b->f32 ? memcmp(a->f32, b->f32, b->length * sizeof(float)) : *a->count != *b->count))
+            abort();
+    }
     devo_state_free(&back);
     devo_evolver_free(e);
 }

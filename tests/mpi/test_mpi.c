@@ -2,9 +2,11 @@
  * test_mpi.c - libdevo_mpi under mpirun -np 1, 2, 3 (ctest Mpi.*): the run spread
  * over the ranks ends with the weights and history (all but wall time) of
  * devo_fit_evolve in one process, bit for bit (P = 10 over 3 ranks included), with
- * and without sample subsets and with a custom fitness; a rank that fails ends
- * every rank with its message; a checkpoint written under MPI resumes in one
- * process and under MPI; every rank's traffic per generation is O(P + k*D).
+ * and without sample subsets and with a custom fitness, for the GA and each
+ * evolution strategy (full and low rank); a rank that fails ends every rank with
+ * its message; a checkpoint written under MPI resumes in one process and under
+ * MPI (the GA's and an ES's); every rank's traffic per generation is O(P + k*D),
+ * an ES's O(P).
  * Exits nonzero on any failure, naming it.
  */
 #include <math.h>
@@ -141,6 +143,12 @@ static void failing_rank_fails_every_rank(void)
     devo_model_free(m);
 }
 
+static int stop_at_five(const devo_generation_stats *s, void *user)
+{
+    (void)user;
+    return s->generation == 5;
+}
+
 /* Saved under MPI at generation 5, resumed in one process and under MPI: the full run. */
 static void checkpoint_resumes_anywhere(void)
 {
@@ -198,6 +206,45 @@ static void checkpoint_resumes_anywhere(void)
     if (rank == 0) unlink(path);
 }
 
+/* An ES saved under MPI at generation 5 (only fitnesses crossed) resumes in one process. */
+static void es_checkpoint_resumes_anywhere(void)
+{
+    devo_evolve_options o = options(0);
+    o.strategy = DEVO_STRATEGY_PGPE;
+    o.perturbation_rank = 1;
+    devo_model *full = model(16), *m = model(16);
+    devo_history hf = {0}, h = {0};
+    devo_fit_evolve(full, x, y, N, &o, &hf);
+    char path[256];
+    snprintf(path, sizeof path, "%s/mpi-es-state-%d-%d", DEVO_TEST_TMP, size, (int)getppid());
+    devo_evolver *e = NULL;
+    devo_evolve_options first = o;
+    first.on_generation = stop_at_five;
+    CHECK(devo_evolver_create_mpi(&e, MPI_COMM_WORLD, m, &first) == DEVO_OK, "es create");
+    CHECK(devo_evolver_fit(e, m, x, y, N, NULL) == DEVO_OK, "es first 5 generations");
+    uint64_t sent = 0, received = 0;
+    CHECK(devo_evolver_mpi_traffic(e, &sent, &received) == DEVO_OK, "es traffic");
+    size_t P = 10, D = devo_model_param_count(m);
+    CHECK(sent / 5 <= 8 * P + 64 && received / 5 <= 8 * P + 64,
+          "es traffic per generation %llu / %llu bytes, P*D is %zu bytes",
+          (unsigned long long)(sent / 5), (unsigned long long)(received / 5), 4 * P * D);
+    CHECK(devo_evolver_save_state(e, path) == DEVO_OK, "es collective save");
+    devo_evolver_free(e);
+    if (rank == 0) {
+        devo_evolver *alone = NULL;
+        CHECK(devo_evolver_load_state(&alone, path, &o) == DEVO_OK, "es load alone");
+        CHECK(devo_evolver_fit(alone, m, x, y, N, &h) == DEVO_OK, "es resume alone");
+        CHECK(same_weights(full, m) && same_history(&hf, &h), "es resumed alone differs");
+        devo_history_free(&h);
+        devo_evolver_free(alone);
+    }
+    devo_history_free(&hf);
+    devo_model_free(m);
+    devo_model_free(full);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) unlink(path);
+}
+
 int main(void)
 {
     MPI_Init(NULL, NULL);
@@ -209,8 +256,22 @@ int main(void)
     devo_evolve_options c = options(40);
     c.fitness_fn = custom;
     spread_run_equals_one_process("custom fitness", c);
+    // Evolution strategies: only fitnesses cross; every rank updates the same centre.
+    devo_evolve_options es = options(0);
+    es.strategy = DEVO_STRATEGY_OPENAI_ES;
+    es.sigma_final = 0.01;
+    spread_run_equals_one_process("openai-es", es);
+    es.strategy = DEVO_STRATEGY_PGPE;
+    es.perturbation_rank = 1;
+    spread_run_equals_one_process("pgpe rank 1", es);
+    es = options(50);
+    es.strategy = DEVO_STRATEGY_SNES;
+    spread_run_equals_one_process("snes, sample subsets", es);
+    es.perturbation_rank = 2;
+    spread_run_equals_one_process("snes rank 2", es);
     failing_rank_fails_every_rank();
     checkpoint_resumes_anywhere();
+    es_checkpoint_resumes_anywhere();
     int all = 0;
     MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0) printf("%s: %d failures over %d ranks\n", all ? "FAILED" : "passed", all, size);
