@@ -8,9 +8,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "atomic_file.h"
 #include "error.h"
 
 /* The largest JSON header accepted (the safetensors reference's own bound). */
@@ -79,7 +78,7 @@ static int write_all(FILE *f, const char *header, const devo_st_tensor *tensors,
         if (!write_le(f, tensors[t].data, elements(tensors[t].rank, tensors[t].shape),
                       dtype_sizes[tensors[t].dtype]))
             return 0;
-    return fflush(f) == 0 && fsync(fileno(f)) == 0;
+    return 1;
 }
 
 devo_status devo_st_write(const char *path, json_t *metadata, const devo_st_tensor *tensors,
@@ -88,32 +87,13 @@ devo_status devo_st_write(const char *path, json_t *metadata, const devo_st_tens
     json_t *root = header_json(metadata, tensors, count);
     char *header = root ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(root);
-    size_t temp_size = strlen(path) + 16;
-    char *temp = header ? malloc(temp_size) : NULL;
-    if (!temp) {
-        free(header);
+    if (!header)
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: cannot build the header of %s", fn, path);
-    }
-    snprintf(temp, temp_size, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(temp);
-    if (fd >= 0) fchmod(fd, 0644); // mkstemp makes 0600; the file is as readable as a model
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    devo_status status = DEVO_OK;
-    if (!f) {
-        status = devo_fail(DEVO_ERR_IO, "%s: cannot create %s: %s", fn, temp, strerror(errno));
-        if (fd >= 0) close(fd);
-    } else {
-        int written = write_all(f, header, tensors, count);
-        int saved_errno = errno;
-        if (fclose(f) != 0 || !written)
-            status = devo_fail(DEVO_ERR_IO, "%s: cannot write %s: %s", fn, temp,
-                               strerror(written ? errno : saved_errno));
-        else if (rename(temp, path) != 0)
-            status = devo_fail(DEVO_ERR_IO, "%s: cannot rename %s to %s: %s", fn, temp, path,
-                               strerror(errno));
-    }
-    if (status != DEVO_OK && fd >= 0) unlink(temp);
-    free(temp);
+    // A locked temporary beside the target, synced and renamed over it (atomic_file.h).
+    devo_atomic_file file;
+    devo_status status = devo_atomic_begin(&file, path, fn);
+    if (status == DEVO_OK)
+        status = devo_atomic_commit(&file, write_all(file.f, header, tensors, count), fn);
     free(header);
     return status;
 }

@@ -2,8 +2,8 @@
  * safetensors.h - a generic safetensors writer and a strictly validating
  * reader (8-byte little-endian header length, a JSON header of string
  * metadata and tensor entries, then the raw little-endian tensors). The
- * writer is atomic: a temporary file in the same directory, fsync'd, then
- * renamed over the target. The reader checks every entry (dtype, shape,
+ * writer is atomic, as model files are (atomic_file.h): a locked temporary
+ * in the same directory, fsync'd, then renamed over the target. The reader checks every entry (dtype, shape,
  * data_offsets in bounds, tensors tiling the data section with no gap or
  * overlap) before anything is read, so no read or allocation exceeds what the
  * file holds. Used by the evolver's state files. Private.
