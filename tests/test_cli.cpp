@@ -367,11 +367,13 @@ TEST(Cli, EvolveWithAStrategyWritesTheCentreAndTestAccuracy)
         EXPECT_EQ(fields[10] == "nan", g % 2 == 1) << lines[g];
     }
     Result odd = run("evolve --data " + dir + " --strategy openai-es --population 9 --verbose 0");
-    EXPECT_EQ(odd.code, 1);
+    EXPECT_EQ(odd.code, 2) << "a usage error, found once the network is built";
+    EXPECT_NE(odd.out.find("'--population'"), std::string::npos) << odd.out;
     EXPECT_NE(odd.out.find("population must be even"), std::string::npos) << odd.out;
     Result rank = run("evolve --data " + dir + " --layers 4:relu,10:softmax --strategy snes "
                       "--rank 5 --verbose 0");
-    EXPECT_EQ(rank.code, 1);
+    EXPECT_EQ(rank.code, 2);
+    EXPECT_NE(rank.out.find("'--rank'"), std::string::npos) << rank.out;
     EXPECT_NE(rank.out.find("perturbation_rank"), std::string::npos) << rank.out;
     Result bad = run("evolve --data " + dir + " --strategy cma-es");
     EXPECT_EQ(bad.code, 2);

@@ -313,10 +313,12 @@ static int open_run(evolve_args *a, int argc, char **argv, const devo_dataset *t
     if (!cli_build_model(a->layers, devo_dataset_dim(train), loss, m)) return (*code = 2), 0;
     a->opt.on_generation = on_generation;
     a->opt.on_generation_user = log;
-    if (devo_model_init_weights(*m, a->opt.seed) != DEVO_OK ||
-        cli_evolver_create(e, *m, &a->opt) != DEVO_OK)
-        return !cli_library_failure();
-    return 1;
+    if (devo_model_init_weights(*m, a->opt.seed) != DEVO_OK) return !cli_library_failure();
+    devo_status status = cli_evolver_create(e, *m, &a->opt);
+    // Bounds that need the network (--rank against a layer, an even --population for
+    // antithetic strategies) are usage errors too.
+    if (status == DEVO_ERR_INVALID_ARGUMENT && refused_flag()) return (*code = 2), 0;
+    return status == DEVO_OK || !cli_library_failure();
 }
 
 static int evolve_command(int argc, char **argv)
