@@ -18,6 +18,7 @@
 
 #include "error.h"
 #include "forward_cpu.h"
+#include "metrics_cpu.h"
 #include "parallel.h"
 
 /* Upper bound of the packed first-layer kernels of one group of individuals. */

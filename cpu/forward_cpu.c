@@ -178,20 +178,6 @@ devo_logits_view devo_cpu_forward_own(devo_cpu_forward *f, const float *w, size_
     return forward_rest(f, w, count, view, rows);
 }
 
-void devo_cpu_accumulate_metrics(const devo_model *arch, devo_logits_view view, size_t p,
-                                 size_t rows, const float *t, double *loss_sum, size_t *correct)
-{
-    size_t outputs = devo_model_output_dim(arch), width = devo_model_target_width(arch);
-    devo_activation act = arch->layers[arch->layer_count - 1].act;
-    const float *logits = view.base + p * view.individual_stride;
-    for (size_t r = 0; r < rows; r++) {
-        const float *z = logits + r * view.row_stride, *target = t + r * width;
-        if (arch->loss != DEVO_LOSS_NONE)
-            *loss_sum += devo_sample_loss(act, arch->loss, z, outputs, target);
-        *correct += (size_t)devo_sample_correct(act, arch->loss, z, outputs, target);
-    }
-}
-
 void devo_cpu_write_outputs(const devo_model *arch, devo_logits_view view, size_t p, size_t rows,
                             float *y)
 {

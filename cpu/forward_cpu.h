@@ -68,11 +68,6 @@ devo_logits_view devo_cpu_forward_block(devo_cpu_forward *f, const float *w, siz
 devo_logits_view devo_cpu_forward_own(devo_cpu_forward *f, const float *w, size_t count,
                                       const float *x, size_t rows);
 
-/* Adds individual p's summed per-sample loss (if the model has one) and count of
- * correct samples over `rows` samples of the view; t is (rows, target width). */
-void devo_cpu_accumulate_metrics(const devo_model *arch, devo_logits_view view, size_t p,
-                                 size_t rows, const float *t, double *loss_sum, size_t *correct);
-
 /* Writes individual p's activated outputs for `rows` samples of the view to y (rows, outputs). */
 void devo_cpu_write_outputs(const devo_model *arch, devo_logits_view view, size_t p, size_t rows,
                             float *y);

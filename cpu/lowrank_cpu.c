@@ -13,6 +13,7 @@
 #include "error.h"
 #include "evaluate_cpu.h"
 #include "forward_cpu.h"
+#include "metrics_cpu.h"
 #include "nn_math.h"
 #include "parallel.h"
 

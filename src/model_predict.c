@@ -6,6 +6,7 @@
 #include "check_data.h"
 #include "error.h"
 #include "forward_cpu.h"
+#include "metrics_cpu.h"
 #include "model.h"
 
 /* Samples per forward chunk in predict and evaluate: bounds their work space. */

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "devo.h"
+#include "own_math.h"
 
 #ifdef __CUDACC__
 #define DEVO_NN_HD static __host__ __device__ inline
@@ -51,14 +52,24 @@ DEVO_NN_HD void devo_activate_row(devo_activation act, float *row, size_t units)
     for (size_t j = 0; j < units; j++) row[j] /= sum;
 }
 
-/* log(sum(exp(z))) of a row, computed stably. */
+/* top + log(sum) for the row maximum top and sum of e^(z_i - top) >= 1 (NaN: NaN). */
+DEVO_NN_HD double devo_log_sum_exp_from(float top, float sum)
+{
+    float log_sum = devo_log_positive(sum);
+    return sum == sum ? (double)top + (double)log_sum : (double)sum;
+}
+
+/* log(sum(exp(z))) of a row, computed stably: top + log(sum_i e^(z_i - top)) for the row's
+ * maximum top, the exponentials, their sum (in order i) and its log in float with
+ * own_math.h's exp and log, so that every CPU instruction set (cpu/metrics_cpu.c's vector
+ * loops) and CUDA give the same bits; NaN when a z_i is NaN or top is infinite. */
 DEVO_NN_HD double devo_log_sum_exp(const float *z, size_t outputs)
 {
-    double top = z[0];
+    float top = z[0];
     for (size_t i = 1; i < outputs; i++) top = z[i] > top ? z[i] : top;
-    double sum = 0.0;
-    for (size_t i = 0; i < outputs; i++) sum += exp((double)z[i] - top);
-    return top + log(sum);
+    float sum = 0.0f;
+    for (size_t i = 0; i < outputs; i++) sum += devo_exp_nonpositive(z[i] - top);
+    return devo_log_sum_exp_from(top, sum);
 }
 
 /* The activated value of output j of a row of logits z (softmax needs the row). */
@@ -97,6 +108,18 @@ DEVO_NN_HD size_t devo_predicted_class(devo_activation act, const float *z, size
     return best;
 }
 
+/* Whether the predicted class (devo_predicted_class) is the target row t's: its class
+ * index (sparse) or the index of its largest value. */
+DEVO_NN_HD int devo_class_correct(devo_loss loss, size_t predicted, const float *t,
+                                  size_t outputs)
+{
+    if (loss == DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) return predicted == (size_t)t[0];
+    size_t target = 0;
+    for (size_t j = 1; j < outputs; j++)
+        if (t[j] > t[target]) target = j;
+    return predicted == target;
+}
+
 /* Whether one sample is classified right. t is the target row (sparse: one class index).
  * A NaN output is never right. */
 DEVO_NN_HD int devo_sample_correct(devo_activation act, devo_loss loss, const float *z,
@@ -106,12 +129,18 @@ DEVO_NN_HD int devo_sample_correct(devo_activation act, devo_loss loss, const fl
         double y = devo_output_value(act, z, 1, 0);
         return y == y && (y > 0.5) == (t[0] > 0.5f);
     }
-    size_t predicted = devo_predicted_class(act, z, outputs);
-    if (loss == DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) return predicted == (size_t)t[0];
-    size_t target = 0;
-    for (size_t j = 1; j < outputs; j++)
-        if (t[j] > t[target]) target = j;
-    return predicted == target;
+    return devo_class_correct(loss, devo_predicted_class(act, z, outputs), t, outputs);
+}
+
+/* A softmax output's (sparse) categorical cross-entropy from the logits z and their
+ * log-sum-exp lse: -sum_j t_j log p_j with log p_j = z_j - lse (sparse: t[0] is the class). */
+DEVO_NN_HD double devo_softmax_crossentropy(devo_loss loss, const float *z, size_t outputs,
+                                            const float *t, double lse)
+{
+    if (loss == DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) return lse - (double)z[(size_t)t[0]];
+    double total = 0.0;
+    for (size_t j = 0; j < outputs; j++) total -= (double)t[j] * ((double)z[j] - lse);
+    return total;
 }
 
 /* One sample's loss from the last layer's pre-activations z (outputs values). */
@@ -139,11 +168,9 @@ DEVO_NN_HD double devo_sample_loss(devo_activation act, devo_loss loss, const fl
         }
         return total / (double)outputs;
     case DEVO_LOSS_CATEGORICAL_CROSSENTROPY:
-        if (act == DEVO_ACT_SOFTMAX) {
-            double lse = devo_log_sum_exp(z, outputs);
-            for (size_t j = 0; j < outputs; j++) total -= (double)t[j] * ((double)z[j] - lse);
-            return total;
-        } else {
+        if (act == DEVO_ACT_SOFTMAX)
+            return devo_softmax_crossentropy(loss, z, outputs, t, devo_log_sum_exp(z, outputs));
+        {
             double sum = 0.0;
             for (size_t j = 0; j < outputs; j++) sum += devo_output_value(act, z, outputs, j);
             for (size_t j = 0; j < outputs; j++) {
@@ -154,7 +181,8 @@ DEVO_NN_HD double devo_sample_loss(devo_activation act, devo_loss loss, const fl
         }
     case DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY: {
         size_t c = (size_t)t[0];
-        if (act == DEVO_ACT_SOFTMAX) return devo_log_sum_exp(z, outputs) - (double)z[c];
+        if (act == DEVO_ACT_SOFTMAX)
+            return devo_softmax_crossentropy(loss, z, outputs, t, devo_log_sum_exp(z, outputs));
         double sum = 0.0;
         for (size_t j = 0; j < outputs; j++)
             sum += devo_clip_probability(devo_output_value(act, z, outputs, j));

@@ -33,12 +33,12 @@
  * made for minus one (0 for the first), so an individual's perturbation is rebuilt
  * from (seed, generation, individual).
  * A normal pair comes from Box-Muller on (w0, w1) -> elements 0, 1 and (w2, w3) -> 2, 3,
- * with devo's own log and sincos below (not libm's, which differ between glibc and CUDA):
- * every product that meets a sum is an explicit fmaf and every other operation is one that
- * IEEE-754 rounds exactly (a product with a power of two, an integer operation, a sum of a
- * float and a constant 1.5 * 2^23, sqrt), so no compiler contraction (gcc -ffp-contract,
- * nvcc -fmad) can change a bit, and scalar C, the CPU's vector kernels (variation_cpu.c)
- * and CUDA give the same normals.
+ * with devo's own log (own_math.h) and sincos below (not libm's, which differ between glibc
+ * and CUDA): every product that meets a sum is an explicit fmaf and every other operation is
+ * one that IEEE-754 rounds exactly (a product with a power of two, an integer operation, a
+ * sum of a float and a constant 1.5 * 2^23, sqrt), so no compiler contraction
+ * (gcc -ffp-contract, nvcc -fmad) can change a bit, and scalar C, the CPU's vector kernels
+ * (variation_cpu.c) and CUDA give the same normals.
  */
 #ifndef DEVO_RNG_H
 #define DEVO_RNG_H
@@ -46,6 +46,8 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "own_math.h"
 
 #ifdef __CUDACC__
 #define DEVO_HD static __host__ __device__ inline
@@ -111,28 +113,6 @@ DEVO_HD float devo_u01(uint32_t word)
     return (float)word * 2.3283064365386963e-10f + 1.1641532182693481e-10f;
 }
 
-DEVO_HD uint32_t devo_float_bits(float f)
-{
-#ifdef __CUDA_ARCH__
-    return __float_as_uint(f);
-#else
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-#endif
-}
-
-DEVO_HD float devo_bits_float(uint32_t u)
-{
-#ifdef __CUDA_ARCH__
-    return __uint_as_float(u);
-#else
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-#endif
-}
-
 /* sqrtf, correctly rounded on every target. */
 DEVO_HD float devo_sqrt(float x)
 {
@@ -141,27 +121,6 @@ DEVO_HD float devo_sqrt(float x)
 #else
     return sqrtf(x);
 #endif
-}
-
-/* Natural log of a normal float u in (0, 1] (devo_u01's range), within 1 ulp: u = 2^k m
- * with m in [2/3, 4/3), log(1 + f) for f = m - 1 a minimax polynomial (N. Juffa's logf). */
-DEVO_HD float devo_log_u01(float u)
-{
-    uint32_t offset = devo_float_bits(u) - 0x3f2aaaabu; // 2/3's bits
-    int32_t k = (int32_t)((offset >> 23) ^ 0x100u) - 0x100; // 9-bit exponent, sign-extended
-    float f = devo_bits_float((offset & 0x007fffffu) + 0x3f2aaaabu) - 1.0f; // exact
-    float s = f * f;
-    float r = -0x1.0ae000p-3f, t = 0x1.208000p-3f;
-    r = fmaf(r, s, -0x1.f198b2p-4f);
-    t = fmaf(t, s, 0x1.1e5740p-3f);
-    r = fmaf(r, s, -0x1.55b36cp-3f);
-    t = fmaf(t, s, 0x1.99d8b2p-3f);
-    r = fmaf(r, s, -0x1.fffe02p-3f);
-    r = fmaf(t, f, r);
-    r = fmaf(r, f, 0x1.5554fap-2f);
-    r = fmaf(r, f, -0.5f);
-    r = fmaf(r, s, f);
-    return fmaf((float)k, 0x1.62e430p-1f, r); // + k log(2)
 }
 
 /* sin(pi a) and cos(pi a) for 0 <= a < 2^21, within 2 ulp: a = q/2 + t with q the nearest
@@ -196,7 +155,7 @@ DEVO_HD void devo_sincospi(float a, float *sin_out, float *cos_out)
 DEVO_HD void devo_normal_pair(uint32_t radius_word, uint32_t angle_word, float *first,
                               float *second)
 {
-    float radius = devo_sqrt(-2.0f * devo_log_u01(devo_u01(radius_word)));
+    float radius = devo_sqrt(-2.0f * devo_log_positive(devo_u01(radius_word)));
     float sn, cs;
     devo_sincospi(2.0f * devo_u01(angle_word), &sn, &cs);
     *first = radius * cs;

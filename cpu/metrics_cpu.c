@@ -1,0 +1,121 @@
+/*
+ * metrics_cpu.c - loss and accuracy sums of one individual's logits (see metrics_cpu.h).
+ * The softmax tile: the tile's logits transposed to (outputs, rows), then every step a loop
+ * over the tile's rows that the compiler vectorises for the kernel's instruction set (the
+ * row maximum and first argmax, own_math.h's exp of z - max, their sum in output order, its
+ * log), each lane doing what nn_math.h's devo_log_sum_exp and devo_predicted_class do for
+ * one row, with own_math.h's fmaf-only arithmetic: the same bits as the scalar functions on
+ * every instruction set, and as CUDA. The loss and hit of each row then come from
+ * nn_math.h, added in row order.
+ */
+#include "metrics_cpu.h"
+
+#include <stdint.h>
+
+#include "nn_math.h"
+
+#define ROWS DEVO_METRICS_TILE_ROWS
+
+static inline __attribute__((always_inline)) void
+softmax_tile(const float *z, size_t stride, size_t outputs, size_t rows, double *lse,
+             size_t *predicted)
+{
+    float zt[DEVO_METRICS_TILE_OUTPUTS][ROWS]; // (outputs, rows): lane r is row r
+    for (size_t r = 0; r < ROWS; r++)
+        for (size_t j = 0; j < outputs; j++) zt[j][r] = r < rows ? z[r * stride + j] : 0.0f;
+    float top[ROWS], sum[ROWS];
+    int32_t best[ROWS], nan[ROWS];
+    for (size_t r = 0; r < ROWS; r++) {
+        top[r] = zt[0][r];
+        best[r] = 0;
+        nan[r] = zt[0][r] != zt[0][r];
+        sum[r] = 0.0f;
+    }
+    for (size_t j = 1; j < outputs; j++)
+        for (size_t r = 0; r < ROWS; r++) {
+            float v = zt[j][r];
+            nan[r] |= v != v;
+            best[r] = v > top[r] ? (int32_t)j : best[r];
+            top[r] = v > top[r] ? v : top[r];
+        }
+    for (size_t j = 0; j < outputs; j++)
+        for (size_t r = 0; r < ROWS; r++) sum[r] += devo_exp_nonpositive(zt[j][r] - top[r]);
+    double all_lse[ROWS];
+    for (size_t r = 0; r < ROWS; r++) all_lse[r] = devo_log_sum_exp_from(top[r], sum[r]);
+    for (size_t r = 0; r < rows; r++) {
+        lse[r] = all_lse[r];
+        predicted[r] = nan[r] ? outputs : (size_t)best[r];
+    }
+}
+
+typedef void (*tile_kernel)(const float *, size_t, size_t, size_t, double *, size_t *);
+
+#define DEVO_SOFTMAX_TILE_KERNEL(name, isa_attribute)                                          \
+    static isa_attribute void name(const float *z, size_t stride, size_t outputs, size_t rows, \
+                                   double *lse, size_t *predicted)                             \
+    {                                                                                          \
+        softmax_tile(z, stride, outputs, rows, lse, predicted);                                \
+    }
+
+DEVO_SOFTMAX_TILE_KERNEL(tile_generic, )
+#if defined(__x86_64__)
+DEVO_SOFTMAX_TILE_KERNEL(tile_avx2, __attribute__((target("avx2,fma"))))
+DEVO_SOFTMAX_TILE_KERNEL(tile_avx512,
+                         __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))))
+#endif
+
+static tile_kernel choose_kernel(devo_cpu_isa isa)
+{
+    devo_cpu_isa detected = devo_cpu_isa_detect();
+    if (isa > detected) isa = detected;
+#if defined(__x86_64__)
+    if (isa >= DEVO_ISA_AVX512) return tile_avx512;
+    if (isa >= DEVO_ISA_AVX2) return tile_avx2;
+#endif
+    return tile_generic;
+}
+
+void devo_cpu_softmax_tile_isa(devo_cpu_isa isa, const float *z, size_t stride, size_t outputs,
+                               size_t rows, double *lse, size_t *predicted)
+{
+    choose_kernel(isa)(z, stride, outputs, rows, lse, predicted);
+}
+
+/* Whether the vector path computes this model's metrics. */
+static int takes_softmax_tiles(const devo_model *arch, devo_activation act, size_t outputs)
+{
+    devo_loss loss = arch->loss;
+    return act == DEVO_ACT_SOFTMAX && outputs >= 2 && outputs <= DEVO_METRICS_TILE_OUTPUTS &&
+           (loss == DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
+            loss == DEVO_LOSS_CATEGORICAL_CROSSENTROPY || loss == DEVO_LOSS_NONE);
+}
+
+void devo_cpu_accumulate_metrics(const devo_model *arch, devo_logits_view view, size_t p,
+                                 size_t rows, const float *t, double *loss_sum, size_t *correct)
+{
+    size_t outputs = devo_model_output_dim(arch), width = devo_model_target_width(arch);
+    devo_activation act = arch->layers[arch->layer_count - 1].act;
+    const float *logits = view.base + p * view.individual_stride;
+    if (takes_softmax_tiles(arch, act, outputs)) {
+        tile_kernel kernel = choose_kernel(DEVO_ISA_AVX512);
+        double lse[ROWS];
+        size_t predicted[ROWS];
+        for (size_t r0 = 0; r0 < rows; r0 += ROWS) {
+            size_t tile = rows - r0 < ROWS ? rows - r0 : ROWS;
+            kernel(logits + r0 * view.row_stride, view.row_stride, outputs, tile, lse, predicted);
+            for (size_t r = 0; r < tile; r++) {
+                const float *z = logits + (r0 + r) * view.row_stride, *target = t + (r0 + r) * width;
+                if (arch->loss != DEVO_LOSS_NONE)
+                    *loss_sum += devo_softmax_crossentropy(arch->loss, z, outputs, target, lse[r]);
+                *correct += (size_t)devo_class_correct(arch->loss, predicted[r], target, outputs);
+            }
+        }
+        return;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const float *z = logits + r * view.row_stride, *target = t + r * width;
+        if (arch->loss != DEVO_LOSS_NONE)
+            *loss_sum += devo_sample_loss(act, arch->loss, z, outputs, target);
+        *correct += (size_t)devo_sample_correct(act, arch->loss, z, outputs, target);
+    }
+}
