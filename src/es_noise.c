@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_cpu.h"
 #include "error.h"
 #include "evaluate_cpu.h"
 #include "parallel.h"
@@ -211,10 +212,14 @@ devo_status devo_es_noise_sums(const devo_es_noise *n, const float *w, const flo
     }
     float *work = malloc(widest * sizeof(float));
     if (!work) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "es noise: cannot allocate the sums' work space");
+    // One OpenBLAS thread (see blas_cpu.h): the GEMM is a fraction of a millisecond, and the
+    // same bits on any thread count.
+    int previous = devo_blas_threads(1);
     for (size_t l = 0; l < n->arch->layer_count; l++) {
         const devo_layer *layer = &n->arch->layers[l];
         layer_sums(n, l, w, v, s1, s2, work, work + n->dirs * n->rank * layer->inputs);
     }
+    devo_blas_threads(previous);
     free(work);
     return DEVO_OK;
 }
