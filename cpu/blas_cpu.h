@@ -22,10 +22,10 @@ const char *devo_blas_pick_core(const char *reported, devo_cpu_isa isa);
 void devo_blas_select(void);
 
 /* Sets OpenBLAS's thread count for the GEMMs that follow and returns the previous one, for a
- * second call to restore. devo runs its GEMMs on one OpenBLAS thread (split over its own
- * threads where they are large): a pthread OpenBLAS's workers busy-wait with sched_yield for
- * a while after every multi-threaded GEMM, on the cores devo's threads need next. Only the
- * hardware ceiling (devo bench) runs a multi-threaded GEMM. */
+ * second call to restore. A backend runs its GEMMs on one OpenBLAS thread, inside devo's own
+ * threads: a pthread OpenBLAS's workers busy-wait with sched_yield for a while after every
+ * multi-threaded GEMM, on the cores devo's threads need next. Multi-threaded: the hardware
+ * ceiling (devo bench), and one model on many samples (devo_model_predict and _evaluate). */
 int devo_blas_threads(int threads);
 
 /* The kernels the CPU GEMMs run, e.g. "OpenBLAS 0.3.21 SkylakeX". */
