@@ -13,7 +13,7 @@
 #include "evaluate_cpu.h"
 #include "parallel.h"
 #include "clock.h"
-#include "forward_cpu.h"
+#include "forward_split_cpu.h"
 #include "selection.h"
 #include "variation_cpu.h"
 
@@ -26,8 +26,7 @@ typedef struct cpu_backend {
     const float *x, *y; /* bound data: (n, inputs), (n, target width); borrowed */
     size_t n;
     devo_cpu_evaluator *evaluator;
-    devo_cpu_forward own;  /* devo_evolver_forward's work space, for up to own_rows rows */
-    size_t own_rows;
+    devo_cpu_forward_split own; /* devo_evolver_forward's work space */
 } cpu_backend;
 
 static void cpu_destroy(void *ctx)
@@ -38,7 +37,7 @@ static void cpu_destroy(void *ctx)
     free(b->next);
     free(b->scratch);
     devo_cpu_evaluator_free(b->evaluator);
-    devo_cpu_forward_release(&b->own);
+    devo_cpu_forward_split_release(&b->own);
     free(b);
 }
 
@@ -96,14 +95,6 @@ static devo_status cpu_bind_data(void *ctx, const float *x, const float *y, size
     b->y = y;
     b->n = n;
     return DEVO_OK;
-}
-
-/* Runs OpenBLAS on the configured number of threads; returns the previous count. */
-static int use_threads(int threads)
-{
-    int previous = openblas_get_num_threads();
-    openblas_set_num_threads(devo_cpu_thread_count(threads));
-    return previous;
 }
 
 static devo_status cpu_evaluate(void *ctx, const size_t *rows, size_t row_count, size_t first,
@@ -186,20 +177,8 @@ static devo_status cpu_individual(void *ctx, size_t index, float *dst)
 static devo_status cpu_forward(void *ctx, const float *x, size_t rows, float *y)
 {
     cpu_backend *b = ctx;
-    const devo_model *arch = b->cfg.arch;
-    size_t P = b->cfg.population, outputs = devo_model_output_dim(arch);
-    if (rows > b->own_rows) { // called once per environment step: keep the work space
-        devo_cpu_forward_release(&b->own);
-        b->own_rows = 0;
-        DEVO_TRY(devo_cpu_forward_init(&b->own, arch, rows, P));
-        b->own_rows = rows;
-    }
-    int previous_threads = use_threads(b->cfg.threads);
-    devo_logits_view view = devo_cpu_forward_own(&b->own, b->population, P, x, rows);
-    openblas_set_num_threads(previous_threads);
-    for (size_t p = 0; p < P; p++)
-        devo_cpu_write_outputs(arch, view, p, rows, y + p * rows * outputs);
-    return DEVO_OK;
+    return devo_cpu_forward_split_run(&b->own, b->cfg.arch, b->population, b->cfg.population, x,
+                                      rows, y, b->cfg.threads);
 }
 
 /* Seconds of the fastest of `runs` calls of fn(state). */
@@ -258,9 +237,10 @@ static devo_status cpu_measure_ceiling(int threads, devo_precision precision, do
         s.c[i] = 0.0f;
     }
     s.copy_bytes = elements * sizeof(float);
-    int previous_threads = use_threads(threads);
+    // The ceiling is OpenBLAS on every thread: the one multi-threaded GEMM devo runs.
+    int previous_threads = devo_blas_threads(devo_cpu_thread_count(threads));
     double gemm_seconds = fastest_seconds(square_sgemm, &s, 3);
-    openblas_set_num_threads(previous_threads);
+    devo_blas_threads(previous_threads);
     double copy_seconds = fastest_seconds(big_copy, &s, 5);
     *gemm_flops = 2.0 * s.n * (double)s.n * s.n / gemm_seconds;
     // A copy reads and writes every byte once.

@@ -1,5 +1,6 @@
 /*
- * blas_cpu.c - OpenBLAS kernels chosen by the processor's features (see blas_cpu.h).
+ * blas_cpu.c - OpenBLAS kernels chosen by the processor's features, and its thread count
+ * (see blas_cpu.h).
  * A DYNAMIC_ARCH OpenBLAS picks its core when it is loaded, before any constructor of
  * libdevo runs, and reads OPENBLAS_CORETYPE only then; gotoblas_dynamic_quit() and
  * gotoblas_dynamic_init() (exported by such builds, weak here so any OpenBLAS links)
@@ -77,6 +78,13 @@ static void select_once(void)
 __attribute__((constructor)) void devo_blas_select(void)
 {
     pthread_once(&selected, select_once);
+}
+
+int devo_blas_threads(int threads)
+{
+    int previous = openblas_get_num_threads();
+    openblas_set_num_threads(threads);
+    return previous;
 }
 
 const char *devo_blas_kernels(void)

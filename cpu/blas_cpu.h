@@ -4,6 +4,7 @@
  * table it falls back to its generic SSE3 ("Prescott") kernels, about 6x slower than
  * the AVX-512 ones on the same processor. devo picks by the processor's features
  * instead, once, when the library is loaded; a user's OPENBLAS_CORETYPE always wins.
+ * Also how many threads OpenBLAS runs: devo's GEMMs run on one, inside devo's own threads.
  */
 #ifndef DEVO_BLAS_CPU_H
 #define DEVO_BLAS_CPU_H
@@ -19,6 +20,13 @@ const char *devo_blas_pick_core(const char *reported, devo_cpu_isa isa);
  * this OpenBLAS cannot switch cores (not a DYNAMIC_ARCH build). Runs once per process
  * (at load, and again as a no-op from the CPU backend, which links this file in). */
 void devo_blas_select(void);
+
+/* Sets OpenBLAS's thread count for the GEMMs that follow and returns the previous one, for a
+ * second call to restore. A backend runs its GEMMs on one OpenBLAS thread, inside devo's own
+ * threads: a pthread OpenBLAS's workers busy-wait with sched_yield for a while after every
+ * multi-threaded GEMM, on the cores devo's threads need next. Multi-threaded: the hardware
+ * ceiling (devo bench), and one model on many samples (devo_model_predict and _evaluate). */
+int devo_blas_threads(int threads);
 
 /* The kernels the CPU GEMMs run, e.g. "OpenBLAS 0.3.21 SkylakeX". */
 const char *devo_blas_kernels(void);

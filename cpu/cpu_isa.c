@@ -1,8 +1,10 @@
 /*
- * cpu_isa.c - devo_cpu_isa_detect (see cpu_isa.h), from the compiler's cpuid
+ * cpu_isa.c - devo_cpu_isa_detect and devo_cpu_isa_cap (see cpu_isa.h), from the compiler's cpuid
  * support, which also checks that the OS saves the wide registers.
  */
 #include "cpu_isa.h"
+
+#include <pthread.h>
 
 devo_cpu_isa devo_cpu_isa_detect(void)
 {
@@ -15,4 +17,18 @@ devo_cpu_isa devo_cpu_isa_detect(void)
     if (__builtin_cpu_supports("avx")) return DEVO_ISA_AVX;
 #endif
     return DEVO_ISA_GENERIC;
+}
+
+static devo_cpu_isa detected;
+static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
+
+static void detect(void)
+{
+    detected = devo_cpu_isa_detect();
+}
+
+devo_cpu_isa devo_cpu_isa_cap(devo_cpu_isa isa)
+{
+    pthread_once(&detect_once, detect);
+    return isa > detected ? detected : isa;
 }

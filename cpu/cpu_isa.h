@@ -1,7 +1,7 @@
 /*
  * cpu_isa.h - the widest x86-64 vector instruction set this processor (and its OS)
  * runs, for the choices made by features rather than by model: OpenBLAS's kernels
- * (blas_cpu.c) and the variation kernels (variation_cpu.c).
+ * (blas_cpu.c) and the random-draw kernels (variation_cpu.c, normals_cpu.c).
  */
 #ifndef DEVO_CPU_ISA_H
 #define DEVO_CPU_ISA_H
@@ -15,5 +15,9 @@ typedef enum devo_cpu_isa {
 
 /* This processor's widest ISA (DEVO_ISA_GENERIC off x86-64). */
 devo_cpu_isa devo_cpu_isa_detect(void);
+
+/* isa, capped at devo_cpu_isa_detect() (detected once per process): the widest kernel of at
+ * most `isa` that this processor runs. */
+devo_cpu_isa devo_cpu_isa_cap(devo_cpu_isa isa);
 
 #endif /* DEVO_CPU_ISA_H */

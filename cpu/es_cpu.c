@@ -14,7 +14,7 @@
 #include "error.h"
 #include "es_noise.h"
 #include "evaluate_cpu.h"
-#include "forward_cpu.h"
+#include "forward_split_cpu.h"
 #include "lowrank_cpu.h"
 #include "selection.h"
 #include "strategy.h"
@@ -40,8 +40,7 @@ typedef struct es_backend {
     devo_lowrank_eval *lowrank;    /* low rank: the population */
     devo_lowrank_eval *own;        /* low rank: devo_evolver_forward, for up to own_rows rows */
     size_t own_rows;
-    devo_cpu_forward own_full;     /* full rank: devo_evolver_forward */
-    size_t own_full_rows;
+    devo_cpu_forward_split own_full; /* full rank: devo_evolver_forward */
 } es_backend;
 
 static void es_destroy(void *ctx)
@@ -61,7 +60,7 @@ static void es_destroy(void *ctx)
     devo_cpu_evaluator_free(b->full);
     devo_lowrank_free(b->lowrank);
     devo_lowrank_free(b->own);
-    devo_cpu_forward_release(&b->own_full);
+    devo_cpu_forward_split_release(&b->own_full);
     free(b);
 }
 
@@ -260,19 +259,9 @@ static devo_status es_center(void *ctx, float *dst)
 /* Full rank: the materialised population through the CPU's reference forward pass. */
 static devo_status forward_full(es_backend *b, const float *x, size_t rows, float *y)
 {
-    const devo_model *arch = b->cfg.arch;
-    size_t outputs = devo_model_output_dim(arch);
-    if (rows > b->own_full_rows) {
-        devo_cpu_forward_release(&b->own_full);
-        b->own_full_rows = 0;
-        DEVO_TRY(devo_cpu_forward_init(&b->own_full, arch, rows, b->P));
-        b->own_full_rows = rows;
-    }
     DEVO_TRY(materialise(b));
-    devo_logits_view view = devo_cpu_forward_own(&b->own_full, b->population, b->P, x, rows);
-    for (size_t p = 0; p < b->P; p++)
-        devo_cpu_write_outputs(arch, view, p, rows, y + p * rows * outputs);
-    return DEVO_OK;
+    return devo_cpu_forward_split_run(&b->own_full, b->cfg.arch, b->population, b->P, x, rows, y,
+                                      b->cfg.threads);
 }
 
 static devo_status es_forward(void *ctx, const float *x, size_t rows, float *y)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blas_cpu.h"
 #include "error.h"
 #include "forward_cpu.h"
 #include "metrics_cpu.h"
@@ -218,12 +219,11 @@ static devo_status reserve_chunks(devo_cpu_evaluator *e, size_t chunks)
  * single-threaded inside: its idle threads would otherwise spin on the cores devo uses next. */
 static devo_status run_group(devo_cpu_evaluator *e)
 {
-    int previous = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    int previous = devo_blas_threads(1);
     devo_status status = devo_parallel_for(e->threads, e->blocks, pack_blocks, e);
     if (status == DEVO_OK)
         status = devo_parallel_for(e->threads, e->chunks * e->blocks, run_items, e);
-    openblas_set_num_threads(previous);
+    devo_blas_threads(previous);
     return status;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_cpu.h"
 #include "error.h"
 #include "evaluate_cpu.h"
 #include "forward_cpu.h"
@@ -336,8 +337,7 @@ devo_status devo_lowrank_evaluate(devo_lowrank_eval *e, const devo_lowrank_popul
     e->count = count;
     pack_first_layer(e);
     size_t cols = shared_columns(e);
-    int previous = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    int previous = devo_blas_threads(1);
     devo_status status = DEVO_OK;
     for (size_t c = 0; status == DEVO_OK && c < chunks; c++) {
         e->chunk = c;
@@ -348,7 +348,7 @@ devo_status devo_lowrank_evaluate(devo_lowrank_eval *e, const devo_lowrank_popul
             status = devo_parallel_for(e->threads, (count + GROUP - 1) / GROUP, evaluate_groups,
                                        e);
     }
-    openblas_set_num_threads(previous);
+    devo_blas_threads(previous);
     DEVO_TRY(status);
     for (size_t i = first; i < first + count; i++) {
         double loss = 0.0;
@@ -393,9 +393,8 @@ devo_status devo_lowrank_forward_own(devo_lowrank_eval *e, const devo_lowrank_po
     e->rows = rows;
     e->count = P;
     e->out = y;
-    int previous = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    int previous = devo_blas_threads(1);
     devo_status status = devo_parallel_for(e->threads, (P + GROUP - 1) / GROUP, forward_groups, e);
-    openblas_set_num_threads(previous);
+    devo_blas_threads(previous);
     return status;
 }

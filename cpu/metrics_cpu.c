@@ -66,8 +66,7 @@ DEVO_SOFTMAX_TILE_KERNEL(tile_avx512,
 
 static tile_kernel choose_kernel(devo_cpu_isa isa)
 {
-    devo_cpu_isa detected = devo_cpu_isa_detect();
-    if (isa > detected) isa = detected;
+    isa = devo_cpu_isa_cap(isa);
 #if defined(__x86_64__)
     if (isa >= DEVO_ISA_AVX512) return tile_avx512;
     if (isa >= DEVO_ISA_AVX2) return tile_avx2;

@@ -6,7 +6,8 @@
  * take the high and low halves of the 32 x 32 -> 64-bit products from the even- and
  * odd-lane multiplies (vpmuludq) and blend them; left to itself the compiler uses a full
  * 64-bit multiply (vpmullq, three times slower) or does not vectorise at all. Always
- * inlined: callers are compiled for the matching instruction set (variation_cpu.c).
+ * inlined: callers are compiled for the matching instruction set (variation_cpu.c,
+ * normals_cpu.c). Also the normals of such lanes, the same way.
  */
 #ifndef DEVO_PHILOX_LANES_H
 #define DEVO_PHILOX_LANES_H
@@ -102,5 +103,18 @@ devo_philox_lanes_avx512(uint64_t seed, devo_rng_stream stream, uint32_t generat
 }
 
 #endif /* __x86_64__ */
+
+/* normal[q][b] = normal q of devo_block_normals of lane b of words (rng.h's own log and
+ * sincos: integer operations, fmaf and exactly rounded float operations), for all lanes in
+ * loops that the compiler vectorises for the calling kernel's instruction set, bitwise the
+ * scalar header's. The caller's file needs -fno-math-errno for sqrtf to vectorise. */
+static inline __attribute__((always_inline)) void
+devo_normal_lanes(const uint32_t words[4][DEVO_PHILOX_LANES], float normal[4][DEVO_PHILOX_LANES])
+{
+    for (unsigned pair = 0; pair < 2; pair++)
+        for (unsigned b = 0; b < DEVO_PHILOX_LANES; b++)
+            devo_normal_pair(words[2 * pair][b], words[2 * pair + 1][b], &normal[2 * pair][b],
+                             &normal[2 * pair + 1][b]);
+}
 
 #endif /* DEVO_PHILOX_LANES_H */

@@ -5,14 +5,12 @@
  * INIT_NOISE blocks). Each tile kernel is compiled
  * for AVX-512, AVX2 and plain x86-64 (the crossover select and the mask compare are loops
  * the compiler vectorises for each); the CPU's features pick one. The tile's normals are
- * vector loops over devo_normal_pair (rng.h's own log and sincos, whose operations every
- * instruction set rounds alike): children are bitwise those of the block-by-block layout
+ * philox_lanes.h's devo_normal_lanes: children are bitwise those of the block-by-block layout
  * of rng.h whatever the instruction set.
  */
 #include "variation_cpu.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "philox_lanes.h"
@@ -59,25 +57,12 @@ tile_select(const tile_job *t, const uint32_t mask[4][DEVO_PHILOX_LANES], uint32
     return any;
 }
 
-/* normal[q][b] = normal q of devo_block_normals of noise lane b (rng.h's own log and
- * sincos: integer operations, fmaf and exactly rounded float operations), for all lanes in
- * loops that the compiler vectorises for the calling kernel's instruction set, bitwise the
- * scalar header's. */
-static inline __attribute__((always_inline)) void
-tile_normals(const uint32_t noise[4][DEVO_PHILOX_LANES], float normal[4][DEVO_PHILOX_LANES])
-{
-    for (unsigned pair = 0; pair < 2; pair++)
-        for (unsigned b = 0; b < DEVO_PHILOX_LANES; b++)
-            devo_normal_pair(noise[2 * pair][b], noise[2 * pair + 1][b], &normal[2 * pair][b],
-                             &normal[2 * pair + 1][b]);
-}
-
 /* Adds mutation_std * N(0,1) to the mutated elements of the tile. */
 static inline __attribute__((always_inline)) void
 tile_mutate(const tile_job *t, const uint32_t noise[4][DEVO_PHILOX_LANES], const uint32_t mutated[4])
 {
     float normal[4][DEVO_PHILOX_LANES];
-    tile_normals(noise, normal);
+    devo_normal_lanes(noise, normal);
     for (unsigned q = 0; q < 4; q++)
         for (uint32_t left = mutated[q]; left; left &= left - 1) {
             unsigned b = (unsigned)__builtin_ctz(left);
@@ -102,7 +87,7 @@ tile_mutate(const tile_job *t, const uint32_t noise[4][DEVO_PHILOX_LANES], const
         uint32_t noise[4][DEVO_PHILOX_LANES];                                                  \
         float normal[4][DEVO_PHILOX_LANES];                                                    \
         lanes(t->seed, DEVO_STREAM_INIT_NOISE, 0, t->slot, t->tile * DEVO_PHILOX_LANES, noise); \
-        tile_normals(noise, normal);                                                           \
+        devo_normal_lanes(noise, normal);                                                       \
         for (unsigned e = 0; e < t->n; e++)                                                    \
             t->child[e] = t->parent_i[e] + t->mutation_std * normal[e % 4][e / 4];             \
     }
@@ -115,21 +100,12 @@ DEVO_TILE_KERNEL(tile_avx512,
                  devo_philox_lanes_avx512)
 #endif
 
-static devo_cpu_isa detected;
-static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
-
-static void detect(void)
-{
-    detected = devo_cpu_isa_detect();
-}
-
 typedef void (*tile_kernel)(const tile_job *);
 
 /* The child (init = 0) or first-population (init = 1) tile kernel of at most `isa`. */
 static tile_kernel choose_kernel(devo_cpu_isa isa, int init)
 {
-    pthread_once(&detect_once, detect);
-    if (isa > detected) isa = detected;
+    isa = devo_cpu_isa_cap(isa);
 #if defined(__x86_64__)
     if (isa >= DEVO_ISA_AVX512) return init ? tile_avx512_init : tile_avx512;
     if (isa >= DEVO_ISA_AVX2) return init ? tile_avx2_init : tile_avx2;

@@ -1,6 +1,7 @@
 /*
  * es_noise.c - an evolution strategy's directions, population and update sums
- * (see es_noise.h). Plain loops and one sgemm per kernel; the reference.
+ * (see es_noise.h). Plain loops and one sgemm per kernel; the reference. The directions'
+ * normals come from normals_cpu.c's vector kernels, bitwise rng.h's block-by-block draws.
  */
 #include "es_noise.h"
 
@@ -9,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_cpu.h"
 #include "error.h"
 #include "evaluate_cpu.h"
+#include "normals_cpu.h"
 #include "parallel.h"
 #include "rng.h"
 
@@ -62,16 +65,9 @@ static void draw_directions(void *ctx, size_t part, size_t begin, size_t end)
     devo_es_noise *n = job->n;
     devo_rng_stream stream = n->rank ? DEVO_STREAM_LOW_RANK : DEVO_STREAM_ES_NOISE;
     size_t length = n->rank ? n->factor_floats : n->D;
-    for (size_t d = begin; d < end; d++) {
-        float *row = n->eps + d * length;
-        for (size_t base = 0; base < length; base += 4) {
-            float normals[4];
-            devo_block_normals(devo_rng_block(job->seed, stream, job->generation, (uint32_t)d,
-                                              (uint32_t)(base / 4)),
-                               normals);
-            for (size_t e = base; e < base + 4 && e < length; e++) row[e] = normals[e - base];
-        }
-    }
+    for (size_t d = begin; d < end; d++)
+        devo_cpu_normals(n->eps + d * length, length, job->seed, stream, job->generation,
+                         (uint32_t)d);
 }
 
 devo_status devo_es_noise_draw(devo_es_noise *n, uint64_t seed, uint32_t generation)
@@ -211,10 +207,14 @@ devo_status devo_es_noise_sums(const devo_es_noise *n, const float *w, const flo
     }
     float *work = malloc(widest * sizeof(float));
     if (!work) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "es noise: cannot allocate the sums' work space");
+    // One OpenBLAS thread (see blas_cpu.h): the GEMM is a fraction of a millisecond, and the
+    // same bits on any thread count.
+    int previous = devo_blas_threads(1);
     for (size_t l = 0; l < n->arch->layer_count; l++) {
         const devo_layer *layer = &n->arch->layers[l];
         layer_sums(n, l, w, v, s1, s2, work, work + n->dirs * n->rank * layer->inputs);
     }
+    devo_blas_threads(previous);
     free(work);
     return DEVO_OK;
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <vector>
 
@@ -372,6 +373,32 @@ TEST(AskTell, ForwardRunsEveryIndividualOnItsOwnInputs)
             EXPECT_NEAR(y[p * rows * 3 + j], expect[j], 1e-6) << "individual " << p;
     }
     devo_evolver_free(e);
+    devo_model_free(m);
+}
+
+TEST(AskTell, ForwardIsTheSameBitsOnEveryThreadCountAndBatch)
+{
+    devo_model *m = mlp(5, {7}, 3, DEVO_LOSS_NONE, DEVO_ACT_SOFTMAX);
+    const size_t P = 7, rows = 6;
+    std::vector<float> x(P * rows * 5), first;
+    for (size_t i = 0; i < x.size(); i++) x[i] = std::sin(0.7f * (float)i);
+    for (int threads : {1, 2, 3}) {
+        devo_evolve_options o = quiet_options();
+        o.population = P;
+        o.top_k = 2;
+        o.init_std = 0.5;
+        o.threads = threads;
+        devo_evolver *e = nullptr;
+        ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK);
+        // fewer rows, then more: the kept work space grows
+        std::vector<float> few(P * 2 * 3), y(P * rows * 3);
+        ASSERT_EQ(devo_evolver_forward(e, x.data(), 2, few.data()), DEVO_OK);
+        ASSERT_EQ(devo_evolver_forward(e, x.data(), rows, y.data()), DEVO_OK);
+        if (first.empty()) first = y;
+        EXPECT_EQ(std::memcmp(y.data(), first.data(), y.size() * sizeof(float)), 0)
+            << threads << " threads";
+        devo_evolver_free(e);
+    }
     devo_model_free(m);
 }
 
