@@ -26,7 +26,7 @@
 typedef struct lr_worker {
     float *buffers[2]; /* (GROUP, batch, max units) each */
     float *thin;       /* (batch, r): H_i A_i */
-    float *bias;       /* (max units): one individual's perturbed bias */
+    float *bias;       /* (GROUP, max units): the group's perturbed biases of one layer */
     float *gathered_x; /* (batch, inputs) */
     float *gathered_y; /* (batch, target width) */
 } lr_worker;
@@ -88,7 +88,7 @@ devo_status devo_lowrank_create(devo_lowrank_eval **out, const devo_model *arch,
         wk->buffers[1] = malloc(GROUP * batch_size * widest * sizeof(float));
         wk->gathered_x = malloc(batch_size * arch->input_dim * sizeof(float));
         wk->gathered_y = malloc(batch_size * e->width * sizeof(float));
-        wk->bias = malloc(units * sizeof(float));
+        wk->bias = malloc(GROUP * units * sizeof(float));
         ok = wk->buffers[0] && wk->buffers[1] && wk->gathered_x && wk->gathered_y && wk->bias;
     }
     if (!ok) {
@@ -217,7 +217,8 @@ static int own_layers(devo_lowrank_eval *e, lr_worker *wk, size_t from, size_t i
     return in;
 }
 
-/* Layer 0 of members [i0, i0 + members) from the shared x [W_0 | A_1 .. A_P] into buffers[0]. */
+/* Layer 0 of members [i0, i0 + members) from the shared x [W_0 | A_1 .. A_P] into buffers[0],
+ * row by row, so that each row of `shared` is read once for the whole group. */
 static void first_layer_shared(devo_lowrank_eval *e, lr_worker *wk, size_t i0, size_t members)
 {
     const devo_lowrank_population *pop = e->pop;
@@ -225,20 +226,27 @@ static void first_layer_shared(devo_lowrank_eval *e, lr_worker *wk, size_t i0, s
     size_t r = pop->noise->rank, units = layer->units, cols = shared_columns(e);
     int last = e->arch->layer_count == 1;
     float scale = pop->sigma[layer->kernel_offset] / sqrtf((float)r);
+    float coefficient[GROUP];
+    size_t thin_column[GROUP]; // member m's x A_d columns in shared
+    const float *bt[GROUP];
     for (size_t m = 0; m < members; m++) {
         float sign;
         size_t d = direction(pop, i0 + m, &sign);
-        const float *bt = devo_es_factor_bt(pop->noise, d, 0);
-        float *out = wk->buffers[0] + m * e->rows * units;
-        perturbed_bias(pop, 0, d, sign, wk->bias);
-        // out row = (x W_0) row + bias + sign scale (x A_d) row B_d^T
-        for (size_t row = 0; row < e->rows; row++) {
-            const float *shared = e->shared + row * cols;
-            float *o = out + row * units;
-            for (size_t k = 0; k < units; k++) o[k] = shared[k] + wk->bias[k];
+        coefficient[m] = sign * scale;
+        thin_column[m] = units + d * r;
+        bt[m] = devo_es_factor_bt(pop->noise, d, 0);
+        perturbed_bias(pop, 0, d, sign, wk->bias + m * units);
+    }
+    for (size_t row = 0; row < e->rows; row++) {
+        const float *shared = e->shared + row * cols;
+        for (size_t m = 0; m < members; m++) {
+            // out row = (x W_0) row + bias + sign scale (x A_d) row B_d^T
+            float *o = wk->buffers[0] + (m * e->rows + row) * units;
+            const float *bias = wk->bias + m * units;
+            for (size_t k = 0; k < units; k++) o[k] = shared[k] + bias[k];
             for (size_t q = 0; q < r; q++) {
-                float c = sign * scale * shared[units + d * r + q];
-                const float *b = bt + q * units;
+                float c = coefficient[m] * shared[thin_column[m] + q];
+                const float *b = bt[m] + q * units;
                 for (size_t k = 0; k < units; k++) o[k] += c * b[k];
             }
             activate(o, layer, last);
