@@ -21,30 +21,35 @@ softmax_tile(const float *z, size_t stride, size_t outputs, size_t rows, double 
              size_t *predicted)
 {
     float zt[DEVO_METRICS_TILE_OUTPUTS][ROWS]; // (outputs, rows): lane r is row r
-    for (size_t r = 0; r < ROWS; r++)
-        for (size_t j = 0; j < outputs; j++) zt[j][r] = r < rows ? z[r * stride + j] : 0.0f;
-    float top[ROWS], sum[ROWS];
-    int32_t best[ROWS], nan[ROWS];
-    for (size_t r = 0; r < ROWS; r++) {
+    size_t r = 0;
+    for (; r < rows; r++)
+        for (size_t j = 0; j < outputs; j++) zt[j][r] = z[r * stride + j];
+    for (; r < ROWS; r++)
+        for (size_t j = 0; j < outputs; j++) zt[j][r] = 0.0f;
+    // per lane, all in float so that every loop is one of vectors: the maximum, the first
+    // index reaching it, whether a NaN was seen (1) or not (0), the sum of exponentials
+    float top[ROWS], best[ROWS], nan[ROWS], sum[ROWS], log_sum[ROWS];
+    for (r = 0; r < ROWS; r++) {
         top[r] = zt[0][r];
-        best[r] = 0;
-        nan[r] = zt[0][r] != zt[0][r];
+        best[r] = 0.0f;
+        nan[r] = zt[0][r] != zt[0][r] ? 1.0f : 0.0f;
         sum[r] = 0.0f;
     }
-    for (size_t j = 1; j < outputs; j++)
-        for (size_t r = 0; r < ROWS; r++) {
+    for (size_t j = 1; j < outputs; j++) {
+        float index = (float)(uint32_t)j; // j <= 64: exact, and a conversion without branches
+        for (r = 0; r < ROWS; r++) {
             float v = zt[j][r];
-            nan[r] |= v != v;
-            best[r] = v > top[r] ? (int32_t)j : best[r];
+            nan[r] = v != v ? 1.0f : nan[r];
+            best[r] = v > top[r] ? index : best[r];
             top[r] = v > top[r] ? v : top[r];
         }
+    }
     for (size_t j = 0; j < outputs; j++)
-        for (size_t r = 0; r < ROWS; r++) sum[r] += devo_exp_nonpositive(zt[j][r] - top[r]);
-    double all_lse[ROWS];
-    for (size_t r = 0; r < ROWS; r++) all_lse[r] = devo_log_sum_exp_from(top[r], sum[r]);
-    for (size_t r = 0; r < rows; r++) {
-        lse[r] = all_lse[r];
-        predicted[r] = nan[r] ? outputs : (size_t)best[r];
+        for (r = 0; r < ROWS; r++) sum[r] += devo_exp_nonpositive(zt[j][r] - top[r]);
+    for (r = 0; r < ROWS; r++) log_sum[r] = devo_log_positive(sum[r]);
+    for (r = 0; r < rows; r++) {
+        lse[r] = devo_log_sum_exp_from(top[r], log_sum[r]);
+        predicted[r] = nan[r] != 0.0f ? outputs : (size_t)best[r];
     }
 }
 
