@@ -20,6 +20,8 @@
 #include "names.h"
 
 #define BENCH_MAX_LIST 32
+/* Plotted lines: (backend, precision, network, strategy and rank) */
+#define BENCH_MAX_SERIES 256
 
 typedef struct bench_args {
     const char *populations, *backends, *precisions, *data, *csv, *plot, *strategies, *ranks;
@@ -83,6 +85,13 @@ typedef struct row_kind {
 
 static const char *const strategy_names[] = {"ga", "openai-es", "pgpe", "snes"};
 
+/* "ga", or the strategy and its rank: "openai-es-r1". */
+static void kind_name(row_kind kind, char *out, size_t size)
+{
+    if (kind.strategy == DEVO_STRATEGY_GA) snprintf(out, size, "ga");
+    else snprintf(out, size, "%s-r%zu", strategy_names[kind.strategy], kind.rank);
+}
+
 static void print_row(FILE *out, int csv, const char *backend, const char *precision,
                       const char *network, size_t P, size_t k, size_t samples,
                       const bench_row_result *r, const ceiling *top, row_kind kind)
@@ -90,8 +99,7 @@ static void print_row(FILE *out, int csv, const char *backend, const char *preci
     // P n sample evaluations per second over one model's n samples per second.
     double forward_equivalents = (double)P * r->single_model_seconds / r->evaluate_seconds;
     char strategy[32];
-    if (kind.strategy == DEVO_STRATEGY_GA) snprintf(strategy, sizeof strategy, "ga");
-    else snprintf(strategy, sizeof strategy, "%s-r%zu", strategy_names[kind.strategy], kind.rank);
+    kind_name(kind, strategy, sizeof strategy);
     double gflops = r->gemm_flops / r->evaluate_seconds / 1e9;
     double ceiling_gflops = top->gemm_flops / 1e9;
     double vary_gbps = r->variation_bytes / r->vary_seconds / 1e9;
@@ -127,9 +135,9 @@ static void network_name(const char *layers, size_t inputs, char *out, size_t si
     }
 }
 
-/* Throughput against population, one line per series ("backend/precision/network", all in
- * ARG3, space-separated) from the bench CSV ARG2, drawn into the PNG ARG1. The strings travel
- * as gnuplot arguments, never as script text. */
+/* Throughput against population, one line per series ("backend/precision/network/kind",
+ * kind as kind_name writes it, all in ARG3, space-separated) from the bench CSV ARG2, drawn
+ * into the PNG ARG1. The strings travel as gnuplot arguments, never as script text. */
 static const char bench_plot_script[] =
     "set terminal pngcairo size 900,600 noenhanced\n"
     "set output ARG1\n"
@@ -137,7 +145,8 @@ static const char bench_plot_script[] =
     "set xlabel 'population'\nset ylabel 'individual evaluations per second'\n"
     "set title 'devo bench: throughput'\n"
     "plot for [i=1:words(ARG3)] ARG2 using "
-    "((strcol(1).'/'.strcol(2).'/'.strcol(3)) eq word(ARG3, i) ? $4 : NaN):9 "
+    "((strcol(1).'/'.strcol(2).'/'.strcol(3).'/'.(strcol(21) eq 'ga' ? 'ga' : "
+    "strcol(21).'-r'.strcol(22))) eq word(ARG3, i) ? $4 : NaN):9 "
     "with linespoints title word(ARG3, i)\n";
 
 static int draw_plot(const char *csv_path, const char *png, const char **series, size_t count)
@@ -350,16 +359,19 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
             if (!layer_spec(a->layers.items[li], devo_dataset_dim(data), spec, sizeof spec))
                 return 2;
             network_name(spec, devo_dataset_dim(data), network, sizeof network);
-            static char names[BENCH_MAX_LIST * CLI_MAX_REPEATS * 4][160];
-            if (*series_count < sizeof names / sizeof names[0]) {
-                snprintf(names[*series_count], sizeof names[0], "%s/%s/%s", backend->name,
-                         s->precisions[pi], network);
+            static char names[BENCH_MAX_SERIES][192];
+            for (size_t ki = 0; ki < s->kind_count && *series_count < BENCH_MAX_SERIES; ki++) {
+                char kind[32];
+                kind_name(s->kinds[ki], kind, sizeof kind);
+                snprintf(names[*series_count], sizeof names[0], "%s/%s/%s/%s", backend->name,
+                         s->precisions[pi], network, kind);
                 series[*series_count] = names[*series_count];
                 (*series_count)++;
             }
+            // series by series (each one's rows together, so that its plotted line is whole)
             for (size_t i = 0; i < s->population_count * s->kind_count; i++) {
-                size_t P = s->populations[i / s->kind_count];
-                row_kind kind = s->kinds[i % s->kind_count];
+                size_t P = s->populations[i % s->population_count];
+                row_kind kind = s->kinds[i / s->population_count];
                 const devo_backend_i *runner = backend;
                 if (kind.strategy != DEVO_STRATEGY_GA) {
                     if (backend != devo_backend_cpu()) continue; // no ES on CUDA yet
@@ -427,7 +439,7 @@ int cmd_bench(int argc, char **argv)
            "per evaluation second over one model's inference rate on the same samples\n",
            n, devo_dataset_dim(data), a.generations, a.warmup);
     int worst = 0;
-    const char *series[BENCH_MAX_LIST * CLI_MAX_REPEATS * 4];
+    const char *series[BENCH_MAX_SERIES];
     size_t series_count = 0;
     for (size_t bi = 0; bi < s.backend_count && worst != 2; bi++) {
         devo_backend kind;
