@@ -372,11 +372,9 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
             for (size_t i = 0; i < s->population_count * s->kind_count; i++) {
                 size_t P = s->populations[i % s->population_count];
                 row_kind kind = s->kinds[i / s->population_count];
-                const devo_backend_i *runner = backend;
-                if (kind.strategy != DEVO_STRATEGY_GA) {
-                    if (backend != devo_backend_cpu()) continue; // no ES on CUDA yet
-                    runner = devo_backend_es_cpu();
-                }
+                // An ES runs on the ES backend, evaluating on this row's backend.
+                const devo_backend_i *runner =
+                    kind.strategy == DEVO_STRATEGY_GA ? backend : devo_backend_es();
                 size_t k = a->top_k ? a->top_k : (P / 4 ? P / 4 : 1);
                 if (k > P) k = P;
                 devo_precision precision;
@@ -387,6 +385,7 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
                     .inputs = devo_dataset_dim(data), .batch_size = a->batch_size,
                     .threads = a->threads, .warmup = a->warmup, .generations = a->generations,
                     .strategy = kind.strategy, .rank = kind.rank,
+                    .where = backend == devo_backend_cuda() ? DEVO_BACKEND_CUDA : DEVO_BACKEND_CPU,
                 };
                 bench_row_result r;
                 int code = bench_measure_row(&c, &r);

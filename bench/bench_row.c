@@ -118,8 +118,9 @@ int bench_measure_row(const bench_row_config *c, bench_row_result *r)
         .fitness = DEVO_FITNESS_NEG_LOSS, .batch_size = c->batch_size, .threads = c->threads,
         .precision = c->precision,
     };
-    devo_evolve_options options; // what an ES backend reads: its strategy and rank
+    devo_evolve_options options; // what an ES backend reads: its strategy, rank and device
     devo_evolve_options_init(&options);
+    options.backend = c->where;
     options.strategy = c->strategy;
     options.perturbation_rank = c->rank;
     options.population = P;

@@ -18,8 +18,9 @@ typedef struct bench_row_config {
     size_t batch_size;
     int threads;
     size_t warmup, generations;
-    devo_strategy strategy;   /* the GA, or an ES on the CPU's ES backend */
+    devo_strategy strategy;   /* the GA, or an ES on the ES backend */
     size_t rank;              /* an ES's perturbation rank, 0 = full rank */
+    devo_backend where;       /* where an ES evaluates: DEVO_BACKEND_CPU or _CUDA */
 } bench_row_config;
 
 typedef struct bench_row_result {

@@ -13,6 +13,7 @@
  */
 #include "cuda_backend.h"
 #include "cuda_check.h"
+#include "cuda_gather.cuh"
 #include "cuda_loss.cuh"
 
 extern "C" {
@@ -67,16 +68,6 @@ __global__ void bias_softmax_kernel(cuda_view v, size_t count, size_t rows, size
         if (operand)
             for (size_t j = 0; j < units; j++) operand[offset + j] = to_operand<T>(row[j]);
     }
-}
-
-// dst (count, width) = src rows listed in rows (count), as operands of type T.
-template <typename T>
-__global__ void gather_rows_kernel(const float *__restrict__ src, const long long *__restrict__ rows,
-                                   size_t count, size_t width, T *__restrict__ dst)
-{
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count * width;
-         i += (size_t)gridDim.x * blockDim.x)
-        dst[i] = to_operand<T>(src[(size_t)rows[i / width] * width + i % width]);
 }
 
 // y row (p, r0 + r) of (count, total_rows, outputs) = the activated logits of (p, r).
@@ -244,16 +235,9 @@ devo_status cuda_evaluate(void *ctx, const size_t *rows, size_t row_count, size_
             b->correct);
         CUDA_TRY_LAUNCH();
     }
-    CUDA_TRY(cudaMemcpyAsync(b->host_sums, b->loss_sum, count * sizeof(double),
-                             cudaMemcpyDeviceToHost, b->stream));
-    CUDA_TRY(cudaMemcpyAsync(b->host_correct, b->correct, count * sizeof(unsigned long long),
-                             cudaMemcpyDeviceToHost, b->stream));
-    CUDA_TRY(cudaStreamSynchronize(b->stream));
-    for (size_t p = 0; p < count; p++)
-        fitness[first + p] = b->cfg.fitness == DEVO_FITNESS_ACCURACY
-                                 ? (double)b->host_correct[p] / (double)samples
-                                 : -b->host_sums[p] / (double)samples;
-    return DEVO_OK;
+    return devo_cuda_read_fitness(b->stream, b->loss_sum, b->correct, b->host_sums,
+                                  b->host_correct, count, samples, b->cfg.fitness,
+                                  fitness + first);
 }
 
 /* Grows the forward buffers to hold P x rows inputs and outputs. */

@@ -1,12 +1,14 @@
 /*
  * cuda_loss.cuh - the per-individual loss and accuracy reduction that every
  * device evaluation ends with (cuda_evaluate.cu, cuda_lowrank.cu): one block per
- * individual, a fixed summation order, so a fitness is the same bit for bit.
+ * individual, a fixed summation order, so a fitness is the same bit for bit; and
+ * the fitness read back from its sums.
  */
 #ifndef DEVO_CUDA_LOSS_CUH
 #define DEVO_CUDA_LOSS_CUH
 
 #include "cuda_backend.h"
+#include "cuda_check.h"
 
 extern "C" {
 #include "nn_math.h"
@@ -47,6 +49,27 @@ static __global__ void devo_cuda_loss_kernel(cuda_view v, size_t rows, size_t ou
         loss_sum[p] += partial_loss[0];
         correct[p] += partial_hits[0];
     }
+}
+
+/* fitness (count) from the sums (count each, on the device) of `samples` samples: minus the
+ * mean loss, or the accuracy; host_loss and host_correct (count each) stage them. Waits for
+ * stream. */
+static inline devo_status devo_cuda_read_fitness(cudaStream_t stream, const double *loss_sum,
+                                                 const unsigned long long *correct,
+                                                 double *host_loss,
+                                                 unsigned long long *host_correct, size_t count,
+                                                 size_t samples, devo_fitness kind,
+                                                 double *fitness)
+{
+    CUDA_TRY(cudaMemcpyAsync(host_loss, loss_sum, count * sizeof(double), cudaMemcpyDeviceToHost,
+                             stream));
+    CUDA_TRY(cudaMemcpyAsync(host_correct, correct, count * sizeof(unsigned long long),
+                             cudaMemcpyDeviceToHost, stream));
+    CUDA_TRY(cudaStreamSynchronize(stream));
+    for (size_t p = 0; p < count; p++)
+        fitness[p] = kind == DEVO_FITNESS_ACCURACY ? (double)host_correct[p] / (double)samples
+                                                   : -host_loss[p] / (double)samples;
+    return DEVO_OK;
 }
 
 #endif /* DEVO_CUDA_LOSS_CUH */

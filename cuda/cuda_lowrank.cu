@@ -2,12 +2,18 @@
  * cuda_lowrank.cu - low-rank population evaluation on the GPU (see cuda_lowrank.h).
  * Individual p is direction d = p / 2 with sign +-1 (antithetic) or d = p, sign +1;
  * its kernel l is W_l + sign sigma_l / sqrt(r) A B^T with the factors read from the
- * direction's factor vector (es_noise.h's layout) at eps + d F + offsets[l].
+ * direction's factor vector (es_noise.h's layout) at eps + d F + offsets[l]. The centre
+ * alone is the same pass without the perturbation terms (and without reading them).
  */
 #include <cuda_runtime.h>
 
+#include <climits>
+#include <cstdlib>
+
 #include "cuda_backend.h"
 #include "cuda_check.h"
+#include "cuda_gather.cuh"
+#include "cuda_layout.h"
 #include "cuda_loss.cuh"
 
 extern "C" {
@@ -15,17 +21,30 @@ extern "C" {
 #include "nn_math.h"
 }
 
-/* Device copies of the population's parts, layer offsets included. */
-struct lowrank_device {
-    size_t D, F, dirs, r, P, rows, cols;
-    int antithetic;
+struct devo_cuda_lowrank {
+    const devo_model *arch;
+    size_t D, F, dirs, r, P, batch, cols, inputs, width;
+    cudaStream_t stream;
+    cublasHandle_t blas;
     float *center, *sigma, *eps; /* (D), (D), (dirs, F) */
-    float *x, *y;                /* (rows, inputs), (rows, width) */
-    float *packed, *shared;      /* (inputs, cols), (rows, cols): cols = units0 + dirs r */
-    float *act[2];               /* (P, rows, max units) each */
-    float *thin;                 /* (P, rows, r) */
-    double *loss;                /* (P) */
-    unsigned long long *correct; /* (P) */
+    float *x, *y;                /* bound (n, inputs), (n, width) */
+    size_t n;
+    long long *rows;             /* (n): a subset's row indices */
+    float *gathered_x, *gathered_y; /* (batch, inputs), (batch, width) */
+    float *packed, *shared;      /* (inputs, cols), (batch, cols): cols = units0 + dirs r */
+    float *act[2];               /* (P, batch, max units) each */
+    float *thin;                 /* (P, batch, r) */
+    double *loss, *host_loss;    /* (P) */
+    unsigned long long *correct, *host_correct; /* (P) */
+};
+
+/* One evaluation: individuals [first, first + count) of the directions whose factor vectors
+ * start layer l at offsets[l]; or, when offsets is NULL, the centre alone (count 1). */
+struct lowrank_pass {
+    const size_t *offsets;
+    int antithetic;
+    size_t first, count;
+    size_t cols; /* layer 0's used columns of packed and shared: all, or W_0's alone */
 };
 
 /* ----------------------------------------------------------------------------- kernels */
@@ -36,7 +55,8 @@ __device__ __forceinline__ size_t direction_of(size_t p, int antithetic, float *
     return antithetic ? p / 2 : p;
 }
 
-// packed (inputs, cols) = [W_0 | A_1 .. A_dirs]; A_d (inputs, r) at eps + d F + a_offset.
+// packed (inputs, cols) = [W_0 | A_1 .. A_dirs] (cols = units: W_0 alone); A_d (inputs, r) at
+// eps + d F + a_offset.
 __global__ void pack_kernel(const float *__restrict__ center, size_t kernel_offset, size_t units,
                             const float *__restrict__ eps, size_t F, size_t a_offset, size_t r,
                             size_t inputs, size_t cols, float *__restrict__ packed)
@@ -53,50 +73,53 @@ __global__ void pack_kernel(const float *__restrict__ center, size_t kernel_offs
     }
 }
 
-// out (P, rows, units) = act(base + bias_p + sign_p scale sum_q thin(p, row, q) B^T_d(q, k)),
-// where base and thin are read through strides: layer 0 takes both from the shared product
-// (base: the first `units` columns, thin: direction d's r columns), later layers from out
-// itself (x W) and the thin buffer.
+// out (count, rows, units) = act(base + bias_p + sign_p scale sum_q thin(p, row, q) B^T_d(q, k))
+// for individuals first + p, where base and thin are read through strides: layer 0 takes both
+// from the shared product (base: the first `units` columns, thin: direction d's r columns
+// after them), later layers from out itself (x W) and the thin buffer. centre: base + the
+// centre's bias alone.
 __global__ void correct_kernel(float *out, const float *base,
                                size_t base_row_stride, size_t base_individual_stride,
                                const float *__restrict__ thin, size_t thin_row_stride,
                                size_t thin_individual_stride, size_t thin_direction_stride,
-                               size_t P, size_t rows, size_t units, size_t r,
+                               size_t first, size_t count, size_t rows, size_t units, size_t r,
                                const float *__restrict__ center, const float *__restrict__ sigma,
                                size_t kernel_offset, size_t bias_offset,
                                const float *__restrict__ eps, size_t F, size_t bt_offset,
-                               size_t bias_eps_offset, int antithetic, devo_activation act,
-                               int last)
+                               size_t bias_eps_offset, int antithetic, int centre,
+                               devo_activation act, int last)
 {
-    float scale = sigma[kernel_offset] * rsqrtf((float)r);
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < P * rows * units;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count * rows * units;
          i += (size_t)gridDim.x * blockDim.x) {
         size_t k = i % units, pr = i / units, row = pr % rows, p = pr / rows;
-        float sign;
-        size_t d = direction_of(p, antithetic, &sign);
-        const float *factors = eps + d * F;
         float z = base[p * base_individual_stride + row * base_row_stride + k] +
-                  center[bias_offset + k] +
-                  sign * sigma[bias_offset + k] * factors[bias_eps_offset + k];
-        const float *t = thin + p * thin_individual_stride + d * thin_direction_stride +
-                         row * thin_row_stride;
-        float low = 0.0f;
-        for (size_t q = 0; q < r; q++) low += t[q] * factors[bt_offset + q * units + k];
-        z += sign * scale * low;
+                  center[bias_offset + k];
+        if (!centre) {
+            float sign, scale = sigma[kernel_offset] * rsqrtf((float)r);
+            size_t d = direction_of(first + p, antithetic, &sign);
+            const float *factors = eps + d * F;
+            z += sign * sigma[bias_offset + k] * factors[bias_eps_offset + k];
+            const float *t = thin + p * thin_individual_stride + d * thin_direction_stride +
+                             row * thin_row_stride;
+            float low = 0.0f;
+            for (size_t q = 0; q < r; q++) low += t[q] * factors[bt_offset + q * units + k];
+            z += sign * scale * low;
+        }
         out[i] = last ? z : devo_activate(act, z);
     }
 }
 
-// thin (P, rows, r) = in_p (rows, inputs) A_d (inputs, r), A_d at eps + d F + a_offset.
-__global__ void thin_kernel(const float *__restrict__ in, size_t P, size_t rows, size_t inputs,
-                            const float *__restrict__ eps, size_t F, size_t a_offset, size_t r,
-                            int antithetic, float *__restrict__ thin)
+// thin (count, rows, r) = in_p (rows, inputs) A_d (inputs, r) for individuals first + p,
+// A_d at eps + d F + a_offset.
+__global__ void thin_kernel(const float *__restrict__ in, size_t first, size_t count, size_t rows,
+                            size_t inputs, const float *__restrict__ eps, size_t F,
+                            size_t a_offset, size_t r, int antithetic, float *__restrict__ thin)
 {
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < P * rows * r;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count * rows * r;
          i += (size_t)gridDim.x * blockDim.x) {
         size_t q = i % r, pr = i / r, p = pr / rows;
         float sign;
-        const float *a = eps + direction_of(p, antithetic, &sign) * F + a_offset;
+        const float *a = eps + direction_of(first + p, antithetic, &sign) * F + a_offset;
         const float *h = in + pr * inputs;
         float sum = 0.0f;
         for (size_t j = 0; j < inputs; j++) sum += h[j] * a[j * r + q];
@@ -106,97 +129,62 @@ __global__ void thin_kernel(const float *__restrict__ in, size_t P, size_t rows,
 
 /* ---------------------------------------------------------------------------- launchers */
 
-static void release(lowrank_device *g)
+template <typename T> static devo_status device_alloc(T **dst, size_t count)
 {
-    float *floats[] = {g->center, g->sigma, g->eps, g->x, g->y, g->packed, g->shared,
-                       g->act[0], g->act[1], g->thin};
-    for (float *f : floats) cudaFree(f);
-    cudaFree(g->loss);
-    cudaFree(g->correct);
-}
-
-template <typename T> static devo_status upload(T **dst, const T *src, size_t count)
-{
-    CUDA_TRY(cudaMalloc((void **)dst, count * sizeof(T)));
-    if (src) CUDA_TRY(cudaMemcpy(*dst, src, count * sizeof(T), cudaMemcpyHostToDevice));
+    CUDA_TRY(cudaMalloc((void **)dst, (count ? count : 1) * sizeof(T)));
     return DEVO_OK;
 }
 
-static devo_status prepare(lowrank_device *g, const devo_lowrank_population *pop, size_t P,
-                           const float *x, const float *y, size_t rows)
-{
-    const devo_es_noise *n = pop->noise;
-    const devo_model *arch = n->arch;
-    g->D = n->D;
-    g->F = n->factor_floats;
-    g->dirs = n->dirs;
-    g->r = n->rank;
-    g->P = P;
-    g->rows = rows;
-    g->antithetic = pop->antithetic;
-    g->cols = arch->layers[0].units + g->dirs * g->r;
-    size_t widest = devo_model_max_units(arch);
-    DEVO_TRY(upload(&g->center, pop->center, g->D));
-    DEVO_TRY(upload(&g->sigma, pop->sigma, g->D));
-    DEVO_TRY(upload(&g->eps, n->eps, g->dirs * g->F));
-    DEVO_TRY(upload(&g->x, x, rows * arch->input_dim));
-    DEVO_TRY(upload(&g->y, y, rows * devo_model_target_width(arch)));
-    DEVO_TRY(upload<float>(&g->packed, NULL, arch->input_dim * g->cols));
-    DEVO_TRY(upload<float>(&g->shared, NULL, rows * g->cols));
-    DEVO_TRY(upload<float>(&g->act[0], NULL, P * rows * widest));
-    DEVO_TRY(upload<float>(&g->act[1], NULL, P * rows * widest));
-    DEVO_TRY(upload<float>(&g->thin, NULL, P * rows * g->r));
-    DEVO_TRY(upload<double>(&g->loss, NULL, P));
-    DEVO_TRY(upload<unsigned long long>(&g->correct, NULL, P));
-    CUDA_TRY(cudaMemset(g->loss, 0, P * sizeof(double)));
-    CUDA_TRY(cudaMemset(g->correct, 0, P * sizeof(unsigned long long)));
-    return DEVO_OK;
-}
+/* Where layer l's factors start in a direction's factor vector (0 for the centre). */
+static size_t factors_at(const lowrank_pass *s, size_t l) { return s->offsets ? s->offsets[l] : 0; }
 
-/* Every layer of every individual; returns the logits' buffer in *logits. */
-static devo_status forward(lowrank_device *g, cublasHandle_t blas, const devo_es_noise *n,
-                           float **logits)
+/* Every layer of the pass's individuals on x (rows, inputs); *logits receives the last layer's
+ * pre-activations (count, rows, outputs). packed holds the pass's layer-0 operand. */
+static devo_status forward(devo_cuda_lowrank *g, const lowrank_pass *s, const float *x,
+                           size_t rows, float **logits)
 {
-    const devo_model *arch = n->arch;
+    const devo_model *arch = g->arch;
     const devo_layer *first = &arch->layers[0];
     const float one = 1.0f, zero = 0.0f;
-    size_t L = arch->layer_count, r = g->r, P = g->P, rows = g->rows;
-    pack_kernel<<<cuda_grid_for(first->inputs * g->cols), 256>>>(
-        g->center, first->kernel_offset, first->units, g->eps, g->F, n->offsets[0], r,
-        first->inputs, g->cols, g->packed);
-    CUDA_TRY_LAUNCH();
+    size_t L = arch->layer_count, r = g->r, count = s->count, cols = s->cols;
+    int centre = s->offsets == NULL;
     // Row-major shared (rows, cols) = x (rows, inputs) packed (inputs, cols) is column-major
     // shared^T (cols, rows) = packed^T (cols, inputs) x^T (inputs, rows): no transposes.
-    CUBLAS_TRY(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)g->cols, (int)rows,
-                           (int)first->inputs, &one, g->packed, (int)g->cols, g->x,
-                           (int)first->inputs, &zero, g->shared, (int)g->cols));
+    CUBLAS_TRY(cublasSgemm(g->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)cols, (int)rows,
+                           (int)first->inputs, &one, g->packed, (int)cols, x,
+                           (int)first->inputs, &zero, g->shared, (int)cols));
     // Layer 0: base = shared's first units columns (no individual stride), thin = direction
     // d's r columns after them.
-    correct_kernel<<<cuda_grid_for(P * rows * first->units), 256>>>(
-        g->act[0], g->shared, g->cols, 0, g->shared + first->units, g->cols, 0, r, P, rows,
-        first->units, r, g->center, g->sigma, first->kernel_offset, first->bias_offset, g->eps,
-        g->F, n->offsets[0] + r * first->inputs, n->offsets[0] + r * (first->inputs + first->units),
-        g->antithetic, first->act, L == 1);
+    size_t at = factors_at(s, 0);
+    correct_kernel<<<cuda_grid_for(count * rows * first->units), 256, 0, g->stream>>>(
+        g->act[0], g->shared, cols, 0, g->shared + first->units, cols, 0, r, s->first, count,
+        rows, first->units, r, g->center, g->sigma, first->kernel_offset, first->bias_offset,
+        g->eps, g->F, at + r * first->inputs, at + r * (first->inputs + first->units),
+        s->antithetic, centre, first->act, L == 1);
     CUDA_TRY_LAUNCH();
     int in = 0;
     for (size_t l = 1; l < L; l++) {
         const devo_layer *layer = &arch->layers[l];
         float *src = g->act[in], *dst = g->act[1 - in];
-        // Row-major dst (P rows, units) = src (P rows, inputs) W_l (inputs, units), as
-        // column-major dst^T (units, P rows) = W_l^T (units, inputs) src^T (inputs, P rows).
-        CUBLAS_TRY(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)layer->units, (int)(P * rows),
-                               (int)layer->inputs, &one, g->center + layer->kernel_offset,
-                               (int)layer->units, src, (int)layer->inputs, &zero, dst,
-                               (int)layer->units));
-        thin_kernel<<<cuda_grid_for(P * rows * r), 256>>>(src, P, rows, layer->inputs, g->eps,
-                                                           g->F, n->offsets[l], r, g->antithetic,
-                                                           g->thin);
-        CUDA_TRY_LAUNCH();
-        correct_kernel<<<cuda_grid_for(P * rows * layer->units), 256>>>(
-            dst, dst, layer->units, rows * layer->units, g->thin, r, rows * r, 0, P, rows,
-            layer->units, r, g->center, g->sigma, layer->kernel_offset, layer->bias_offset,
-            g->eps, g->F, n->offsets[l] + r * layer->inputs,
-            n->offsets[l] + r * (layer->inputs + layer->units), g->antithetic, layer->act,
+        at = factors_at(s, l);
+        // Row-major dst (count rows, units) = src (count rows, inputs) W_l (inputs, units), as
+        // column-major dst^T (units, count rows) = W_l^T (units, inputs) src^T (inputs, count
+        // rows).
+        CUBLAS_TRY(cublasSgemm(g->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)layer->units,
+                               (int)(count * rows), (int)layer->inputs, &one,
+                               g->center + layer->kernel_offset, (int)layer->units, src,
+                               (int)layer->inputs, &zero, dst, (int)layer->units));
+        if (!centre) {
+            thin_kernel<<<cuda_grid_for(count * rows * r), 256, 0, g->stream>>>(
+                src, s->first, count, rows, layer->inputs, g->eps, g->F, at, r, s->antithetic,
+                g->thin);
+            CUDA_TRY_LAUNCH();
+        }
+        correct_kernel<<<cuda_grid_for(count * rows * layer->units), 256, 0, g->stream>>>(
+            dst, dst, layer->units, rows * layer->units, g->thin, r, rows * r, 0, s->first,
+            count, rows, layer->units, r, g->center, g->sigma, layer->kernel_offset,
+            layer->bias_offset, g->eps, g->F, at + r * layer->inputs,
+            at + r * (layer->inputs + layer->units), s->antithetic, centre, layer->act,
             l + 1 == L);
         CUDA_TRY_LAUNCH();
         in = 1 - in;
@@ -205,59 +193,181 @@ static devo_status forward(lowrank_device *g, cublasHandle_t blas, const devo_es
     return DEVO_OK;
 }
 
-static devo_status evaluate(lowrank_device *g, cublasHandle_t blas,
-                            const devo_lowrank_population *pop, devo_fitness kind,
-                            double *fitness)
+/* The pass over the listed (or first) samples, chunk by chunk, into fitness[first ..]. */
+static devo_status run(devo_cuda_lowrank *g, const lowrank_pass *s, const size_t *rows,
+                       size_t samples, devo_fitness kind, double *fitness)
 {
-    const devo_model *arch = pop->noise->arch;
-    float *logits = NULL;
-    DEVO_TRY(forward(g, blas, pop->noise, &logits));
-    size_t outputs = devo_model_output_dim(arch);
-    cuda_view v = {logits, g->rows * outputs, outputs};
-    devo_cuda_loss_kernel<<<(unsigned)g->P, DEVO_CUDA_REDUCE_THREADS>>>(
-        v, g->rows, outputs, arch->layers[arch->layer_count - 1].act, arch->loss, g->y,
-        devo_model_target_width(arch), g->loss, g->correct);
+    const devo_model *arch = g->arch;
+    const devo_layer *first = &arch->layers[0], *last = &arch->layers[arch->layer_count - 1];
+    size_t count = s->count, outputs = devo_model_output_dim(arch);
+    if (count == 0) return DEVO_OK;
+    if (s->first + count > g->P || samples > g->n)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "cuda low rank: individuals [%zu, %zu) of %zu on %zu of %zu samples",
+                         s->first, s->first + count, g->P, samples, g->n);
+    if (rows) {
+        static_assert(sizeof(size_t) == sizeof(long long), "row indices travel as 64-bit");
+        CUDA_TRY(cudaMemcpyAsync(g->rows, rows, samples * sizeof(long long),
+                                 cudaMemcpyHostToDevice, g->stream));
+    }
+    CUDA_TRY(cudaMemsetAsync(g->loss, 0, count * sizeof(double), g->stream));
+    CUDA_TRY(cudaMemsetAsync(g->correct, 0, count * sizeof(unsigned long long), g->stream));
+    pack_kernel<<<cuda_grid_for(first->inputs * s->cols), 256, 0, g->stream>>>(
+        g->center, first->kernel_offset, first->units, g->eps, g->F, factors_at(s, 0), g->r,
+        first->inputs, s->cols, g->packed);
     CUDA_TRY_LAUNCH();
-    double *loss = (double *)malloc(g->P * sizeof(double));
-    unsigned long long *correct = (unsigned long long *)malloc(g->P * sizeof *correct);
-    devo_status status = loss && correct ? DEVO_OK : DEVO_ERR_OUT_OF_MEMORY;
-    if (status == DEVO_OK &&
-        (cudaMemcpy(loss, g->loss, g->P * sizeof(double), cudaMemcpyDeviceToHost) != cudaSuccess ||
-         cudaMemcpy(correct, g->correct, g->P * sizeof *correct, cudaMemcpyDeviceToHost) !=
-             cudaSuccess))
-        status = devo_fail(DEVO_ERR_BACKEND, "cuda low rank: cannot read the fitness back");
-    for (size_t p = 0; status == DEVO_OK && p < g->P; p++)
-        fitness[p] = kind == DEVO_FITNESS_ACCURACY ? (double)correct[p] / (double)g->rows
-                                                   : -loss[p] / (double)g->rows;
-    free(loss);
-    free(correct);
-    if (status == DEVO_ERR_OUT_OF_MEMORY)
-        return devo_fail(status, "cuda low rank: out of host memory for %zu fitnesses", g->P);
-    return status;
+    for (size_t s0 = 0; s0 < samples; s0 += g->batch) {
+        size_t chunk = samples - s0 < g->batch ? samples - s0 : g->batch;
+        const float *x = g->x + s0 * g->inputs, *y = g->y + s0 * g->width;
+        if (rows) {
+            gather_rows_kernel<<<cuda_grid_for(chunk * g->inputs), 256, 0, g->stream>>>(
+                g->x, g->rows + s0, chunk, g->inputs, g->gathered_x);
+            CUDA_TRY_LAUNCH();
+            gather_rows_kernel<<<cuda_grid_for(chunk * g->width), 256, 0, g->stream>>>(
+                g->y, g->rows + s0, chunk, g->width, g->gathered_y);
+            CUDA_TRY_LAUNCH();
+            x = g->gathered_x;
+            y = g->gathered_y;
+        }
+        float *logits = nullptr;
+        DEVO_TRY(forward(g, s, x, chunk, &logits));
+        cuda_view v = {logits, chunk * outputs, outputs};
+        devo_cuda_loss_kernel<<<(unsigned)count, DEVO_CUDA_REDUCE_THREADS, 0, g->stream>>>(
+            v, chunk, outputs, last->act, arch->loss, y, g->width, g->loss, g->correct);
+        CUDA_TRY_LAUNCH();
+    }
+    return devo_cuda_read_fitness(g->stream, g->loss, g->correct, g->host_loss, g->host_correct,
+                                  count, samples, kind, fitness);
 }
 
-extern "C" devo_status devo_cuda_lowrank_evaluate(const devo_lowrank_population *pop, size_t P,
-                                                  const float *x, const float *y, size_t rows,
-                                                  devo_fitness kind, double *fitness)
+static devo_status create_in(devo_cuda_lowrank *g, int device)
 {
-    int devices = 0;
-    if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0)
+    CUDA_TRY(cudaSetDevice(device));
+    CUDA_TRY(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking));
+    CUBLAS_TRY(cublasCreate(&g->blas));
+    CUBLAS_TRY(cublasSetStream(g->blas, g->stream));
+    // FP32 exactly, as the CPU reference (no TF32 tensor-core rounding).
+    CUBLAS_TRY(cublasSetMathMode(g->blas, CUBLAS_DEFAULT_MATH));
+    size_t widest = devo_model_max_units(g->arch);
+    if (g->P * g->batch > (size_t)INT_MAX || g->cols > (size_t)INT_MAX)
+        return devo_fail(DEVO_ERR_UNSUPPORTED,
+                         "cuda low rank: %zu individuals x %zu samples or %zu columns exceed "
+                         "cuBLAS's int dimensions", g->P, g->batch, g->cols);
+    DEVO_TRY(device_alloc(&g->center, g->D));
+    DEVO_TRY(device_alloc(&g->sigma, g->D));
+    DEVO_TRY(device_alloc(&g->eps, g->dirs * g->F));
+    DEVO_TRY(device_alloc(&g->gathered_x, g->batch * g->inputs));
+    DEVO_TRY(device_alloc(&g->gathered_y, g->batch * g->width));
+    DEVO_TRY(device_alloc(&g->packed, g->inputs * g->cols));
+    DEVO_TRY(device_alloc(&g->shared, g->batch * g->cols));
+    for (float *&a : g->act) DEVO_TRY(device_alloc(&a, g->P * g->batch * widest));
+    DEVO_TRY(device_alloc(&g->thin, g->P * g->batch * g->r));
+    DEVO_TRY(device_alloc(&g->loss, g->P));
+    DEVO_TRY(device_alloc(&g->correct, g->P));
+    g->host_loss = static_cast<double *>(malloc(g->P * sizeof(double)));
+    g->host_correct = static_cast<unsigned long long *>(malloc(g->P * sizeof(unsigned long long)));
+    if (!g->host_loss || !g->host_correct)
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda low rank: out of host memory");
+    return DEVO_OK;
+}
+
+extern "C" void devo_cuda_lowrank_free(devo_cuda_lowrank *g)
+{
+    if (!g) return;
+    void *device[] = {g->center, g->sigma,  g->eps,    g->x,      g->y,      g->rows,
+                      g->gathered_x, g->gathered_y, g->packed, g->shared, g->act[0],
+                      g->act[1], g->thin,   g->loss,   g->correct};
+    for (void *p : device) cudaFree(p);
+    if (g->blas) cublasDestroy(g->blas);
+    if (g->stream) cudaStreamDestroy(g->stream);
+    free(g->host_loss);
+    free(g->host_correct);
+    free(g);
+}
+
+extern "C" devo_status devo_cuda_lowrank_create(devo_cuda_lowrank **out, const devo_model *arch,
+                                                size_t population, size_t dirs, size_t rank,
+                                                size_t batch_size, int device)
+{
+    if (devo_cuda_device_count() <= 0)
         return devo_fail(DEVO_ERR_UNSUPPORTED, "cuda low rank: no CUDA device is present");
-    const devo_model *arch = pop->noise->arch;
     for (size_t l = 0; l + 1 < arch->layer_count; l++)
         if (arch->layers[l].act == DEVO_ACT_SOFTMAX)
             return devo_fail(DEVO_ERR_UNSUPPORTED, "cuda low rank: hidden softmax layers");
-    lowrank_device g = {};
-    cublasHandle_t blas = NULL;
-    devo_status status = DEVO_OK;
-    if (cublasCreate(&blas) != CUBLAS_STATUS_SUCCESS)
-        status = devo_fail(DEVO_ERR_BACKEND, "cuda low rank: cublasCreate failed");
-    // FP32 exactly, as the CPU reference (no TF32 tensor-core rounding).
-    if (status == DEVO_OK && cublasSetMathMode(blas, CUBLAS_DEFAULT_MATH) != CUBLAS_STATUS_SUCCESS)
-        status = devo_fail(DEVO_ERR_BACKEND, "cuda low rank: cublasSetMathMode failed");
-    if (status == DEVO_OK) status = prepare(&g, pop, P, x, y, rows);
-    if (status == DEVO_OK) status = evaluate(&g, blas, pop, kind, fitness);
-    release(&g);
-    if (blas) cublasDestroy(blas);
-    return status;
+    devo_cuda_lowrank *g = static_cast<devo_cuda_lowrank *>(calloc(1, sizeof *g));
+    if (!g) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda low rank: out of memory");
+    // The factor vector's length as es_noise.c lays it out: A, B^T and the bias per layer.
+    size_t F = 0;
+    for (size_t l = 0; l < arch->layer_count; l++)
+        F += rank * (arch->layers[l].inputs + arch->layers[l].units) + arch->layers[l].units;
+    g->arch = arch;
+    g->D = arch->param_count;
+    g->F = F;
+    g->dirs = dirs;
+    g->r = rank;
+    g->P = population;
+    g->batch = devo_cuda_chunk(batch_size, population, devo_model_max_units(arch), 0);
+    g->cols = arch->layers[0].units + dirs * rank;
+    g->inputs = arch->input_dim;
+    g->width = devo_model_target_width(arch);
+    devo_status status = create_in(g, device);
+    if (status != DEVO_OK) {
+        devo_cuda_lowrank_free(g);
+        return status;
+    }
+    *out = g;
+    return DEVO_OK;
+}
+
+extern "C" devo_status devo_cuda_lowrank_bind(devo_cuda_lowrank *g, const float *x,
+                                              const float *y, size_t n)
+{
+    void *old[] = {g->x, g->y, g->rows};
+    for (void *p : old) cudaFree(p);
+    g->x = g->y = nullptr;
+    g->rows = nullptr;
+    g->n = 0;
+    DEVO_TRY(device_alloc(&g->x, n * g->inputs));
+    DEVO_TRY(device_alloc(&g->y, n * g->width));
+    DEVO_TRY(device_alloc(&g->rows, n));
+    CUDA_TRY(cudaMemcpyAsync(g->x, x, n * g->inputs * sizeof(float), cudaMemcpyHostToDevice,
+                             g->stream));
+    CUDA_TRY(cudaMemcpyAsync(g->y, y, n * g->width * sizeof(float), cudaMemcpyHostToDevice,
+                             g->stream));
+    CUDA_TRY(cudaStreamSynchronize(g->stream));
+    g->n = n;
+    return DEVO_OK;
+}
+
+extern "C" devo_status devo_cuda_lowrank_evaluate(devo_cuda_lowrank *g,
+                                                  const devo_lowrank_population *pop,
+                                                  const size_t *rows, size_t samples,
+                                                  devo_fitness kind, size_t first, size_t count,
+                                                  double *fitness)
+{
+    const devo_es_noise *noise = pop->noise;
+    if (noise->rank != g->r || noise->dirs != g->dirs || noise->factor_floats != g->F)
+        return devo_fail(DEVO_ERR_INTERNAL,
+                         "cuda low rank: %zu directions of rank %zu, %zu floats each, in a "
+                         "context for %zu of rank %zu, %zu floats", noise->dirs, noise->rank,
+                         noise->factor_floats, g->dirs, g->r, g->F);
+    CUDA_TRY(cudaMemcpyAsync(g->center, pop->center, g->D * sizeof(float),
+                             cudaMemcpyHostToDevice, g->stream));
+    CUDA_TRY(cudaMemcpyAsync(g->sigma, pop->sigma, g->D * sizeof(float), cudaMemcpyHostToDevice,
+                             g->stream));
+    CUDA_TRY(cudaMemcpyAsync(g->eps, noise->eps, g->dirs * g->F * sizeof(float),
+                             cudaMemcpyHostToDevice, g->stream));
+    lowrank_pass s = {noise->offsets, pop->antithetic, first, count, g->cols};
+    return run(g, &s, rows, samples, kind, fitness + first);
+}
+
+extern "C" devo_status devo_cuda_lowrank_evaluate_center(devo_cuda_lowrank *g,
+                                                         const float *center,
+                                                         const size_t *rows, size_t samples,
+                                                         devo_fitness kind, double *fitness)
+{
+    CUDA_TRY(cudaMemcpyAsync(g->center, center, g->D * sizeof(float), cudaMemcpyHostToDevice,
+                             g->stream));
+    lowrank_pass s = {nullptr, 0, 0, 1, g->arch->layers[0].units};
+    return run(g, &s, rows, samples, kind, fitness);
 }

@@ -4,8 +4,9 @@
  * population: layer 0 as one cuBLAS GEMM x [W_0 | A_1 .. A_dirs] plus a fused
  * kernel for the thin per-individual terms, bias and activation; later layers
  * as one GEMM over all individuals' stacked rows plus the thin (H A) B^T kernels.
- * Standalone (its own stream, handle and buffers per call): the ES engine runs on
- * the CPU backend for now. C linkage, usable from C and C++. Not installed.
+ * A context keeps its stream, cuBLAS handle, bound data and work space across
+ * generations; each evaluation uploads only the distribution (centre, sigma and
+ * the directions' factors). C linkage, usable from C and C++. Not installed.
  */
 #ifndef DEVO_CUDA_LOWRANK_H
 #define DEVO_CUDA_LOWRANK_H
@@ -16,12 +17,32 @@ extern "C" {
 
 #include "lowrank_cpu.h"
 
-/* fitness (P) of individuals 0..P-1 of pop (rank >= 1) on x (rows, inputs) and y (rows,
- * target width), as devo_lowrank_evaluate computes it on the same rows. Hidden softmax
- * layers are DEVO_ERR_UNSUPPORTED; no device is DEVO_ERR_UNSUPPORTED. */
-devo_status devo_cuda_lowrank_evaluate(const devo_lowrank_population *pop, size_t P,
-                                       const float *x, const float *y, size_t rows,
-                                       devo_fitness kind, double *fitness);
+typedef struct devo_cuda_lowrank devo_cuda_lowrank;
+
+/* A context on CUDA device `device` for up to `population` individuals around `dirs`
+ * directions of rank `rank` (>= 1) of arch (borrowed for the context's life), on chunks of
+ * batch_size samples or a multiple of it (devo_cuda_chunk). Hidden softmax layers are
+ * DEVO_ERR_UNSUPPORTED; no device is DEVO_ERR_UNSUPPORTED. */
+devo_status devo_cuda_lowrank_create(devo_cuda_lowrank **out, const devo_model *arch,
+                                     size_t population, size_t dirs, size_t rank,
+                                     size_t batch_size, int device);
+void devo_cuda_lowrank_free(devo_cuda_lowrank *g); /* accepts NULL */
+
+/* Uploads x (n, inputs) and y (n, target width), replacing what was bound. */
+devo_status devo_cuda_lowrank_bind(devo_cuda_lowrank *g, const float *x, const float *y,
+                                   size_t n);
+
+/* fitness[first .. first + count) of individuals [first, first + count) of pop on the bound
+ * rows listed in rows (samples of them), or the first `samples`: devo_lowrank_evaluate's
+ * fitness up to float rounding. */
+devo_status devo_cuda_lowrank_evaluate(devo_cuda_lowrank *g, const devo_lowrank_population *pop,
+                                       const size_t *rows, size_t samples, devo_fitness kind,
+                                       size_t first, size_t count, double *fitness);
+
+/* *fitness of center (D) alone, unperturbed, on the same samples as evaluate. */
+devo_status devo_cuda_lowrank_evaluate_center(devo_cuda_lowrank *g, const float *center,
+                                              const size_t *rows, size_t samples,
+                                              devo_fitness kind, double *fitness);
 
 #ifdef __cplusplus
 }

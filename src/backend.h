@@ -105,8 +105,10 @@ typedef struct devo_backend_i {
 /* The CPU reference backend; always built. */
 const devo_backend_i *devo_backend_cpu(void);
 
-/* The evolution strategies' backend (CPU): OpenAI-ES, PGPE, SNES, full or low rank. */
-const devo_backend_i *devo_backend_es_cpu(void);
+/* The evolution strategies' backend: OpenAI-ES, PGPE, SNES, full or low rank; the search
+ * distribution on the host, evaluation on the CPU or a CUDA device as cfg->options->backend
+ * says (es_eval.h). Always built. */
+const devo_backend_i *devo_backend_es(void);
 
 /* The CUDA backend, or NULL when devo was built without CUDA. */
 const devo_backend_i *devo_backend_cuda(void);

@@ -86,25 +86,29 @@ int devo_backend_available(devo_backend backend)
     return 0;
 }
 
-devo_status devo_options_backend(const devo_evolve_options *o, const devo_backend_i **out)
+devo_status devo_options_resolve_backend(const devo_evolve_options *o, devo_backend *out)
 {
-    if (devo_strategy_table(o->strategy)) {
-        if (o->backend == DEVO_BACKEND_CUDA)
-            return devo_fail(DEVO_ERR_UNSUPPORTED, "backend CUDA: the evolution strategies run "
-                                                   "on the CPU backend only (for now)");
-        *out = devo_backend_es_cpu();
-        return DEVO_OK;
-    }
     if (o->backend == DEVO_BACKEND_CPU ||
         (o->backend == DEVO_BACKEND_AUTO && !devo_backend_available(DEVO_BACKEND_CUDA))) {
-        *out = devo_backend_cpu();
+        *out = DEVO_BACKEND_CPU;
         return DEVO_OK;
     }
     if (devo_backend_cuda() == NULL)
         return devo_fail(DEVO_ERR_UNSUPPORTED, "backend CUDA: devo was built without CUDA");
     if (devo_cuda_device_count() <= 0)
         return devo_fail(DEVO_ERR_UNSUPPORTED, "backend CUDA: no CUDA device is present");
-    *out = devo_backend_cuda();
+    *out = DEVO_BACKEND_CUDA;
+    return DEVO_OK;
+}
+
+devo_status devo_options_backend(const devo_evolve_options *o, const devo_backend_i **out)
+{
+    devo_backend where = DEVO_BACKEND_CPU;
+    DEVO_TRY(devo_options_resolve_backend(o, &where));
+    if (devo_strategy_table(o->strategy))
+        *out = devo_backend_es(); // evaluates on `where` (es_eval.h)
+    else
+        *out = where == DEVO_BACKEND_CUDA ? devo_backend_cuda() : devo_backend_cpu();
     return DEVO_OK;
 }
 

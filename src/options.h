@@ -9,7 +9,12 @@
 /* Checks every field the engine uses; `fn` names the caller in the message. */
 devo_status devo_options_check(const devo_evolve_options *o, const char *fn);
 
-/* The backend table for o->backend (AUTO: CUDA when built and a device is present). */
+/* Where o runs: DEVO_BACKEND_CPU or DEVO_BACKEND_CUDA (AUTO: CUDA when built and a device is
+ * present); DEVO_ERR_UNSUPPORTED, saying why, when o asks for CUDA and it cannot run. */
+devo_status devo_options_resolve_backend(const devo_evolve_options *o, devo_backend *out);
+
+/* The backend table of o: the ES backend for an evolution strategy (which evaluates where
+ * devo_options_resolve_backend says), else the GA's backend there. */
 devo_status devo_options_backend(const devo_evolve_options *o, const devo_backend_i **out);
 
 /* The CUDA device this process's backends use (0 unless set: libdevo_mpi gives each rank

@@ -1,7 +1,7 @@
 /*
  * strategy.h - the internal interface of the evolution strategies (OpenAI-ES,
  * PGPE, SNES). Each is one file that reads like its paper's update rule; the
- * ES backend (es_cpu.c) owns the search distribution's centre and per-parameter
+ * ES backend (es_backend.c) owns the search distribution's centre and per-parameter
  * sigma, draws the directions (full-rank or low-rank, es_noise.h), evaluates,
  * and hands a strategy only what its rule needs:
  *   weigh:  fitness (P) -> direction weights w, v (directions each)

@@ -7,6 +7,10 @@
 
 #include "devo.h"
 
+extern "C" {
+#include "backend.h" // devo_backend_cuda: NULL when built without CUDA
+}
+
 namespace {
 
 devo_model *compiled(devo_loss loss = DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
@@ -205,6 +209,41 @@ TEST(Errors, BackendsThatCannotRunSayUnsupported)
     devo_evolver *e = nullptr;
     expect_error(devo_evolver_create(&e, m, &o), DEVO_ERR_UNSUPPORTED, "CUDA");
     EXPECT_EQ(e, nullptr);
+    devo_model_free(m);
+}
+
+// The evolution strategies evaluate on CUDA where the GA could run there (devo_fit_evolve,
+// devo_evolver_create, the CLI's --backend cuda); elsewhere --backend cuda is refused saying
+// why, and auto falls back to the CPU.
+TEST(Errors, EvolutionStrategiesRunOnCudaWhereItCanRun)
+{
+    devo_model *m = compiled();
+    for (devo_strategy s : {DEVO_STRATEGY_OPENAI_ES, DEVO_STRATEGY_PGPE, DEVO_STRATEGY_SNES})
+        for (size_t rank : {0u, 1u}) {
+            SCOPED_TRACE("strategy " + std::to_string((int)s) + " rank " + std::to_string(rank));
+            devo_evolve_options o;
+            devo_evolve_options_init(&o);
+            o.verbose = 0;
+            o.strategy = s;
+            o.perturbation_rank = rank;
+            o.population = 8;
+            o.backend = DEVO_BACKEND_CUDA;
+            devo_evolver *e = nullptr;
+            if (devo_backend_available(DEVO_BACKEND_CUDA)) {
+                EXPECT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK) << devo_last_error();
+                devo_evolver_free(e);
+                o.precision = DEVO_PRECISION_BF16;
+                expect_error(devo_evolver_create(&e, m, &o), DEVO_ERR_UNSUPPORTED, "FP32");
+            } else {
+                expect_error(devo_evolver_create(&e, m, &o), DEVO_ERR_UNSUPPORTED,
+                             devo_backend_cuda() ? "no CUDA device is present"
+                                                 : "built without CUDA");
+                EXPECT_EQ(e, nullptr);
+                o.backend = DEVO_BACKEND_AUTO;
+                EXPECT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK) << devo_last_error();
+                devo_evolver_free(e);
+            }
+        }
     devo_model_free(m);
 }
 

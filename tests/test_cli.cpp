@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 
+#include "devo.h"
 #include "test_programs.h"
 
 namespace {
@@ -378,6 +379,17 @@ TEST(Cli, EvolveWithAStrategyWritesTheCentreAndTestAccuracy)
     Result bad = run("evolve --data " + dir + " --strategy cma-es");
     EXPECT_EQ(bad.code, 2);
     EXPECT_NE(bad.out.find("--strategy"), std::string::npos) << bad.out;
+    // On CUDA where a device is present; refused with the reason where none is.
+    Result cuda = run("evolve --data " + dir + " --layers 4:relu,10:softmax --generations 2 "
+                      "--strategy pgpe --rank 1 --population 10 --backend cuda --verbose 0");
+    if (devo_backend_available(DEVO_BACKEND_CUDA)) {
+        EXPECT_EQ(cuda.code, 0) << cuda.out;
+    } else {
+        EXPECT_EQ(cuda.code, 1) << cuda.out;
+        EXPECT_TRUE(cuda.out.find("no CUDA device is present") != std::string::npos ||
+                    cuda.out.find("built without CUDA") != std::string::npos)
+            << cuda.out;
+    }
 }
 
 // devo bench --plot hands its CSV and PNG names to gnuplot as arguments too: a CSV path that

@@ -250,8 +250,6 @@ TEST(EsEvolve, BadOptionsAreRefusedNamingTheField)
     devo_evolver *e = nullptr;
     EXPECT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK);
     devo_evolver_free(e);
-    o.backend = DEVO_BACKEND_CUDA;
-    EXPECT_EQ(devo_evolver_create(&e, m, &o), DEVO_ERR_UNSUPPORTED);
     devo_model_free(m);
 }
 

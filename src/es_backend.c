@@ -1,10 +1,12 @@
 /*
- * es_cpu.c - the evolution strategies' backend on the CPU: the search
- * distribution (centre and per-parameter sigma, D each), one generation's
- * directions (es_noise.h), their evaluation (full rank: the population
- * materialised and evaluate_cpu.c; low rank: lowrank_cpu.c, never
- * materialised), and the strategy's update (strategy.h). The population is
- * materialised (P x D) only where a caller asks for it (ask, individual).
+ * es_backend.c - the evolution strategies' backend: the search distribution
+ * (centre and per-parameter sigma, D each), one generation's directions
+ * (es_noise.h) and the strategy's update (strategy.h) on the host, and their
+ * evaluation through an evaluator (es_eval.h) on the CPU or a CUDA device, as
+ * the run's backend option says (full rank: the population materialised on
+ * the host; low rank: from the factors, never materialised). The population
+ * is materialised (P x D) only for a full-rank evaluation or where a caller
+ * asks for it (ask, individual); devo_evolver_forward runs on the CPU.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -12,10 +14,11 @@
 
 #include "backend.h"
 #include "error.h"
+#include "es_eval.h"
 #include "es_noise.h"
-#include "evaluate_cpu.h"
 #include "forward_split_cpu.h"
 #include "lowrank_cpu.h"
+#include "options.h"
 #include "selection.h"
 #include "strategy.h"
 
@@ -34,10 +37,9 @@ typedef struct es_backend {
     float *population;      /* (P, D), materialised on demand */
     int population_ready;
     size_t *scratch;        /* (P) ranking scratch */
-    const float *x, *y;     /* bound data (n, inputs), (n, target width); borrowed */
-    size_t n;
-    devo_cpu_evaluator *full;      /* full rank: the population; always: the centre */
-    devo_lowrank_eval *lowrank;    /* low rank: the population */
+    size_t n;               /* bound samples */
+    const devo_es_eval_i *eval;    /* the population's and the centre's fitness */
+    void *eval_ctx;
     devo_lowrank_eval *own;        /* low rank: devo_evolver_forward, for up to own_rows rows */
     size_t own_rows;
     devo_cpu_forward_split own_full; /* full rank: devo_evolver_forward */
@@ -57,8 +59,7 @@ static void es_destroy(void *ctx)
     devo_es_noise_release(&b->noise);
     free(b->population);
     free(b->scratch);
-    devo_cpu_evaluator_free(b->full);
-    devo_lowrank_free(b->lowrank);
+    if (b->eval) b->eval->destroy(b->eval_ctx);
     devo_lowrank_free(b->own);
     devo_cpu_forward_split_release(&b->own_full);
     free(b);
@@ -72,6 +73,10 @@ static devo_status es_create(void **ctx, const devo_backend_config *cfg)
     if (cfg->precision != DEVO_PRECISION_FP32)
         return devo_fail(DEVO_ERR_UNSUPPORTED, "%s: only DEVO_PRECISION_FP32 is supported",
                          strategy->name);
+    devo_backend where = DEVO_BACKEND_CPU;
+    DEVO_TRY(devo_options_resolve_backend(o, &where));
+    const devo_es_eval_i *eval = where == DEVO_BACKEND_CUDA ? devo_es_eval_cuda()
+                                                            : devo_es_eval_cpu();
     es_backend *b = calloc(1, sizeof *b);
     if (!b) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "es backend: out of memory");
     b->cfg = *cfg;
@@ -108,11 +113,8 @@ static devo_status es_create(void **ctx, const devo_backend_config *cfg)
     size_t rank = o->perturbation_rank;
     if (status == DEVO_OK)
         status = devo_es_noise_init(&b->noise, cfg->arch, b->dirs, rank, cfg->threads);
-    if (status == DEVO_OK)
-        status = devo_cpu_evaluator_create(&b->full, cfg->arch, rank ? 1 : b->P, cfg->batch_size,
-                                           cfg->threads);
-    if (status == DEVO_OK && rank)
-        status = devo_lowrank_create(&b->lowrank, cfg->arch, b->P, cfg->batch_size, cfg->threads);
+    if (status == DEVO_OK) status = eval->create(&b->eval_ctx, cfg, b->dirs, rank);
+    if (status == DEVO_OK) b->eval = eval;
     if (status != DEVO_OK) {
         es_destroy(b);
         return status;
@@ -133,10 +135,8 @@ static devo_status es_init_population(void *ctx, const float *w0)
 static devo_status es_bind_data(void *ctx, const float *x, const float *y, size_t n)
 {
     es_backend *b = ctx;
-    b->x = x;
-    b->y = y;
     b->n = n;
-    return DEVO_OK;
+    return b->eval->bind_data(b->eval_ctx, x, y, n);
 }
 
 /* Makes the P x D population (individual i = direction i/2 or i, see strategy.h). */
@@ -166,24 +166,19 @@ static devo_status es_evaluate(void *ctx, const size_t *rows, size_t row_count, 
                                size_t count, double *fitness)
 {
     es_backend *b = ctx;
-    size_t samples = rows ? row_count : b->n;
-    if (b->noise.rank) {
-        devo_lowrank_population pop = lowrank_population(b);
-        return devo_lowrank_evaluate(b->lowrank, &pop, b->x, b->y, rows, samples,
-                                     b->cfg.fitness, first, count, fitness);
-    }
-    DEVO_TRY(materialise(b));
-    return devo_cpu_evaluate(b->full, b->population + first * b->D, first, count, b->x, b->y,
-                             rows, samples, b->cfg.fitness, fitness + first);
+    if (!b->noise.rank) DEVO_TRY(materialise(b));
+    devo_lowrank_population pop = lowrank_population(b);
+    return b->eval->evaluate(b->eval_ctx, &pop,
+                             b->noise.rank ? NULL : b->population + first * b->D, rows,
+                             rows ? row_count : b->n, first, count, fitness);
 }
 
 static devo_status es_evaluate_center(void *ctx, const size_t *rows, size_t row_count,
                                       double *fitness)
 {
     es_backend *b = ctx;
-    // The centre is judged as slot 0 of the evaluator (its GEMM shape is slot 0's).
-    return devo_cpu_evaluate(b->full, b->center, 0, 1, b->x, b->y, rows, rows ? row_count : b->n,
-                             b->cfg.fitness, fitness);
+    devo_lowrank_population pop = lowrank_population(b);
+    return b->eval->evaluate_center(b->eval_ctx, &pop, rows, rows ? row_count : b->n, fitness);
 }
 
 static devo_status es_rank(void *ctx, const double *fitness, size_t *order)
@@ -285,10 +280,10 @@ static size_t es_state(void *ctx, devo_state_tensor *out)
     return devo_es_state_list(b->strategy, b->state, b->center, b->sigma, &b->told, b->D, out);
 }
 
-const devo_backend_i *devo_backend_es_cpu(void)
+const devo_backend_i *devo_backend_es(void)
 {
     static const devo_backend_i es = {
-        .name = "cpu",
+        .name = "es",
         .create = es_create,
         .destroy = es_destroy,
         .init_population = es_init_population,
