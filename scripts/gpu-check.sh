@@ -3,10 +3,10 @@
 #   run(command="scripts/gpu-check.sh", carry=[".gpu-bundle"], timeout_s=600)
 # after scripts/gpu-bundle.sh here (docs/gpu-check.md). It uses the bundle's prebuilt binaries
 # and libraries (building there only if they fail to start), then runs every Cuda.* test
-# (failing if any is skipped), the test binary under compute-sanitizer memcheck and, on a short
-# filter, racecheck, synccheck and initcheck, an evolve run with --top-k equal to --population,
-# devo bench's GPU rows (FP32/TF32/BF16, P = 16..4096, 1,024 samples and all 60,000 images),
-# an ncu summary of two generations' kernels, and prints gen/s, GFLOP/s and % of ceiling last.
+# (failing if any is skipped; the ES ones among them), the test binary under compute-sanitizer
+# memcheck and, on a short filter, racecheck, synccheck and initcheck, an evolve run with
+# --top-k equal to --population, devo bench's GPU rows (FP32/TF32/BF16, P = 16..4096, 1,024
+# samples and all 60,000 images) and an OpenAI-ES rank-1 row beside them, an ncu summary of two generations' kernels, and prints gen/s, GFLOP/s and % of ceiling last.
 # Every step has its own timeout; the timeouts add up to at most 540 s. A missing tool is
 # reported and skipped. Logs land in $OUT (at most 8 files; /tmp/gpu-check without $OUT).
 set -uo pipefail
@@ -84,7 +84,7 @@ fi
 
 # ------------------------------------------------------------------ tests and sanitizers (<= 200 s)
 listed=$("$tests" --gtest_list_tests --gtest_filter='Cuda.*' | grep -c '^  ')
-step "Cuda.* tests ($listed)" 45 "$out/tests.log" "$tests" --gtest_filter='Cuda.*' \
+step "Cuda.* tests ($listed)" 50 "$out/tests.log" "$tests" --gtest_filter='Cuda.*' \
   --gtest_output="xml:$work/cuda-tests.xml" || fail "Cuda.* tests"
 skipped=$(grep -c 'result="skipped"' "$work/cuda-tests.xml" 2> /dev/null || echo "?")
 ran=$(grep -c '<testcase ' "$work/cuda-tests.xml" 2> /dev/null || echo 0)
@@ -93,19 +93,19 @@ say "Cuda.* tests: $ran run of $listed listed, $skipped skipped"
 
 short='Cuda.EvaluationIsBitwiseReproducible:Cuda.EmptyRangeIsANoOp:Cuda.MutationIsEquivalentToRef:Cuda.SelectionIsEquivalentToRef'
 if have compute-sanitizer; then
-  step "memcheck, all Cuda.* tests" 75 "$out/sanitizer.log" compute-sanitizer --tool memcheck \
+  step "memcheck, all Cuda.* tests" 85 "$out/sanitizer.log" compute-sanitizer --tool memcheck \
     --error-exitcode 9 "$tests" --gtest_filter='Cuda.*' || fail "memcheck"
-  step "racecheck, short filter" 30 "$out/sanitizer.log" compute-sanitizer --tool racecheck \
+  step "racecheck, short filter" 25 "$out/sanitizer.log" compute-sanitizer --tool racecheck \
     --error-exitcode 9 "$tests" --gtest_filter="$short" || fail "racecheck"
   step "synccheck, short filter" 20 "$out/sanitizer.log" compute-sanitizer --tool synccheck \
     --error-exitcode 9 "$tests" --gtest_filter="$short" || fail "synccheck"
-  step "initcheck, short filter" 30 "$out/sanitizer.log" compute-sanitizer --tool initcheck \
+  step "initcheck, short filter" 25 "$out/sanitizer.log" compute-sanitizer --tool initcheck \
     --error-exitcode 9 "$tests" --gtest_filter="$short" || fail "initcheck"
 else
   planned=$((planned + 155))
 fi
 
-# ------------------------------------------------------------------ CLI edge run and bench (<= 150 s + spare)
+# ------------------------------------------------------------------ CLI edge run and bench (<= 155 s + spare)
 step "evolve, --top-k = --population (generation 2 evaluates nothing)" 20 "$out/bench.log" \
   "$devo" evolve --data "$data" --backend cuda --population 16 --top-k 16 --generations 3 \
   --verbose 1 || fail "evolve with --top-k = --population"
@@ -114,21 +114,28 @@ bench=("$devo" bench --data "$data" --backend cuda --precision fp32,tf32,bf16
        --warmup 1)
 step "bench, 1,024 samples" 40 "$out/bench.log" "${bench[@]}" --samples 1024 \
   --csv "$work/bench-1024.csv" || fail "bench (1,024 samples)"
-step "bench, all 60,000 images" $((90 + spare)) "$out/bench.log" "${bench[@]}" \
+step "bench, OpenAI-ES rank 1 (evaluation on the GPU)" 20 "$out/bench.log" "$devo" bench \
+  --data "$data" --backend cuda --strategy openai-es --rank 1 --population 1024 \
+  --layers 784-256-10 --samples 1024 --generations 3 --warmup 1 --csv "$work/bench-es.csv" ||
+  fail "bench (OpenAI-ES rank 1)"
+es_rows=$(($(wc -l < "$work/bench-es.csv" 2> /dev/null || echo 1) - 1))
+((es_rows == 1)) || fail "bench-es.csv holds $es_rows rows, not 1"
+cat "$work/bench-es.csv" >> "$out/bench.log" 2> /dev/null
+step "bench, all 60,000 images" $((75 + spare)) "$out/bench.log" "${bench[@]}" \
   --csv "$work/bench-all.csv" || fail "bench (60,000 images)"
 { cat "$work/bench-1024.csv" 2> /dev/null; tail -n +2 "$work/bench-all.csv" 2> /dev/null; } > "$out/bench.csv"
 rows=$(($(wc -l < "$out/bench.csv") - 1))
 ((rows == 60)) || fail "bench.csv holds $rows GPU rows, not 60 (3 precisions x 2 networks x 5 P x 2)"
 
-# ------------------------------------------------------------------ one generation's kernels (<= 40 s)
+# ------------------------------------------------------------------ one generation's kernels (<= 30 s)
 if have ncu; then
-  step "ncu, kernels of generations 1-2 (P 256, 2,048 samples)" 40 "$out/ncu.txt" ncu \
+  step "ncu, kernels of generations 1-2 (P 256, 2,048 samples)" 30 "$out/ncu.txt" ncu \
     --clock-control none --section SpeedOfLight --launch-count 200 --print-summary per-kernel \
     "$devo" evolve \
     --data "$data" --backend cuda --population 256 --top-k 64 --generations 2 \
     --fitness-samples 2048 --verbose 0 || say "ncu: no summary (see ncu.txt); not a failure"
 else
-  planned=$((planned + 40))
+  planned=$((planned + 30))
 fi
 
 # ------------------------------------------------------------------ summary
@@ -138,5 +145,7 @@ awk -F, 'NR > 1 { printf "%-5s %-11s %6d %6d %9.2f %10.1f %10.1f %6.1f%%\n", $2,
   $10, $11, 100 * $12 }' "$out/bench.csv" | sort -k1,1 -k3,3n -k2,2 -k4,4n > "$work/table"
 { printf '%-5s %-11s %6s %6s %9s %10s %10s %7s\n' prec network samples P gen/s GFLOP/s ceiling %ceil
   cat "$work/table"; } | tee -a "$summary"
+awk -F, 'NR > 1 { printf "OpenAI-ES rank 1 (%s, %s, P %d, %d samples): %.2f gen/s, %.1f GFLOP/s full-rank equivalent, evaluate %.1f ms, host update and draws %.1f ms\n", \
+  $1, $3, $4, $7, $8, $10, $13, $15 }' "$work/bench-es.csv" 2> /dev/null | tee -a "$summary"
 say "steps' timeouts: $planned s of 540 planned; took $(($(date +%s) - started)) s; status $status"
 exit $status
