@@ -209,7 +209,9 @@ typedef struct devo_generation_stats {
 
 /* How a run searches. The GA is SEED.md's algorithm; the others are evolution
  * strategies: a Gaussian search distribution (centre, per-parameter sigma) whose
- * centre is what they return (devo_fit_evolve, devo_evolver_best). */
+ * centre is what they return (devo_fit_evolve, devo_evolver_best). Their distribution
+ * and update stay on the host; they evaluate on the backend the options choose, CPU or
+ * CUDA, in DEVO_PRECISION_FP32 only. */
 typedef enum devo_strategy {
     DEVO_STRATEGY_GA = 0,        /* truncation selection, crossover, mutation: the default */
     DEVO_STRATEGY_OPENAI_ES = 1, /* Salimans et al. 2017: antithetic, centred ranks, Adam,
