@@ -48,7 +48,7 @@ softmax_tile(const float *z, size_t stride, size_t outputs, size_t rows, double 
         for (r = 0; r < ROWS; r++) sum[r] += devo_exp_nonpositive(zt[j][r] - top[r]);
     for (r = 0; r < ROWS; r++) log_sum[r] = devo_log_positive(sum[r]);
     for (r = 0; r < rows; r++) {
-        lse[r] = devo_log_sum_exp_from(top[r], log_sum[r]);
+        lse[r] = devo_log_sum_exp_from(top[r], sum[r], log_sum[r]);
         predicted[r] = nan[r] != 0.0f ? outputs : (size_t)best[r];
     }
 }

@@ -52,11 +52,11 @@ DEVO_NN_HD void devo_activate_row(devo_activation act, float *row, size_t units)
     for (size_t j = 0; j < units; j++) row[j] /= sum;
 }
 
-/* The log-sum-exp top + log_sum of a row from its maximum top and log_sum, the log of the
- * sum of e^(z_i - top) (devo_log_positive: NaN for a NaN sum). */
-DEVO_NN_HD double devo_log_sum_exp_from(float top, float log_sum)
+/* The log-sum-exp top + log_sum of a row from its maximum top, the sum of e^(z_i - top) and
+ * log_sum = devo_log_positive(sum); NaN for a NaN sum. */
+DEVO_NN_HD double devo_log_sum_exp_from(float top, float sum, float log_sum)
 {
-    return (double)top + (double)log_sum;
+    return sum == sum ? (double)top + (double)log_sum : (double)sum;
 }
 
 /* log(sum(exp(z))) of a row, computed stably: top + log(sum_i e^(z_i - top)) for the row's
@@ -69,7 +69,7 @@ DEVO_NN_HD double devo_log_sum_exp(const float *z, size_t outputs)
     for (size_t i = 1; i < outputs; i++) top = z[i] > top ? z[i] : top;
     float sum = 0.0f;
     for (size_t i = 0; i < outputs; i++) sum += devo_exp_nonpositive(z[i] - top);
-    return devo_log_sum_exp_from(top, devo_log_positive(sum));
+    return devo_log_sum_exp_from(top, sum, devo_log_positive(sum));
 }
 
 /* The activated value of output j of a row of logits z (softmax needs the row). */

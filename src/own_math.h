@@ -42,8 +42,9 @@ DEVO_MATH_HD float devo_bits_float(uint32_t u)
 #endif
 }
 
-/* Natural log of a positive normal float u, within 1 ulp (NaN for NaN): u = 2^k m with m in
- * [2/3, 4/3), log(1 + f) for f = m - 1 a minimax polynomial (N. Juffa's logf). */
+/* Natural log of a positive normal float u, within 1 ulp (a finite value for NaN: no select,
+ * so that the normals' vector loops stay branch-free): u = 2^k m with m in [2/3, 4/3),
+ * log(1 + f) for f = m - 1 a minimax polynomial (N. Juffa's logf). */
 DEVO_MATH_HD float devo_log_positive(float u)
 {
     uint32_t offset = devo_float_bits(u) - 0x3f2aaaabu; // 2/3's bits
@@ -60,8 +61,7 @@ DEVO_MATH_HD float devo_log_positive(float u)
     r = fmaf(r, f, 0x1.5554fap-2f);
     r = fmaf(r, f, -0.5f);
     r = fmaf(r, s, f);
-    r = fmaf((float)k, 0x1.62e430p-1f, r); // + k log(2)
-    return u == u ? r : u;
+    return fmaf((float)k, 0x1.62e430p-1f, r); // + k log(2)
 }
 
 /* e^x for x <= 0, within 2 ulp; 0 below -87 (and for -inf), NaN for NaN. x = j log(2) + r
