@@ -12,7 +12,7 @@ export PATH="$PATH:/usr/local/cuda/bin"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDEVO_CUDA=$cuda > /dev/null
 cmake --build build -j "$(nproc)" > /dev/null
 
-# About 1.5 minutes on 2 cores: a larger population than the seed's, judged each
-# generation on a fresh random 1024 of the 60,000 training images.
+# About 50 s on 2 idle cores (a few minutes when others share them): a larger population
+# than the seed's, judged each generation on a fresh random 1024 of the 60,000 training images.
 exec ./build/src/cli/devo evolve --population 128 --top-k 16 --fitness-samples 1024 \
   --generations 1500 --mutation-std 0.01 --seed 1 --verbose 2 "$@"

@@ -22,6 +22,8 @@
 #define GROUP 16
 /* Columns of the shared first-layer GEMM per work item. */
 #define TILE 256
+/* Bytes of one group's activations for a row tile: a core's share of L2. */
+#define DEVO_LOWRANK_TILE_BYTES ((size_t)1 << 20)
 
 typedef struct lr_worker {
     float *buffers[2]; /* (GROUP, batch, max units) each */
@@ -163,7 +165,7 @@ static void activate(float *row, const devo_layer *layer, int last)
 {
     if (last) return;
     if (layer->act == DEVO_ACT_RELU) // the common case, in a loop the compiler vectorises
-        for (size_t k = 0; k < layer->units; k++) row[k] = row[k] > 0.0f ? row[k] : 0.0f;
+        for (size_t k = 0; k < layer->units; k++) row[k] = devo_activate(DEVO_ACT_RELU, row[k]);
     else
         devo_activate_row(layer->act, row, layer->units);
 }
@@ -178,16 +180,16 @@ static void own_layer(devo_lowrank_eval *e, lr_worker *wk, size_t l, size_t i0, 
     const devo_layer *layer = &e->arch->layers[l];
     size_t r = pop->noise->rank, ins = layer->inputs, units = layer->units;
     int last = l + 1 == e->arch->layer_count;
-    // out (members rows, units) = in (members rows, inputs) x kernel (inputs, units)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(members * rows), (int)units,
-                (int)ins, 1.0f, in, (int)ins, pop->center + layer->kernel_offset, (int)units,
-                0.0f, out, (int)units);
     float scale = pop->sigma[layer->kernel_offset] / sqrtf((float)r);
     for (size_t m = 0; m < members; m++) {
         float sign;
         size_t d = direction(pop, i0 + m, &sign);
         const float *in_m = in + m * rows * ins;
         float *out_m = out + m * rows * units;
+        // out_m (rows, units) = in_m (rows, inputs) x kernel (inputs, units)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)units, (int)ins,
+                    1.0f, in_m, (int)ins, pop->center + layer->kernel_offset, (int)units, 0.0f,
+                    out_m, (int)units);
         // thin (rows, r) = in_m (rows, inputs) x A (inputs, r)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)r, (int)ins, 1.0f,
                     in_m, (int)ins, devo_es_factor_a(pop->noise, d, l), (int)r, 0.0f, wk->thin,
@@ -217,9 +219,11 @@ static int own_layers(devo_lowrank_eval *e, lr_worker *wk, size_t from, size_t i
     return in;
 }
 
-/* Layer 0 of members [i0, i0 + members) from the shared x [W_0 | A_1 .. A_P] into buffers[0],
- * row by row, so that each row of `shared` is read once for the whole group. */
-static void first_layer_shared(devo_lowrank_eval *e, lr_worker *wk, size_t i0, size_t members)
+/* Layer 0 of members [i0, i0 + members) on the chunk's rows [row0, row0 + rows), from the
+ * shared x [W_0 | A_1 .. A_P], into buffers[0] (members, rows, units0), row by row, so that
+ * each row of `shared` is read once for the whole group. */
+static void first_layer_shared(devo_lowrank_eval *e, lr_worker *wk, size_t i0, size_t members,
+                               size_t row0, size_t rows)
 {
     const devo_lowrank_population *pop = e->pop;
     const devo_layer *layer = &e->arch->layers[0];
@@ -237,14 +241,22 @@ static void first_layer_shared(devo_lowrank_eval *e, lr_worker *wk, size_t i0, s
         bt[m] = devo_es_factor_bt(pop->noise, d, 0);
         perturbed_bias(pop, 0, d, sign, wk->bias + m * units);
     }
-    for (size_t row = 0; row < e->rows; row++) {
-        const float *shared = e->shared + row * cols;
+    int relu_in_one_pass = r == 1 && !last && layer->act == DEVO_ACT_RELU;
+    for (size_t row = 0; row < rows; row++) {
+        const float *shared = e->shared + (row0 + row) * cols;
         for (size_t m = 0; m < members; m++) {
             // out row = (x W_0) row + bias + sign scale (x A_d) row B_d^T
-            float *o = wk->buffers[0] + (m * e->rows + row) * units;
+            float *o = wk->buffers[0] + (m * rows + row) * units;
             const float *bias = wk->bias + m * units;
-            for (size_t k = 0; k < units; k++) o[k] = shared[k] + bias[k];
-            for (size_t q = 0; q < r; q++) {
+            float c0 = coefficient[m] * shared[thin_column[m]]; // the first factor's term
+            const float *b0 = bt[m];
+            if (relu_in_one_pass) { // rank 1 into a ReLU, the usual case: one pass over the row
+                for (size_t k = 0; k < units; k++)
+                    o[k] = devo_activate(DEVO_ACT_RELU, (shared[k] + bias[k]) + c0 * b0[k]);
+                continue;
+            }
+            for (size_t k = 0; k < units; k++) o[k] = (shared[k] + bias[k]) + c0 * b0[k];
+            for (size_t q = 1; q < r; q++) {
                 float c = coefficient[m] * shared[thin_column[m] + q];
                 const float *b = bt[m] + q * units;
                 for (size_t k = 0; k < units; k++) o[k] += c * b[k];
@@ -263,24 +275,41 @@ static devo_logits_view logits(const devo_lowrank_eval *e, const lr_worker *wk, 
     return view;
 }
 
-/* Threads' work on groups [g0, g1) of the evaluation's individuals, on chunk e->chunk. */
+/* Rows of a chunk whose later layers run together: a multiple of the metrics' tile, small
+ * enough that a group's activations (GROUP, rows, widest layer) stay in a core's cache
+ * (DEVO_LOWRANK_TILE_BYTES), so they are not written to memory and read back. A function of the
+ * architecture alone, so results do not depend on threads. */
+static size_t row_tile(const devo_model *arch)
+{
+    size_t per_row = GROUP * devo_model_max_units(arch) * sizeof(float);
+    size_t rows = DEVO_LOWRANK_TILE_BYTES / per_row / DEVO_METRICS_TILE_ROWS;
+    return (rows ? rows : 1) * DEVO_METRICS_TILE_ROWS;
+}
+
+/* Threads' work on groups [g0, g1) of the evaluation's individuals, on chunk e->chunk, in row
+ * tiles; each individual's loss and hits add up row by row, in row order. */
 static void evaluate_groups(void *ctx, size_t part, size_t g0, size_t g1)
 {
     devo_lowrank_eval *e = ctx;
     lr_worker *wk = &e->workers[part];
-    const float *y = e->y;
+    size_t tile = row_tile(e->arch);
     for (size_t g = g0; g < g1; g++) {
         size_t i0 = e->first + g * GROUP, end = e->first + e->count;
         size_t members = end - i0 < GROUP ? end - i0 : GROUP;
-        first_layer_shared(e, wk, i0, members);
-        int which = own_layers(e, wk, 1, i0, members, 0, e->rows);
-        devo_logits_view view = logits(e, wk, which, e->rows);
+        double *loss = &e->chunk_loss[e->chunk * e->P + i0];
+        size_t *correct = &e->chunk_correct[e->chunk * e->P + i0];
         for (size_t m = 0; m < members; m++) {
-            double *loss = &e->chunk_loss[e->chunk * e->P + i0 + m];
-            size_t *correct = &e->chunk_correct[e->chunk * e->P + i0 + m];
-            *loss = 0.0;
-            *correct = 0;
-            devo_cpu_accumulate_metrics(e->arch, view, m, e->rows, y, loss, correct);
+            loss[m] = 0.0;
+            correct[m] = 0;
+        }
+        for (size_t row0 = 0; row0 < e->rows; row0 += tile) {
+            size_t rows = e->rows - row0 < tile ? e->rows - row0 : tile;
+            first_layer_shared(e, wk, i0, members, row0, rows);
+            int which = own_layers(e, wk, 1, i0, members, 0, rows);
+            devo_logits_view view = logits(e, wk, which, rows);
+            for (size_t m = 0; m < members; m++)
+                devo_cpu_accumulate_metrics(e->arch, view, m, rows, e->y + row0 * e->width,
+                                            &loss[m], &correct[m]);
         }
     }
 }
