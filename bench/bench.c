@@ -186,8 +186,7 @@ static int parse_bench(int argc, char **argv, bench_args *a)
     a->batch_size = 1024;
     const cli_flag flags[] = {
         {"population", CLI_STRING, &a->populations, "population sizes (16,64,256,1024,4096)"},
-        {"strategy", CLI_STRING, &a->strategies,
-         "ga,openai-es,pgpe,snes: rows for each (ga; the ES strategies run on the CPU)"},
+        {"strategy", CLI_STRING, &a->strategies, "ga,openai-es,pgpe,snes: rows for each (ga)"},
         {"rank", CLI_STRING, &a->ranks, "ES perturbation ranks, 0 = full rank (0)"},
         {"layers", CLI_REPEAT, &a->layers,
          "network, repeatable: 784-256-10 or 256:relu,10:softmax (784-30-10 784-256-10 "
