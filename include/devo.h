@@ -262,7 +262,8 @@ typedef struct devo_evolve_options {
                                  perturbed by A B^T / sqrt(r), A (inputs, r), B (units, r)
                                  Gaussian, biases by full Gaussian noise; r <= min(inputs, units)
                                  of every layer */
-    double weight_decay;      /* 0: L2 pull of the centre, lambda in g - lambda * centre; >= 0 */
+    double weight_decay;      /* 0: L2 pull of the centre, lambda in g - lambda * centre
+                                 (PGPE: centre -= step * lambda * centre after ClipUp); >= 0 */
     double sigma_final;       /* 0: no schedule; else sigma (and OpenAI-ES/PGPE's learning rate
                                  in proportion) decays geometrically to this by max_generations */
 } devo_evolve_options;

@@ -3,10 +3,12 @@
  * gradients") with symmetric sampling and per-parameter sigma, its centre moved
  * by ClipUp (Toklu et al. 2020): the recipe of EvoTorch and EvoJAX. With N = P/2
  * pairs centre + sigma o eps_d, centre - sigma o eps_d and centred ranks u+-:
- *   grad_mu    = 1/N sum_d (u+ - u-)/2 sigma o eps_d         - weight_decay * centre
+ *   grad_mu    = 1/N sum_d (u+ - u-)/2 sigma o eps_d
  *   grad_sigma = 1/N sum_d ((u+ + u-)/2 - mean u) sigma o (eps_d^2 - 1)
  *   ClipUp: velocity = 0.9 velocity + step grad_mu / |grad_mu|, clipped to
  *           |velocity| <= 2 step; centre += velocity
+ *   weight decay, decoupled (as AdamW's): centre -= step weight_decay centre (inside
+ *           ClipUp's normalised gradient it took over the step wherever sigma shrank)
  *   sigma += 0.1 grad_sigma, each sigma kept within 20% of its value.
  */
 #include <math.h>
@@ -97,9 +99,11 @@ static void pgpe_update(void *state, float *center, float *sigma, const float *s
 {
     pgpe *s = state;
     size_t D = s->cfg.D;
-    for (size_t j = 0; j < D; j++)
-        s->grad[j] = (float)((double)sigma[j] * s1[j] - s->cfg.weight_decay * center[j]);
-    devo_clipup_step(center, s->velocity, s->grad, D, s->cfg.learning_rate * scale);
+    double step = s->cfg.learning_rate * scale;
+    for (size_t j = 0; j < D; j++) s->grad[j] = (float)((double)sigma[j] * s1[j]);
+    devo_clipup_step(center, s->velocity, s->grad, D, step);
+    for (size_t j = 0; j < D; j++) // decoupled: outside ClipUp's normalised step
+        center[j] = (float)(center[j] - step * s->cfg.weight_decay * center[j]);
     for (size_t j = 0; j < D; j++) {
         double old = sigma[j], grad_sigma = old * s2[j];
         double next = old + SIGMA_LEARNING_RATE * grad_sigma;

@@ -123,6 +123,17 @@ TEST(Strategy, PgpeFirstUpdateByHand)
     for (int j = 0; j < 3; j++) EXPECT_NEAR(r.sigma[j], 0.5 + 0.1 * 0.5 * kS2[j], 1e-7) << j;
 }
 
+TEST(Strategy, PgpeWeightDecayIsDecoupledFromClipUpsNormalisedStep)
+{
+    // The step along grad_mu is ClipUp's, as without decay; then the centre shrinks by
+    // step * decay. (Inside the normalised gradient, decay took over the whole step wherever
+    // the adapted sigma made sigma s1 small, and runs diverged.)
+    Stepped r = first_step(devo_strategy_pgpe(), 0.3, 0.5, 0.5);
+    double norm = std::sqrt(0.15 * 0.15 + 0.3 * 0.3);
+    const double moved[3] = {0.5 + 0.3 * 0.15 / norm, -1.0 - 0.3 * 0.3 / norm, 2.0};
+    for (int j = 0; j < 3; j++) EXPECT_NEAR(r.center[j], moved[j] * (1 - 0.3 * 0.5), 1e-6) << j;
+}
+
 TEST(Strategy, SnesFirstUpdateByHand)
 {
     Stepped r = first_step(devo_strategy_snes(), 1.0, 0.0, 0.1);
