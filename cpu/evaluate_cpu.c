@@ -241,7 +241,6 @@ devo_status devo_cpu_evaluate(devo_cpu_evaluator *e, const float *w, size_t firs
     e->chunks = (samples + e->batch - 1) / e->batch;
     DEVO_TRY(reserve_chunks(e, e->chunks));
     // groups of whole blocks, aligned to slot 0 like the blocks
-    // groups of whole blocks, aligned to slot 0 like the blocks
     for (size_t g = first / e->group * e->group; g < e->end; g += e->group) {
         size_t lo = g > first ? g : first, hi = g + e->group < e->end ? g + e->group : e->end;
         e->base = lo / e->block * e->block; // the first block with members

@@ -250,12 +250,11 @@ static void first_layer_shared(devo_lowrank_eval *e, lr_worker *wk, size_t i0, s
             const float *bias = wk->bias + m * units;
             float c0 = coefficient[m] * shared[thin_column[m]]; // the first factor's term
             const float *b0 = bt[m];
-            if (relu_in_one_pass) { // rank 1 into a ReLU, the usual case: one pass over the row
-                for (size_t k = 0; k < units; k++)
-                    o[k] = devo_activate(DEVO_ACT_RELU, (shared[k] + bias[k]) + c0 * b0[k]);
-                continue;
+            for (size_t k = 0; k < units; k++) {
+                float value = (shared[k] + bias[k]) + c0 * b0[k];
+                o[k] = relu_in_one_pass ? devo_activate(DEVO_ACT_RELU, value) : value;
             }
-            for (size_t k = 0; k < units; k++) o[k] = (shared[k] + bias[k]) + c0 * b0[k];
+            if (relu_in_one_pass) continue; // rank 1 into a ReLU, the usual case: one pass
             for (size_t q = 1; q < r; q++) {
                 float c = coefficient[m] * shared[thin_column[m] + q];
                 const float *b = bt[m] + q * units;

@@ -108,7 +108,8 @@ void devo_cpu_accumulate_metrics(const devo_model *arch, devo_logits_view view, 
             size_t tile = rows - r0 < ROWS ? rows - r0 : ROWS;
             kernel(logits + r0 * view.row_stride, view.row_stride, outputs, tile, lse, predicted);
             for (size_t r = 0; r < tile; r++) {
-                const float *z = logits + (r0 + r) * view.row_stride, *target = t + (r0 + r) * width;
+                const float *z = logits + (r0 + r) * view.row_stride;
+                const float *target = t + (r0 + r) * width;
                 if (arch->loss != DEVO_LOSS_NONE)
                     *loss_sum += devo_softmax_crossentropy(arch->loss, z, outputs, target, lse[r]);
                 *correct += (size_t)devo_class_correct(arch->loss, predicted[r], target, outputs);

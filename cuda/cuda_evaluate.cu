@@ -215,13 +215,8 @@ devo_status cuda_evaluate(void *ctx, const size_t *rows, size_t row_count, size_
     const devo_model *arch = b->cfg.arch;
     size_t samples = rows ? row_count : b->n;
     if (count == 0) return DEVO_OK; // [P, P) when top_k == P: no GEMM of width 0, no launch
-    if (rows) {
-        static_assert(sizeof(size_t) == sizeof(long long), "row indices travel as 64-bit");
-        CUDA_TRY(cudaMemcpyAsync(b->rows, rows, row_count * sizeof(long long),
-                                 cudaMemcpyHostToDevice, b->stream));
-    }
-    CUDA_TRY(cudaMemsetAsync(b->loss_sum, 0, count * sizeof(double), b->stream));
-    CUDA_TRY(cudaMemsetAsync(b->correct, 0, count * sizeof(unsigned long long), b->stream));
+    DEVO_TRY(devo_cuda_begin_sums(b->stream, rows, row_count, b->rows, b->loss_sum, b->correct,
+                                  count));
     const devo_layer *last = &arch->layers[arch->layer_count - 1];
     for (size_t s0 = 0; s0 < samples; s0 += b->batch) {
         size_t chunk = samples - s0 < b->batch ? samples - s0 : b->batch;

@@ -51,6 +51,23 @@ static __global__ void devo_cuda_loss_kernel(cuda_view v, size_t rows, size_t ou
     }
 }
 
+/* Starts an evaluation's sums on stream: uploads the host row list rows (samples indices, when
+ * not NULL) to device_rows and zeroes the loss and hit sums of count individuals. */
+static inline devo_status devo_cuda_begin_sums(cudaStream_t stream, const size_t *rows,
+                                               size_t samples, long long *device_rows,
+                                               double *loss_sum, unsigned long long *correct,
+                                               size_t count)
+{
+    if (rows) {
+        static_assert(sizeof(size_t) == sizeof(long long), "row indices travel as 64-bit");
+        CUDA_TRY(cudaMemcpyAsync(device_rows, rows, samples * sizeof(long long),
+                                 cudaMemcpyHostToDevice, stream));
+    }
+    CUDA_TRY(cudaMemsetAsync(loss_sum, 0, count * sizeof(double), stream));
+    CUDA_TRY(cudaMemsetAsync(correct, 0, count * sizeof(unsigned long long), stream));
+    return DEVO_OK;
+}
+
 /* fitness (count) from the sums (count each, on the device) of `samples` samples: minus the
  * mean loss, or the accuracy; host_loss and host_correct (count each) stage them. Waits for
  * stream. */

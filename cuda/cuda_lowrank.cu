@@ -205,13 +205,7 @@ static devo_status run(devo_cuda_lowrank *g, const lowrank_pass *s, const size_t
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "cuda low rank: individuals [%zu, %zu) of %zu on %zu of %zu samples",
                          s->first, s->first + count, g->P, samples, g->n);
-    if (rows) {
-        static_assert(sizeof(size_t) == sizeof(long long), "row indices travel as 64-bit");
-        CUDA_TRY(cudaMemcpyAsync(g->rows, rows, samples * sizeof(long long),
-                                 cudaMemcpyHostToDevice, g->stream));
-    }
-    CUDA_TRY(cudaMemsetAsync(g->loss, 0, count * sizeof(double), g->stream));
-    CUDA_TRY(cudaMemsetAsync(g->correct, 0, count * sizeof(unsigned long long), g->stream));
+    DEVO_TRY(devo_cuda_begin_sums(g->stream, rows, samples, g->rows, g->loss, g->correct, count));
     pack_kernel<<<cuda_grid_for(first->inputs * s->cols), 256, 0, g->stream>>>(
         g->center, first->kernel_offset, first->units, g->eps, g->F, factors_at(s, 0), g->r,
         first->inputs, s->cols, g->packed);
