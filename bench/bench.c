@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "args.h"
-#include "backend.h"
+#include "device.h"
 #include "bench_row.h"
 #include "blas_cpu.h"
 #include "cli_data.h"
@@ -326,8 +326,8 @@ static void sweep_free(sweep *s)
     free(s->precision_copy);
 }
 
-/* The rows of one backend; returns the worst exit code. */
-static int bench_backend(const bench_args *a, const sweep *s, const devo_backend_i *backend,
+/* The rows of one device; returns the worst exit code. */
+static int bench_backend(const bench_args *a, const sweep *s, const devo_device_i *backend,
                          const devo_dataset *data, const float *y, size_t n, FILE *csv,
                          const char **series, size_t *series_count)
 {
@@ -371,20 +371,16 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_backend
             for (size_t i = 0; i < s->population_count * s->kind_count; i++) {
                 size_t P = s->populations[i % s->population_count];
                 row_kind kind = s->kinds[i / s->population_count];
-                // An ES runs on the ES backend, evaluating on this row's backend.
-                const devo_backend_i *runner =
-                    kind.strategy == DEVO_STRATEGY_GA ? backend : devo_backend_es();
                 size_t k = a->top_k ? a->top_k : (P / 4 ? P / 4 : 1);
                 if (k > P) k = P;
                 devo_precision precision;
                 cli_precision(s->precisions[pi], &precision);
                 bench_row_config c = {
-                    .backend = runner, .precision = precision, .layers = spec,
+                    .device = backend, .precision = precision, .layers = spec,
                     .population = P, .top_k = k, .x = devo_dataset_x(data), .y = y, .n = n,
                     .inputs = devo_dataset_dim(data), .batch_size = a->batch_size,
                     .threads = a->threads, .warmup = a->warmup, .generations = a->generations,
                     .strategy = kind.strategy, .rank = kind.rank,
-                    .where = backend == devo_backend_cuda() ? DEVO_BACKEND_CUDA : DEVO_BACKEND_CPU,
                 };
                 bench_row_result r;
                 int code = bench_measure_row(&c, &r);
@@ -444,11 +440,11 @@ int cmd_bench(int argc, char **argv)
         cli_backend(s.backends[bi], &kind);
         if (!devo_backend_available(kind)) {
             printf("%s: skipped (%s)\n", s.backends[bi],
-                   devo_backend_cuda() ? "no CUDA device is present" : "built without CUDA");
+                   devo_device_cuda() ? "no CUDA device is present" : "built without CUDA");
             continue;
         }
-        const devo_backend_i *backend = kind == DEVO_BACKEND_CUDA ? devo_backend_cuda()
-                                                                  : devo_backend_cpu();
+        const devo_device_i *backend = kind == DEVO_BACKEND_CUDA ? devo_device_cuda()
+                                                                 : devo_device_cpu();
         int code = bench_backend(&a, &s, backend, data, devo_dataset_y(data), n, csv, series,
                                  &series_count);
         if (code > worst) worst = code;

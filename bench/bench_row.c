@@ -11,7 +11,6 @@
 #include "cli_names.h"
 #include "names.h"
 #include "rng.h"
-#include "selection.h"
 
 /* Resets the kernel's peak-RSS mark of this process (Linux clear_refs "5"). */
 static void reset_peak_rss(void)
@@ -62,32 +61,33 @@ static double evaluation_flops(const devo_model *m, size_t P, size_t n)
 }
 
 typedef struct row_state {
-    void *ctx;
+    const devo_algorithm_i *algorithm;
+    void *device_ctx, *algorithm_state;
     double *fitness, *times;
     size_t *order;
-    uint32_t *pairs;
 } row_state;
 
 static void row_state_free(const bench_row_config *c, row_state *s)
 {
-    if (s->ctx) c->backend->destroy(s->ctx);
+    if (s->algorithm_state) s->algorithm->destroy(s->algorithm_state);
+    if (s->device_ctx) c->device->destroy(s->device_ctx);
     free(s->fitness);
     free(s->times);
     free(s->order);
-    free(s->pairs);
 }
 
 /* One generation; adds its phase times to t[0..2] (evaluate, select, vary). */
 static devo_status generation(const bench_row_config *c, row_state *s, uint32_t g, double t[3])
 {
-    const devo_backend_i *b = c->backend;
+    const devo_device_i *d = c->device;
     double t0 = devo_now_seconds();
-    devo_status status = b->evaluate(s->ctx, NULL, 0, 0, c->population, s->fitness);
+    devo_status status = d->evaluate(s->device_ctx, NULL, 0, 0, c->population, s->fitness);
     double t1 = devo_now_seconds();
-    if (status == DEVO_OK) status = b->rank(s->ctx, s->fitness, s->order);
+    if (status == DEVO_OK) status = d->rank(s->device_ctx, s->fitness, s->order);
     double t2 = devo_now_seconds();
-    if (status == DEVO_OK && b->tell) status = b->tell(s->ctx, s->fitness);
-    if (status == DEVO_OK) status = b->breed(s->ctx, s->order, s->pairs, g);
+    if (status == DEVO_OK)
+        status = s->algorithm->next(s->algorithm_state, s->fitness, s->order, g, 0,
+                                    c->population);
     double t3 = devo_now_seconds();
     t[0] = t1 - t0;
     t[1] = t2 - t1;
@@ -112,30 +112,29 @@ int bench_measure_row(const bench_row_config *c, bench_row_result *r)
     // Elites copied (read + write), children read two parents and write themselves.
     r->variation_bytes = (double)D * sizeof(float) * (2.0 * (double)k + 3.0 * (double)(P - k));
     reset_peak_rss();
-    devo_backend_config cfg = {
-        .arch = m, .population = P, .top_k = k, .seed = 1, .init_std = 0.03f,
-        .mutation_std = 0.03f, .mutation_threshold = devo_mutation_threshold(0.2),
-        .fitness = DEVO_FITNESS_NEG_LOSS, .batch_size = c->batch_size, .threads = c->threads,
-        .precision = c->precision,
-    };
-    devo_evolve_options options; // what an ES backend reads: its strategy, rank and device
+    devo_evolve_options options; // the seed's variation, seed 1, and the row's settings
     devo_evolve_options_init(&options);
-    options.backend = c->where;
+    options.population = P;
+    options.top_k = k;
+    options.seed = 1;
+    options.batch_size = c->batch_size;
+    options.threads = c->threads;
+    options.precision = c->precision;
     options.strategy = c->strategy;
     options.perturbation_rank = c->rank;
-    options.population = P;
     options.max_generations = c->warmup + c->generations;
-    cfg.options = &options;
-    row_state s = {0};
+    devo_device_config cfg;
+    devo_algorithm_device_config(&options, m, &cfg);
+    row_state s = {.algorithm = devo_algorithm_for(&options)};
     s.fitness = malloc(P * sizeof *s.fitness);
     s.order = malloc(P * sizeof *s.order);
-    s.pairs = malloc(2 * (P - k + 1) * sizeof *s.pairs);
     s.times = malloc(4 * (c->generations + 1) * sizeof *s.times);
     devo_status status = DEVO_ERR_OUT_OF_MEMORY;
-    if (s.fitness && s.order && s.pairs && s.times) status = c->backend->create(&s.ctx, &cfg);
-    if (status == DEVO_OK) status = c->backend->init_population(s.ctx, m->weights);
-    if (status == DEVO_OK) status = c->backend->bind_data(s.ctx, c->x, c->y, c->n);
-    if (status == DEVO_OK) devo_parent_pairs(k, P - k, s.pairs);
+    if (s.fitness && s.order && s.times) status = c->device->create(&s.device_ctx, &cfg);
+    if (status == DEVO_OK)
+        status = s.algorithm->create(&s.algorithm_state, &options, m, c->device, s.device_ctx);
+    if (status == DEVO_OK) status = s.algorithm->start(s.algorithm_state, m->weights);
+    if (status == DEVO_OK) status = c->device->bind_data(s.device_ctx, c->x, c->y, c->n);
     double phase[3];
     for (size_t g = 0; status == DEVO_OK && g < c->warmup; g++)
         status = generation(c, &s, (uint32_t)(g + 1), phase);
@@ -154,7 +153,9 @@ int bench_measure_row(const bench_row_config *c, bench_row_result *r)
         r->select_seconds = median(sel, T);
         r->vary_seconds = median(vary, T);
         r->host_peak_bytes = peak_rss_bytes();
-        r->device_bytes = c->backend->device_bytes ? (double)c->backend->device_bytes(s.ctx) : 0;
+        devo_device_traffic traffic;
+        c->device->traffic(s.device_ctx, &traffic);
+        r->device_bytes = (double)traffic.held;
         // The base network's inference on the same samples: one model, timed apart.
         for (size_t g = 0; status == DEVO_OK && g < T; g++) {
             double loss, start = devo_now_seconds();
@@ -164,8 +165,9 @@ int bench_measure_row(const bench_row_config *c, bench_row_result *r)
         r->single_model_seconds = median(total, T);
     }
     if (status != DEVO_OK) {
-        fprintf(stderr, "devo: bench %s P=%zu %s: %s\n", c->backend->name, P, c->layers,
-                status == DEVO_ERR_OUT_OF_MEMORY && !s.ctx ? "out of memory" : devo_last_error());
+        fprintf(stderr, "devo: bench %s P=%zu %s: %s\n", c->device->name, P, c->layers,
+                status == DEVO_ERR_OUT_OF_MEMORY && !s.device_ctx ? "out of memory"
+                                                                   : devo_last_error());
     }
     row_state_free(c, &s);
     devo_model_free(m);

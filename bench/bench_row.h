@@ -1,15 +1,15 @@
 /*
- * bench_row.h - measures one row of 'devo bench': one backend, precision,
- * network and population size, timed on the backend interface itself so that
- * evaluation, selection and variation are timed apart.
+ * bench_row.h - measures one row of 'devo bench': one device, precision,
+ * network, algorithm and population size, timed on the device and algorithm
+ * interfaces themselves so that evaluation, selection and variation are timed apart.
  */
 #ifndef DEVO_BENCH_ROW_H
 #define DEVO_BENCH_ROW_H
 
-#include "backend.h"
+#include "algorithm.h"
 
 typedef struct bench_row_config {
-    const devo_backend_i *backend;
+    const devo_device_i *device;
     devo_precision precision;
     const char *layers;       /* "30:relu,10:softmax" */
     size_t population, top_k;
@@ -18,9 +18,8 @@ typedef struct bench_row_config {
     size_t batch_size;
     int threads;
     size_t warmup, generations;
-    devo_strategy strategy;   /* the GA, or an ES on the ES backend */
+    devo_strategy strategy;   /* the GA, or an evolution strategy */
     size_t rank;              /* an ES's perturbation rank, 0 = full rank */
-    devo_backend where;       /* where an ES evaluates: DEVO_BACKEND_CPU or _CUDA */
 } bench_row_config;
 
 typedef struct bench_row_result {

@@ -8,7 +8,7 @@ devo_status devo_cuda_fail(cudaError_t error, const char *call, const char *file
     devo_status status =
         error == cudaErrorMemoryAllocation ? DEVO_ERR_OUT_OF_MEMORY : DEVO_ERR_BACKEND;
     cudaGetLastError(); // clear a non-sticky error so later calls are not blamed for it
-    return devo_fail(status, "cuda backend: %s failed at %s:%d: %s (%s)", call, file, line,
+    return devo_fail(status, "cuda device: %s failed at %s:%d: %s (%s)", call, file, line,
                      cudaGetErrorString(error), cudaGetErrorName(error));
 }
 
@@ -16,6 +16,6 @@ devo_status devo_cublas_fail(cublasStatus_t status, const char *call, const char
 {
     devo_status mapped =
         status == CUBLAS_STATUS_ALLOC_FAILED ? DEVO_ERR_OUT_OF_MEMORY : DEVO_ERR_BACKEND;
-    return devo_fail(mapped, "cuda backend: %s failed at %s:%d: %s", call, file, line,
+    return devo_fail(mapped, "cuda device: %s failed at %s:%d: %s", call, file, line,
                      cublasGetStatusString(status));
 }

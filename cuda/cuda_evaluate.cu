@@ -11,7 +11,7 @@
  * population are written by the variation kernels (cuda_vary.cu). Also the
  * batched forward of ask/tell, where each individual has its own inputs.
  */
-#include "cuda_backend.h"
+#include "cuda_device.h"
 #include "cuda_check.h"
 #include "cuda_gather.cuh"
 #include "cuda_loss.cuh"
@@ -87,11 +87,11 @@ __global__ void output_kernel(cuda_view v, size_t count, size_t rows, size_t out
 
 /* ---------------------------------------------------------------------------- launchers */
 
-static bool is_bf16(const cuda_backend *b) { return b->cfg.precision == DEVO_PRECISION_BF16; }
+static bool is_bf16(const cuda_device *b) { return b->cfg.precision == DEVO_PRECISION_BF16; }
 
 /* C (m x n, column-major, ldc) = A (m x k, lda) * B (k x n, ldb) for `batch` matrices at the
  * given strides; operands FP32 or BF16 by precision, C always FP32, FP32 accumulation. */
-static devo_status gemm(cuda_backend *b, int m, int n, int k, const void *A, int lda,
+static devo_status gemm(cuda_device *b, int m, int n, int k, const void *A, int lda,
                         long long stride_a, const void *B, int ldb, long long stride_b, float *C,
                         int ldc, long long stride_c, int batch)
 {
@@ -109,7 +109,7 @@ static devo_status gemm(cuda_backend *b, int m, int n, int k, const void *A, int
 
 /* Bias and activation of one layer's output view; a hidden layer's result goes to the BF16
  * operand instead when there is one (softmax writes both: it works on the FP32 row). */
-static devo_status bias_activate(cuda_backend *b, cuda_view v, size_t count, size_t rows,
+static devo_status bias_activate(cuda_device *b, cuda_view v, size_t count, size_t rows,
                                  const devo_layer *layer, const float *w, bool last,
                                  __nv_bfloat16 *operand)
 {
@@ -133,7 +133,7 @@ struct chunk_input {
 
 /* Forwards individuals [first, first + count) over one chunk of `rows` samples; *logits
  * receives the last layer's pre-activations (bias added). */
-static devo_status forward_chunk(cuda_backend *b, size_t first, size_t count, size_t rows,
+static devo_status forward_chunk(cuda_device *b, size_t first, size_t count, size_t rows,
                                  chunk_input in, cuda_view *logits)
 {
     const devo_model *arch = b->cfg.arch;
@@ -150,7 +150,7 @@ static devo_status forward_chunk(cuda_backend *b, size_t first, size_t count, si
         // = packed^T (count*u0, inputs) . x^T (inputs, rows): packed from column first*u0 with
         // ld P*u0 is that slice of packed^T, x with ld inputs is x^T.
         const char *packed = static_cast<const char *>(b->packed) + first * u0 * ob;
-        DEVO_TRY(gemm(b, (int)(count * u0), (int)rows, (int)b->inputs, packed, (int)(b->P * u0),
+        DEVO_TRY(gemm(b, (int)(count * u0), (int)rows, (int)b->inputs, packed, (int)(b->slots * u0),
                       0, in.x, (int)b->inputs, 0, b->pre[0], (int)(count * u0), 0, 1));
         v = {b->pre[0], u0, count * u0};
     } else {
@@ -183,7 +183,7 @@ static devo_status forward_chunk(cuda_backend *b, size_t first, size_t count, si
 }
 
 /* The input operands of chunk [s0, s0 + rows): the bound rows, or a subset gathered. */
-static devo_status chunk_operands(cuda_backend *b, bool subset, size_t s0, size_t rows,
+static devo_status chunk_operands(cuda_device *b, bool subset, size_t s0, size_t rows,
                                   const void **x, const float **y)
 {
     if (!subset) {
@@ -208,15 +208,14 @@ static devo_status chunk_operands(cuda_backend *b, bool subset, size_t s0, size_
     return DEVO_OK;
 }
 
-devo_status cuda_evaluate(void *ctx, const size_t *rows, size_t row_count, size_t first,
-                          size_t count, double *fitness)
+devo_status cuda_evaluate_slots(cuda_device *b, const size_t *rows, size_t row_count,
+                                size_t first, size_t count, double *fitness)
 {
-    cuda_backend *b = static_cast<cuda_backend *>(ctx);
     const devo_model *arch = b->cfg.arch;
     size_t samples = rows ? row_count : b->n;
     if (count == 0) return DEVO_OK; // [P, P) when top_k == P: no GEMM of width 0, no launch
     DEVO_TRY(devo_cuda_begin_sums(b->stream, rows, row_count, b->rows, b->loss_sum, b->correct,
-                                  count));
+                                  count, &b->traffic));
     const devo_layer *last = &arch->layers[arch->layer_count - 1];
     for (size_t s0 = 0; s0 < samples; s0 += b->batch) {
         size_t chunk = samples - s0 < b->batch ? samples - s0 : b->batch;
@@ -231,12 +230,19 @@ devo_status cuda_evaluate(void *ctx, const size_t *rows, size_t row_count, size_
         CUDA_TRY_LAUNCH();
     }
     return devo_cuda_read_fitness(b->stream, b->loss_sum, b->correct, b->host_sums,
-                                  b->host_correct, count, samples, b->cfg.fitness,
-                                  fitness + first);
+                                  b->host_correct, count, samples, b->cfg.fitness, fitness,
+                                  &b->traffic);
+}
+
+devo_status cuda_evaluate(void *ctx, const size_t *rows, size_t row_count, size_t first,
+                          size_t count, double *fitness)
+{
+    return cuda_evaluate_slots(static_cast<cuda_device *>(ctx), rows, row_count, first, count,
+                               fitness + first);
 }
 
 /* Grows the forward buffers to hold P x rows inputs and outputs. */
-static devo_status reserve_forward(cuda_backend *b, size_t rows)
+static devo_status reserve_forward(cuda_device *b, size_t rows)
 {
     if (rows <= b->forward_rows) return DEVO_OK;
     void *old[] = {b->forward_x, b->forward_y, b->forward_x_bf16};
@@ -257,12 +263,11 @@ static devo_status reserve_forward(cuda_backend *b, size_t rows)
 
 devo_status cuda_forward(void *ctx, const float *x, size_t rows, float *y)
 {
-    cuda_backend *b = static_cast<cuda_backend *>(ctx);
+    cuda_device *b = static_cast<cuda_device *>(ctx);
     const devo_layer *last = &b->cfg.arch->layers[b->cfg.arch->layer_count - 1];
     size_t P = b->P, in_floats = P * rows * b->inputs;
     DEVO_TRY(reserve_forward(b, rows));
-    CUDA_TRY(cudaMemcpyAsync(b->forward_x, x, in_floats * sizeof(float), cudaMemcpyHostToDevice,
-                             b->stream));
+    DEVO_TRY(cuda_upload(b, b->forward_x, x, in_floats * sizeof(float)));
     if (is_bf16(b)) DEVO_TRY(cuda_to_bf16(b, b->forward_x, b->forward_x_bf16, in_floats));
     for (size_t r0 = 0; r0 < rows; r0 += b->batch) {
         size_t chunk = rows - r0 < b->batch ? rows - r0 : b->batch;
@@ -275,8 +280,7 @@ devo_status cuda_forward(void *ctx, const float *x, size_t rows, float *y)
                                                                   r0);
         CUDA_TRY_LAUNCH();
     }
-    CUDA_TRY(cudaMemcpyAsync(y, b->forward_y, P * rows * b->outputs * sizeof(float),
-                             cudaMemcpyDeviceToHost, b->stream));
+    DEVO_TRY(cuda_download(b, y, b->forward_y, P * rows * b->outputs * sizeof(float)));
     CUDA_TRY(cudaStreamSynchronize(b->stream));
     return DEVO_OK;
 }

@@ -5,7 +5,7 @@
 #ifndef DEVO_CUDA_GATHER_CUH
 #define DEVO_CUDA_GATHER_CUH
 
-#include "cuda_backend.h"
+#include "cuda_device.h"
 
 // dst (count, width) = src rows listed in rows (count), as operands of type T.
 template <typename T>

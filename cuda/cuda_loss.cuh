@@ -7,7 +7,7 @@
 #ifndef DEVO_CUDA_LOSS_CUH
 #define DEVO_CUDA_LOSS_CUH
 
-#include "cuda_backend.h"
+#include "cuda_device.h"
 #include "cuda_check.h"
 
 extern "C" {
@@ -56,12 +56,13 @@ static __global__ void devo_cuda_loss_kernel(cuda_view v, size_t rows, size_t ou
 static inline devo_status devo_cuda_begin_sums(cudaStream_t stream, const size_t *rows,
                                                size_t samples, long long *device_rows,
                                                double *loss_sum, unsigned long long *correct,
-                                               size_t count)
+                                               size_t count, devo_device_traffic *traffic)
 {
     if (rows) {
         static_assert(sizeof(size_t) == sizeof(long long), "row indices travel as 64-bit");
         CUDA_TRY(cudaMemcpyAsync(device_rows, rows, samples * sizeof(long long),
                                  cudaMemcpyHostToDevice, stream));
+        traffic->to_device += samples * sizeof(long long);
     }
     CUDA_TRY(cudaMemsetAsync(loss_sum, 0, count * sizeof(double), stream));
     CUDA_TRY(cudaMemsetAsync(correct, 0, count * sizeof(unsigned long long), stream));
@@ -76,12 +77,13 @@ static inline devo_status devo_cuda_read_fitness(cudaStream_t stream, const doub
                                                  double *host_loss,
                                                  unsigned long long *host_correct, size_t count,
                                                  size_t samples, devo_fitness kind,
-                                                 double *fitness)
+                                                 double *fitness, devo_device_traffic *traffic)
 {
     CUDA_TRY(cudaMemcpyAsync(host_loss, loss_sum, count * sizeof(double), cudaMemcpyDeviceToHost,
                              stream));
     CUDA_TRY(cudaMemcpyAsync(host_correct, correct, count * sizeof(unsigned long long),
                              cudaMemcpyDeviceToHost, stream));
+    traffic->to_host += count * (sizeof(double) + sizeof(unsigned long long));
     CUDA_TRY(cudaStreamSynchronize(stream));
     for (size_t p = 0; p < count; p++)
         fitness[p] = kind == DEVO_FITNESS_ACCURACY ? (double)host_correct[p] / (double)samples

@@ -10,11 +10,12 @@
 #include <climits>
 #include <cstdlib>
 
-#include "cuda_backend.h"
+#include "cuda_device.h"
 #include "cuda_check.h"
 #include "cuda_gather.cuh"
 #include "cuda_layout.h"
 #include "cuda_loss.cuh"
+#include "cuda_operands.cuh"
 
 extern "C" {
 #include "cuda_lowrank.h"
@@ -36,6 +37,7 @@ struct devo_cuda_lowrank {
     float *thin;                 /* (P, batch, r) */
     double *loss, *host_loss;    /* (P) */
     unsigned long long *correct, *host_correct; /* (P) */
+    devo_device_traffic traffic;
 };
 
 /* One evaluation: individuals [first, first + count) of the directions whose factor vectors
@@ -129,9 +131,11 @@ __global__ void thin_kernel(const float *__restrict__ in, size_t first, size_t c
 
 /* ---------------------------------------------------------------------------- launchers */
 
-template <typename T> static devo_status device_alloc(T **dst, size_t count)
+/* *dst = count elements on the device, counted in g's held bytes. */
+template <typename T> static devo_status device_alloc(devo_cuda_lowrank *g, T **dst, size_t count)
 {
     CUDA_TRY(cudaMalloc((void **)dst, (count ? count : 1) * sizeof(T)));
+    g->traffic.held += count * sizeof(T);
     return DEVO_OK;
 }
 
@@ -205,7 +209,8 @@ static devo_status run(devo_cuda_lowrank *g, const lowrank_pass *s, const size_t
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "cuda low rank: individuals [%zu, %zu) of %zu on %zu of %zu samples",
                          s->first, s->first + count, g->P, samples, g->n);
-    DEVO_TRY(devo_cuda_begin_sums(g->stream, rows, samples, g->rows, g->loss, g->correct, count));
+    DEVO_TRY(devo_cuda_begin_sums(g->stream, rows, samples, g->rows, g->loss, g->correct, count,
+                                  &g->traffic));
     pack_kernel<<<cuda_grid_for(first->inputs * s->cols), 256, 0, g->stream>>>(
         g->center, first->kernel_offset, first->units, g->eps, g->F, factors_at(s, 0), g->r,
         first->inputs, s->cols, g->packed);
@@ -231,7 +236,7 @@ static devo_status run(devo_cuda_lowrank *g, const lowrank_pass *s, const size_t
         CUDA_TRY_LAUNCH();
     }
     return devo_cuda_read_fitness(g->stream, g->loss, g->correct, g->host_loss, g->host_correct,
-                                  count, samples, kind, fitness);
+                                  count, samples, kind, fitness, &g->traffic);
 }
 
 static devo_status create_in(devo_cuda_lowrank *g, int device)
@@ -247,17 +252,17 @@ static devo_status create_in(devo_cuda_lowrank *g, int device)
         return devo_fail(DEVO_ERR_UNSUPPORTED,
                          "cuda low rank: %zu individuals x %zu samples or %zu columns exceed "
                          "cuBLAS's int dimensions", g->P, g->batch, g->cols);
-    DEVO_TRY(device_alloc(&g->center, g->D));
-    DEVO_TRY(device_alloc(&g->sigma, g->D));
-    DEVO_TRY(device_alloc(&g->eps, g->dirs * g->F));
-    DEVO_TRY(device_alloc(&g->gathered_x, g->batch * g->inputs));
-    DEVO_TRY(device_alloc(&g->gathered_y, g->batch * g->width));
-    DEVO_TRY(device_alloc(&g->packed, g->inputs * g->cols));
-    DEVO_TRY(device_alloc(&g->shared, g->batch * g->cols));
-    for (float *&a : g->act) DEVO_TRY(device_alloc(&a, g->P * g->batch * widest));
-    DEVO_TRY(device_alloc(&g->thin, g->P * g->batch * g->r));
-    DEVO_TRY(device_alloc(&g->loss, g->P));
-    DEVO_TRY(device_alloc(&g->correct, g->P));
+    DEVO_TRY(device_alloc(g, &g->center, g->D));
+    DEVO_TRY(device_alloc(g, &g->sigma, g->D));
+    DEVO_TRY(device_alloc(g, &g->eps, g->dirs * g->F));
+    DEVO_TRY(device_alloc(g, &g->gathered_x, g->batch * g->inputs));
+    DEVO_TRY(device_alloc(g, &g->gathered_y, g->batch * g->width));
+    DEVO_TRY(device_alloc(g, &g->packed, g->inputs * g->cols));
+    DEVO_TRY(device_alloc(g, &g->shared, g->batch * g->cols));
+    for (float *&a : g->act) DEVO_TRY(device_alloc(g, &a, g->P * g->batch * widest));
+    DEVO_TRY(device_alloc(g, &g->thin, g->P * g->batch * g->r));
+    DEVO_TRY(device_alloc(g, &g->loss, g->P));
+    DEVO_TRY(device_alloc(g, &g->correct, g->P));
     g->host_loss = static_cast<double *>(malloc(g->P * sizeof(double)));
     g->host_correct = static_cast<unsigned long long *>(malloc(g->P * sizeof(unsigned long long)));
     if (!g->host_loss || !g->host_correct)
@@ -318,18 +323,61 @@ extern "C" devo_status devo_cuda_lowrank_bind(devo_cuda_lowrank *g, const float 
 {
     void *old[] = {g->x, g->y, g->rows};
     for (void *p : old) cudaFree(p);
+    g->traffic.held -= g->n * (g->inputs * sizeof(float) + g->width * sizeof(float) +
+                               sizeof(long long));
     g->x = g->y = nullptr;
     g->rows = nullptr;
     g->n = 0;
-    DEVO_TRY(device_alloc(&g->x, n * g->inputs));
-    DEVO_TRY(device_alloc(&g->y, n * g->width));
-    DEVO_TRY(device_alloc(&g->rows, n));
+    DEVO_TRY(device_alloc(g, &g->x, n * g->inputs));
+    DEVO_TRY(device_alloc(g, &g->y, n * g->width));
+    DEVO_TRY(device_alloc(g, &g->rows, n));
     CUDA_TRY(cudaMemcpyAsync(g->x, x, n * g->inputs * sizeof(float), cudaMemcpyHostToDevice,
                              g->stream));
     CUDA_TRY(cudaMemcpyAsync(g->y, y, n * g->width * sizeof(float), cudaMemcpyHostToDevice,
                              g->stream));
+    g->traffic.to_device += n * (g->inputs + g->width) * sizeof(float);
     CUDA_TRY(cudaStreamSynchronize(g->stream));
     g->n = n;
+    return DEVO_OK;
+}
+
+// eps (dirs, F): element e of direction d is normal e % 4 of block e / 4 of (seed, LOW_RANK,
+// generation, d), as es_noise.c draws it. x walks F / 4, y the directions.
+__global__ void draw_factors_kernel(float *__restrict__ eps, size_t dirs, size_t F,
+                                    uint64_t seed, uint32_t generation)
+{
+    size_t base = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) * 4;
+    if (base >= F) return;
+    for (size_t d = blockIdx.y; d < dirs; d += gridDim.y) {
+        float noise[4];
+        devo_block_normals(curand_block(seed, DEVO_STREAM_LOW_RANK, generation, (uint32_t)d,
+                                        (uint32_t)(base / 4)),
+                           noise);
+#pragma unroll
+        for (unsigned q = 0; q < 4; q++)
+            if (base + q < F) eps[d * F + base + q] = noise[q];
+    }
+}
+
+extern "C" devo_status devo_cuda_lowrank_perturb(devo_cuda_lowrank *g, const float *center,
+                                                 const float *sigma, uint64_t seed,
+                                                 uint32_t generation, float *host_eps)
+{
+    CUDA_TRY(cudaMemcpyAsync(g->center, center, g->D * sizeof(float), cudaMemcpyHostToDevice,
+                             g->stream));
+    CUDA_TRY(cudaMemcpyAsync(g->sigma, sigma, g->D * sizeof(float), cudaMemcpyHostToDevice,
+                             g->stream));
+    g->traffic.to_device += 2 * g->D * sizeof(float);
+    dim3 grid = vary_grid(g->dirs, g->F);
+    draw_factors_kernel<<<grid, DEVO_VARY_THREADS, 0, g->stream>>>(g->eps, g->dirs, g->F, seed,
+                                                                  generation);
+    CUDA_TRY_LAUNCH();
+    if (host_eps) {
+        CUDA_TRY(cudaMemcpyAsync(host_eps, g->eps, g->dirs * g->F * sizeof(float),
+                                 cudaMemcpyDeviceToHost, g->stream));
+        g->traffic.to_host += g->dirs * g->F * sizeof(float);
+    }
+    CUDA_TRY(cudaStreamSynchronize(g->stream));
     return DEVO_OK;
 }
 
@@ -345,23 +393,19 @@ extern "C" devo_status devo_cuda_lowrank_evaluate(devo_cuda_lowrank *g,
                          "cuda low rank: %zu directions of rank %zu, %zu floats each, in a "
                          "context for %zu of rank %zu, %zu floats", noise->dirs, noise->rank,
                          noise->factor_floats, g->dirs, g->r, g->F);
-    CUDA_TRY(cudaMemcpyAsync(g->center, pop->center, g->D * sizeof(float),
-                             cudaMemcpyHostToDevice, g->stream));
-    CUDA_TRY(cudaMemcpyAsync(g->sigma, pop->sigma, g->D * sizeof(float), cudaMemcpyHostToDevice,
-                             g->stream));
-    CUDA_TRY(cudaMemcpyAsync(g->eps, noise->eps, g->dirs * g->F * sizeof(float),
-                             cudaMemcpyHostToDevice, g->stream));
     lowrank_pass s = {noise->offsets, pop->antithetic, first, count, g->cols};
     return run(g, &s, rows, samples, kind, fitness + first);
 }
 
 extern "C" devo_status devo_cuda_lowrank_evaluate_center(devo_cuda_lowrank *g,
-                                                         const float *center,
                                                          const size_t *rows, size_t samples,
                                                          devo_fitness kind, double *fitness)
 {
-    CUDA_TRY(cudaMemcpyAsync(g->center, center, g->D * sizeof(float), cudaMemcpyHostToDevice,
-                             g->stream));
     lowrank_pass s = {nullptr, 0, 0, 1, g->arch->layers[0].units};
     return run(g, &s, rows, samples, kind, fitness);
+}
+
+extern "C" void devo_cuda_lowrank_traffic(const devo_cuda_lowrank *g, devo_device_traffic *out)
+{
+    *out = g->traffic;
 }

@@ -6,7 +6,7 @@
  */
 #include <cub/device/device_radix_sort.cuh>
 
-#include "cuda_backend.h"
+#include "cuda_device.h"
 #include "cuda_check.h"
 
 __global__ void rank_keys_kernel(const double *__restrict__ fitness, double *__restrict__ keys,
@@ -31,10 +31,9 @@ devo_status cuda_sort_temp_bytes(size_t P, size_t *bytes)
 
 devo_status cuda_rank(void *ctx, const double *fitness, size_t *order)
 {
-    cuda_backend *b = static_cast<cuda_backend *>(ctx);
+    cuda_device *b = static_cast<cuda_device *>(ctx);
     size_t P = b->P;
-    CUDA_TRY(cudaMemcpyAsync(b->fitness, fitness, P * sizeof(double), cudaMemcpyHostToDevice,
-                             b->stream));
+    DEVO_TRY(cuda_upload(b, b->fitness, fitness, P * sizeof(double)));
     rank_keys_kernel<<<cuda_grid_for(P), 256, 0, b->stream>>>(
         b->fitness, b->keys_in, b->values_in, P);
     CUDA_TRY_LAUNCH();
@@ -42,8 +41,7 @@ devo_status cuda_rank(void *ctx, const double *fitness, size_t *order)
     CUDA_TRY(cub::DeviceRadixSort::SortPairs(b->sort_temp, temp_bytes, b->keys_in, b->keys_out,
                                              b->values_in, b->values_out, (int)P, 0,
                                              (int)(sizeof(double) * 8), b->stream));
-    CUDA_TRY(cudaMemcpyAsync(b->host_order, b->values_out, P * sizeof(int),
-                             cudaMemcpyDeviceToHost, b->stream));
+    DEVO_TRY(cuda_download(b, b->host_order, b->values_out, P * sizeof(int)));
     CUDA_TRY(cudaStreamSynchronize(b->stream));
     for (size_t i = 0; i < P; i++) order[i] = (size_t)b->host_order[i];
     return DEVO_OK;

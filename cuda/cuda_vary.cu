@@ -1,7 +1,7 @@
 /*
  * cuda_vary.cu - variation on the GPU: one fused kernel writes the whole next
  * generation (elites copied unchanged, every child by crossover then mutation),
- * or only the slots of a partial breed (breed_range), and the first or a loaded
+ * or only the slots of a partial one (an MPI rank's share), and the first or a loaded
  * population is made the same way. All also write the operands
  * evaluation reads: the first-layer kernels packed side by side and, for BF16,
  * the population rounded to BF16, so evaluation never re-reads the population
@@ -12,45 +12,13 @@
  */
 #include <curand_kernel.h>
 
-#include "cuda_backend.h"
 #include "cuda_check.h"
+#include "cuda_device.h"
 #include "cuda_hooks.h"
 #include "cuda_layout.h"
+#include "cuda_operands.cuh"
 
 #define FULL_WARP 0xffffffffu
-
-/* rng.h's block (seed, stream, generation, individual, block) through cuRAND's Philox: the
- * block curand_init(seed, ((uint64)stream << 32) | generation,
- * 4 * (((uint64)individual << 32) | block), &s) then curand4(&s) returns (for individual <
- * 2^30, see rng.h), computed directly from the counter, so for every individual. */
-__device__ devo_philox_block curand_block(uint64_t seed, devo_rng_stream stream,
-                                          uint32_t generation, uint32_t individual, uint32_t block)
-{
-    uint4 counter = make_uint4(block, individual, generation, (uint32_t)stream);
-    uint2 key = make_uint2((uint32_t)seed, (uint32_t)(seed >> 32));
-    uint4 r = curand_Philox4x32_10(counter, key);
-    devo_philox_block out = {{r.x, r.y, r.z, r.w}};
-    return out;
-}
-
-/* Where the kernels write the operands evaluation reads besides the FP32 population. */
-template <typename T> struct operand_out {
-    T *packed;                      /* (inputs, P * units0) first-layer kernels, or NULL */
-    __nv_bfloat16 *bf16;            /* (P, D) the population as BF16, or NULL */
-    size_t kernel_offset, kernel_size, units, P; /* layer 0's kernel in an individual */
-};
-
-/* Element e of slot's new individual is value: the FP32 row, and the operand copies. */
-template <typename T>
-__device__ __forceinline__ void store(float *row, size_t slot, size_t D, size_t e, float value,
-                                      const operand_out<T> &op)
-{
-    row[e] = value;
-    if (op.bf16) op.bf16[slot * D + e] = __float2bfloat16(value);
-    size_t k = e - op.kernel_offset; // wraps above the kernel when e < kernel_offset
-    if (op.packed && k < op.kernel_size)
-        op.packed[devo_packed_index(k, slot, op.units, op.P)] = to_operand<T>(value);
-}
 
 // Rows [first, end) of next (P, D): slot < k copies individual sources[slot].x of pop (P, D);
 // slot >= k is the child of sources[slot].x (crossover bit set) and sources[slot].y, then
@@ -131,29 +99,15 @@ __global__ void init_population_kernel(const float *__restrict__ w0, float *__re
     }
 }
 
-/* Blocks of DEVO_VARY_THREADS threads over D / 4 in x; `rows` (slots or slot groups) in y. */
-static dim3 vary_grid(size_t rows, size_t D)
-{
-    size_t blocks = CEIL_DIV(CEIL_DIV(D, (size_t)4), (size_t)DEVO_VARY_THREADS);
-    return dim3((unsigned)blocks, (unsigned)(rows < 65535 ? rows : 65535));
-}
-
-template <typename T> static operand_out<T> operands(cuda_backend *b)
-{
-    const devo_layer *first = &b->cfg.arch->layers[0];
-    operand_out<T> op = {static_cast<T *>(b->packed), b->population_bf16, first->kernel_offset,
-                         first->inputs * first->units, first->units, b->P};
-    return op;
-}
-
 devo_status cuda_init_population(void *ctx, const float *w0)
 {
-    cuda_backend *b = static_cast<cuda_backend *>(ctx);
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (b->cfg.directions)
+        return devo_fail(DEVO_ERR_INTERNAL, "cuda device: an ES population is perturbed");
     if (CEIL_DIV(CEIL_DIV(b->D, (size_t)4), (size_t)DEVO_VARY_THREADS) > 0x7fffffffu)
-        return devo_fail(DEVO_ERR_UNSUPPORTED, "cuda backend: %zu weights is too many", b->D);
+        return devo_fail(DEVO_ERR_UNSUPPORTED, "cuda device: %zu weights is too many", b->D);
     // The model's weights land in next, then the kernel writes the population from them.
-    CUDA_TRY(cudaMemcpyAsync(b->next, w0, b->D * sizeof(float), cudaMemcpyHostToDevice,
-                             b->stream));
+    DEVO_TRY(cuda_upload(b, b->next, w0, b->D * sizeof(float)));
     dim3 grid = vary_grid(b->P, b->D);
     if (b->operand_bytes == 2)
         init_population_kernel<<<grid, DEVO_VARY_THREADS, 0, b->stream>>>(
@@ -169,7 +123,7 @@ devo_status cuda_init_population(void *ctx, const float *w0)
 
 /* vary_kernel over slots [first, end) of next from pop, with b->sources on the device; slots
  * below k are copies. */
-static devo_status vary(cuda_backend *b, const float *pop, float *next, size_t first, size_t end,
+static devo_status vary(cuda_device *b, const float *pop, float *next, size_t first, size_t end,
                         size_t k, uint32_t generation)
 {
     if (end <= first) return DEVO_OK;
@@ -187,10 +141,12 @@ static devo_status vary(cuda_backend *b, const float *pop, float *next, size_t f
     return DEVO_OK;
 }
 
-devo_status cuda_breed_range(void *ctx, const size_t *order, const uint32_t *pairs,
-                             uint32_t generation, size_t first, size_t count)
+devo_status cuda_vary(void *ctx, const size_t *order, const uint32_t *pairs, uint32_t generation,
+                      size_t first, size_t count)
 {
-    cuda_backend *b = static_cast<cuda_backend *>(ctx);
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (b->cfg.directions)
+        return devo_fail(DEVO_ERR_INTERNAL, "cuda device: an ES population is perturbed");
     size_t begin[2], end[2];
     int ranges = devo_vary_ranges(b->k, first, count, begin, end);
     for (int i = 0; i < ranges; i++) {
@@ -202,9 +158,8 @@ devo_status cuda_breed_range(void *ctx, const size_t *order, const uint32_t *pai
                 b->host_sources[slot] = make_int2((int)order[pair[0]], (int)order[pair[1]]);
             }
         }
-        CUDA_TRY(cudaMemcpyAsync(b->sources + begin[i], b->host_sources + begin[i],
-                                 (end[i] - begin[i]) * sizeof(int2), cudaMemcpyHostToDevice,
-                                 b->stream));
+        DEVO_TRY(cuda_upload(b, b->sources + begin[i], b->host_sources + begin[i],
+                             (end[i] - begin[i]) * sizeof(int2)));
     }
     // The operand copies are overwritten in place: nothing reads them while the kernel runs.
     for (int i = 0; i < ranges; i++)
@@ -216,23 +171,19 @@ devo_status cuda_breed_range(void *ctx, const size_t *order, const uint32_t *pai
     return DEVO_OK;
 }
 
-devo_status cuda_breed(void *ctx, const size_t *order, const uint32_t *pairs, uint32_t generation)
+devo_status cuda_load_rows(void *ctx, const float *rows, size_t first, size_t count)
 {
-    return cuda_breed_range(ctx, order, pairs, generation, 0, static_cast<cuda_backend *>(ctx)->P);
-}
-
-devo_status cuda_load_population(void *ctx, const float *rows, size_t first, size_t count)
-{
-    cuda_backend *b = static_cast<cuda_backend *>(ctx);
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (b->cfg.directions)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "cuda device: an ES population is drawn, never loaded");
     // The rows land in next (scratch between breeds), then the kernel's copy path (every slot
     // below `end` an elite of itself) writes them to the population with their operand copies.
     size_t end = first + count;
-    CUDA_TRY(cudaMemcpyAsync(b->next + first * b->D, rows, count * b->D * sizeof(float),
-                             cudaMemcpyHostToDevice, b->stream));
+    DEVO_TRY(cuda_upload(b, b->next + first * b->D, rows, count * b->D * sizeof(float)));
     for (size_t slot = first; slot < end; slot++)
         b->host_sources[slot] = make_int2((int)slot, (int)slot);
-    CUDA_TRY(cudaMemcpyAsync(b->sources + first, b->host_sources + first, count * sizeof(int2),
-                             cudaMemcpyHostToDevice, b->stream));
+    DEVO_TRY(cuda_upload(b, b->sources + first, b->host_sources + first, count * sizeof(int2)));
     DEVO_TRY(vary(b, b->next, b->population, first, end, end, 0));
     CUDA_TRY(cudaStreamSynchronize(b->stream));
     return DEVO_OK;

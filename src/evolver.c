@@ -12,7 +12,6 @@
 #include "error.h"
 #include "history.h"
 #include "options.h"
-#include "rng.h"
 #include "selection.h"
 #include "strategy.h"
 
@@ -20,44 +19,34 @@ void devo_evolver_free(devo_evolver *e)
 {
     if (!e) return;
     if (e->dist) e->dist->destroy(e->dist->ctx);
-    if (e->backend) e->backend->destroy(e->ctx);
+    if (e->algorithm) e->algorithm->destroy(e->algorithm_state);
+    if (e->device) e->device->destroy(e->device_ctx);
     devo_model_free(e->arch);
     free(e->fitness);
     free(e->spare);
     free(e->order);
-    free(e->pairs);
     free(e->best);
     devo_history_free(&e->history);
     free(e);
 }
 
-static devo_status open_backend(devo_evolver *e, const char *fn, const float *population)
+/* The device the algorithm asks for, the algorithm over it, and the first population (or
+ * the saved one). */
+static devo_status open_engine(devo_evolver *e, const char *fn, const float *population)
 {
-    const devo_backend_i *backend;
-    DEVO_TRY(devo_options_backend(&e->opt, &backend));
-    devo_backend_config cfg = {
-        .arch = e->arch,
-        .population = e->P,
-        .top_k = e->k,
-        .seed = e->opt.seed,
-        .init_std = (float)e->opt.init_std,
-        .mutation_std = (float)e->opt.mutation_std,
-        .mutation_threshold = devo_mutation_threshold(e->opt.mutation_rate),
-        .fitness = e->opt.fitness,
-        .batch_size = e->opt.batch_size,
-        .threads = e->opt.threads,
-        .precision = e->opt.precision,
-        .options = &e->opt,
-        .device = devo_options_device(),
-    };
-    devo_status status = backend->create(&e->ctx, &cfg);
+    const devo_device_i *device;
+    DEVO_TRY(devo_options_device_table(&e->opt, &device));
+    const devo_algorithm_i *algorithm = devo_algorithm_for(&e->opt);
+    devo_device_config cfg;
+    devo_algorithm_device_config(&e->opt, e->arch, &cfg);
+    devo_status status = device->create(&e->device_ctx, &cfg);
     if (status != DEVO_OK) return devo_fail(status, "%s: %s", fn, devo_last_error());
-    e->backend = backend;
-    if (!population) return backend->init_population(e->ctx, e->arch->weights);
-    if (!backend->load_population)
-        return devo_fail(DEVO_ERR_UNSUPPORTED, "%s: the %s backend cannot load a population",
-                         fn, backend->name);
-    return backend->load_population(e->ctx, population, 0, e->P);
+    e->device = device;
+    status = algorithm->create(&e->algorithm_state, &e->opt, e->arch, device, e->device_ctx);
+    if (status != DEVO_OK) return devo_fail(status, "%s: %s", fn, devo_last_error());
+    e->algorithm = algorithm;
+    if (!population) return algorithm->start(e->algorithm_state, e->arch->weights);
+    return algorithm->resume(e->algorithm_state, population, 0);
 }
 
 devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
@@ -79,16 +68,15 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
     e->best_ever = NAN;
     e->center_fitness = NAN;
     e->start_seconds = devo_now_seconds();
-    // The backend first: it refuses a run that does not fit before the host arrays are made.
+    // The device first: it refuses a run that does not fit before the host arrays are made.
     devo_status status = devo_model_clone(m, &e->arch);
-    if (status == DEVO_OK) status = open_backend(e, fn, population);
+    if (status == DEVO_OK) status = open_engine(e, fn, population);
     if (status == DEVO_OK) {
         e->fitness = malloc(e->P * sizeof *e->fitness);
         e->spare = malloc(e->P * sizeof *e->spare);
         e->order = malloc(e->P * sizeof *e->order);
-        e->pairs = malloc((e->P - e->k + 1) * 2 * sizeof *e->pairs);
         e->best = malloc(e->D * sizeof *e->best);
-        if (!e->fitness || !e->spare || !e->order || !e->pairs || !e->best)
+        if (!e->fitness || !e->spare || !e->order || !e->best)
             status = devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu individuals",
                                fn, e->P);
     }
@@ -101,7 +89,6 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
         e->order[i] = i;
     }
     memcpy(e->best, e->arch->weights, e->D * sizeof *e->best); // individual 0 until selected
-    devo_parent_pairs(e->k, e->P - e->k, e->pairs);
     *out = e;
     return DEVO_OK;
 }
@@ -114,7 +101,7 @@ devo_status devo_evolver_agree(const devo_evolver *e, devo_status status)
 devo_status devo_evolver_select(devo_evolver *e)
 {
     devo_status status = devo_history_reserve(&e->history, &e->history_capacity, e->generation + 1);
-    if (status == DEVO_OK) status = e->backend->rank(e->ctx, e->fitness, e->order);
+    if (status == DEVO_OK) status = e->device->rank(e->device_ctx, e->fitness, e->order);
     DEVO_TRY(devo_evolver_agree(e, status));
     if (isnan(e->fitness[e->order[0]]))
         return devo_fail(DEVO_ERR_NUMERIC, "generation %zu: every fitness is NaN",
@@ -122,9 +109,7 @@ devo_status devo_evolver_select(devo_evolver *e)
     // Spread over processes, each holds only its share: the elites come from their holders.
     status = e->dist ? e->dist->share_elites(e->dist->ctx, e) : DEVO_OK;
     // A search distribution's answer is its centre; the GA's, its best individual.
-    if (status == DEVO_OK)
-        status = e->backend->center ? e->backend->center(e->ctx, e->best)
-                                    : e->backend->individual(e->ctx, e->order[0], e->best);
+    if (status == DEVO_OK) status = e->algorithm->answer(e->algorithm_state, e->order, e->best);
     DEVO_TRY(devo_evolver_agree(e, status));
     e->generation++;
     devo_generation_stats *stats = &e->last;
@@ -144,16 +129,12 @@ devo_status devo_evolver_select(devo_evolver *e)
 
 devo_status devo_evolver_breed(devo_evolver *e)
 {
-    if (e->backend->tell) DEVO_TRY(e->backend->tell(e->ctx, e->fitness));
-    uint32_t generation = (uint32_t)e->generation;
-    devo_status status;
-    if (e->dist) { // this process's share of the next generation's evaluated slots
-        size_t first, count;
-        e->dist->share(e->dist->ctx, e->share_from, &first, &count);
-        status = e->backend->breed_range(e->ctx, e->order, e->pairs, generation, first, count);
-    } else {
-        status = e->backend->breed(e->ctx, e->order, e->pairs, generation);
-    }
+    // Spread over processes, this process makes its share of the next generation's
+    // evaluated slots; alone, all of them.
+    size_t first = 0, count = e->P;
+    if (e->dist) e->dist->share(e->dist->ctx, e->share_from, &first, &count);
+    devo_status status = e->algorithm->next(e->algorithm_state, e->fitness, e->order,
+                                            (uint32_t)e->generation, first, count);
     DEVO_TRY(devo_evolver_agree(e, status));
     // Elites move to slots 0..k-1 in rank order; children are not evaluated yet.
     for (size_t i = 0; i < e->P; i++) e->spare[i] = i < e->k ? e->fitness[e->order[i]] : NAN;
@@ -175,7 +156,7 @@ devo_status devo_evolver_ask(devo_evolver *e, const float **weights, size_t *pop
                              size_t *dim)
 {
     DEVO_REQUIRE_NONNULL(e, "devo_evolver_ask");
-    if (weights) DEVO_TRY(e->backend->population(e->ctx, weights));
+    if (weights) DEVO_TRY(e->device->view(e->device_ctx, weights));
     if (population) *population = e->P;
     if (dim) *dim = e->D;
     return DEVO_OK;
@@ -218,7 +199,7 @@ devo_status devo_evolver_forward(devo_evolver *e, const float *x, size_t rows, f
                          "devo_evolver_forward: rows must be > 0 and population x rows x inputs "
                          "must fit in memory (got %zu rows)", rows);
     DEVO_TRY(devo_check_finite(x, e->P * rows, e->arch->input_dim, "x", "devo_evolver_forward"));
-    return e->backend->forward(e->ctx, x, rows, y);
+    return e->device->forward(e->device_ctx, x, rows, y);
 }
 
 int devo_same_architecture(const devo_model *a, const devo_model *b)
@@ -241,7 +222,7 @@ devo_status devo_evolver_best(const devo_evolver *e, devo_model *dst, double *fi
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "devo_evolver_best: dst's architecture differs from the evolver's");
     memcpy(dst->weights, e->best, e->D * sizeof(float));
-    if (fitness) *fitness = e->backend->center ? e->last.center : e->last.best;
+    if (fitness) *fitness = e->algorithm->has_center ? e->last.center : e->last.best;
     return DEVO_OK;
 }
 

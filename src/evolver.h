@@ -1,12 +1,14 @@
 /*
- * evolver.h - the engine shared by ask/tell and devo_fit_evolve: the
- * population on a backend, host fitness and ranking, selection statistics,
- * the best individual, and breeding. Private.
+ * evolver.h - the engine shared by ask/tell and devo_fit_evolve: an algorithm
+ * (algorithm.h) over a device (device.h) that holds the population, the host
+ * fitness and ranking, selection statistics, the run's answer, and the next
+ * generation. Private.
  */
 #ifndef DEVO_EVOLVER_H
 #define DEVO_EVOLVER_H
 
-#include "backend.h"
+#include "algorithm.h"
+#include "device.h"
 
 typedef struct devo_evolver devo_evolver;
 
@@ -38,16 +40,18 @@ typedef struct devo_dist {
 devo_status devo_evolver_agree(const devo_evolver *e, devo_status status);
 
 struct devo_evolver {
-    const devo_backend_i *backend;
-    void *ctx;
+    const devo_device_i *device; /* where the population lives and is evaluated */
+    void *device_ctx;
+    const devo_algorithm_i *algorithm; /* how the next population is made from a ranked one */
+    void *algorithm_state;
     devo_model *arch;          /* private clone of the model: layers, and scratch weights */
     devo_evolve_options opt;
     size_t P, D, k;
     double *fitness;           /* (P): fitness of the current population, NaN = unknown */
     double *spare;             /* (P): the fitness array of the next generation */
     size_t *order;             /* (P): the last ranking */
-    uint32_t *pairs;           /* (P - k, 2): parent ranks of each child */
-    float *best;               /* (D): best individual of the last selected generation */
+    float *best;               /* (D): the answer of the last selected generation: its best
+                                  individual, or an ES's centre */
     double best_ever;
     uint64_t evaluations;
     size_t generation;         /* generations selected so far */
@@ -71,13 +75,13 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
 /* Nonzero when a and b have the same input width and layers (units and activations). */
 int devo_same_architecture(const devo_model *a, const devo_model *b);
 
-/* Ranks the current fitness, keeps the best individual (an ES: the centre) and fills
- * e->last.
- * DEVO_ERR_NUMERIC when every fitness is NaN. */
+/* Ranks the current fitness, keeps the algorithm's answer (the best individual, or an ES's
+ * centre) and fills e->last. DEVO_ERR_NUMERIC when every fitness is NaN. */
 devo_status devo_evolver_select(devo_evolver *e);
 
-/* Makes the next generation from the last ranking: elites (with their fitness)
- * in slots 0..k-1, then the children (fitness unknown). */
+/* Makes the next generation from the last ranking through the algorithm: the GA's elites
+ * (with their fitness) in slots 0..k-1, then its children, or an ES's new population
+ * (fitness unknown). */
 devo_status devo_evolver_breed(devo_evolver *e);
 
 #endif /* DEVO_EVOLVER_H */

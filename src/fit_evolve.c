@@ -97,8 +97,9 @@ static devo_status evaluate_center(devo_evolver *e, const sample_plan *plan)
 {
     const devo_evolve_options *o = &e->opt;
     if (!o->fitness_fn)
-        return e->backend->evaluate_center(e->ctx, plan->rows, plan->count, &e->center_fitness);
-    DEVO_TRY(e->backend->center(e->ctx, e->arch->weights));
+        return e->device->evaluate_center(e->device_ctx, plan->rows, plan->count,
+                                          &e->center_fitness);
+    DEVO_TRY(e->algorithm->answer(e->algorithm_state, e->order, e->arch->weights));
     e->center_fitness = o->fitness_fn(e->arch, plan->rows ? plan->subset_x : plan->x,
                                       plan->rows ? plan->subset_y : plan->y, plan->count,
                                       o->fitness_user);
@@ -112,14 +113,14 @@ static devo_status evaluate_range(devo_evolver *e, const sample_plan *plan, size
     const devo_evolve_options *o = &e->opt;
     if (begin >= end) return DEVO_OK;
     if (!o->fitness_fn)
-        return e->backend->evaluate(e->ctx, plan->rows, plan->count, begin, end - begin,
-                                    e->fitness);
+        return e->device->evaluate(e->device_ctx, plan->rows, plan->count, begin, end - begin,
+                                   e->fitness);
     const float *x = plan->rows ? plan->subset_x : plan->x;
     const float *y = plan->rows ? plan->subset_y : plan->y;
     // One host view of the population per generation (one download on a GPU), then
     // each individual into the model the fitness function sees.
     const float *population;
-    DEVO_TRY(e->backend->population(e->ctx, &population));
+    DEVO_TRY(e->device->view(e->device_ctx, &population));
     for (size_t i = begin; i < end; i++) {
         memcpy(e->arch->weights, population + i * e->D, e->D * sizeof(float));
         e->fitness[i] = o->fitness_fn(e->arch, x, y, plan->count, o->fitness_user);
@@ -142,7 +143,7 @@ static devo_status evaluate(devo_evolver *e, const sample_plan *plan, size_t fir
         status = devo_evolver_agree(e, d->gather_fitness(d->ctx, e->fitness, first));
     if (status != DEVO_OK) return status;
     e->evaluations += e->P - first;
-    return e->backend->center ? evaluate_center(e, plan) : DEVO_OK;
+    return e->algorithm->has_center ? evaluate_center(e, plan) : DEVO_OK;
 }
 
 static devo_status check_fit_arguments(const devo_model *m, const float *x, const float *y,
@@ -182,8 +183,9 @@ static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan)
     const devo_evolve_options *o = &e->opt;
     // The GA's elites keep their fitness when the samples do not change; an ES's population
     // is new every generation.
-    int deterministic = !o->fitness_fn && !o->fitness_samples && !e->backend->center;
-    DEVO_TRY(devo_evolver_agree(e, e->backend->bind_data(e->ctx, plan->x, plan->y, plan->n)));
+    int deterministic = !o->fitness_fn && !o->fitness_samples && e->algorithm->keeps_elites;
+    DEVO_TRY(devo_evolver_agree(e, e->device->bind_data(e->device_ctx, plan->x, plan->y,
+                                                        plan->n)));
     e->max_generations = o->max_generations;
     for (size_t g = e->generation + 1; g <= o->max_generations; g++) {
         if (plan->rows) plan_draw(plan, o->seed, (uint32_t)g, o->fitness_fn != NULL);

@@ -1,6 +1,6 @@
 /*
  * options.c - the defaults of devo_evolve_options (deepevolution's), their
- * validation, and the backend choice.
+ * validation, and whether CUDA can run them.
  */
 #include "options.h"
 
@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "error.h"
-#include "strategy.h"
 
 void devo_evolve_options_init(devo_evolve_options *o)
 {
@@ -81,7 +80,7 @@ int devo_backend_available(devo_backend backend)
     switch (backend) {
     case DEVO_BACKEND_AUTO:
     case DEVO_BACKEND_CPU: return 1;
-    case DEVO_BACKEND_CUDA: return devo_backend_cuda() != NULL && devo_cuda_device_count() > 0;
+    case DEVO_BACKEND_CUDA: return devo_device_cuda() != NULL && devo_cuda_device_count() > 0;
     }
     return 0;
 }
@@ -93,7 +92,7 @@ devo_status devo_options_resolve_backend(const devo_evolve_options *o, devo_back
         *out = DEVO_BACKEND_CPU;
         return DEVO_OK;
     }
-    if (devo_backend_cuda() == NULL)
+    if (devo_device_cuda() == NULL)
         return devo_fail(DEVO_ERR_UNSUPPORTED, "backend CUDA: devo was built without CUDA");
     if (devo_cuda_device_count() <= 0)
         return devo_fail(DEVO_ERR_UNSUPPORTED, "backend CUDA: no CUDA device is present");
@@ -101,14 +100,11 @@ devo_status devo_options_resolve_backend(const devo_evolve_options *o, devo_back
     return DEVO_OK;
 }
 
-devo_status devo_options_backend(const devo_evolve_options *o, const devo_backend_i **out)
+devo_status devo_options_device_table(const devo_evolve_options *o, const devo_device_i **out)
 {
     devo_backend where = DEVO_BACKEND_CPU;
     DEVO_TRY(devo_options_resolve_backend(o, &where));
-    if (devo_strategy_table(o->strategy))
-        *out = devo_backend_es(); // evaluates on `where` (es_eval.h)
-    else
-        *out = where == DEVO_BACKEND_CUDA ? devo_backend_cuda() : devo_backend_cpu();
+    *out = where == DEVO_BACKEND_CUDA ? devo_device_cuda() : devo_device_cpu();
     return DEVO_OK;
 }
 

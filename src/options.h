@@ -1,10 +1,10 @@
 /*
- * options.h - validation of devo_evolve_options and the choice of backend.
+ * options.h - validation of devo_evolve_options and where a run may run (CPU or CUDA).
  */
 #ifndef DEVO_OPTIONS_H
 #define DEVO_OPTIONS_H
 
-#include "backend.h"
+#include "device.h"
 
 /* Checks every field the engine uses; `fn` names the caller in the message. */
 devo_status devo_options_check(const devo_evolve_options *o, const char *fn);
@@ -13,9 +13,8 @@ devo_status devo_options_check(const devo_evolve_options *o, const char *fn);
  * present); DEVO_ERR_UNSUPPORTED, saying why, when o asks for CUDA and it cannot run. */
 devo_status devo_options_resolve_backend(const devo_evolve_options *o, devo_backend *out);
 
-/* The backend table of o: the ES backend for an evolution strategy (which evaluates where
- * devo_options_resolve_backend says), else the GA's backend there. */
-devo_status devo_options_backend(const devo_evolve_options *o, const devo_backend_i **out);
+/* The device o runs on: the CPU's, or CUDA's (devo_options_resolve_backend). */
+devo_status devo_options_device_table(const devo_evolve_options *o, const devo_device_i **out);
 
 /* The CUDA device this process's backends use (0 unless set: libdevo_mpi gives each rank
  * local_rank % device_count). Process-wide. */

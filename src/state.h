@@ -29,7 +29,7 @@ typedef struct devo_state {
     void *strategy_state;
     float *center, *sigma;      /* (D) each */
     uint64_t told;
-    devo_state_tensor es[DEVO_ES_STATE_MAX];
+    devo_state_tensor es[DEVO_ALGORITHM_STATE_MAX];
     size_t es_count;
 } devo_state;
 

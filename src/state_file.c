@@ -36,7 +36,7 @@ static const char *const strategy_names[] = {"ga", "openai-es", "pgpe", "snes"};
 
 /* Tensors every state holds: fitness, order, best, the history (version 1: no center). */
 enum { COMMON_TENSORS = 11, META_KEYS_V1 = 25, META_KEYS = 30, HISTORY_DOUBLES = 7 };
-enum { MAX_TENSORS = COMMON_TENSORS + 1 + DEVO_ES_STATE_MAX };
+enum { MAX_TENSORS = COMMON_TENSORS + 1 + DEVO_ALGORITHM_STATE_MAX };
 
 static const char *const history_names[HISTORY_DOUBLES] = {
     "history/best", "history/mean", "history/std", "history/population_mean",
@@ -123,13 +123,13 @@ static json_t *state_metadata(const devo_evolver *e)
     return meta;
 }
 
-/* Writes e's state with `population` (P x D; NULL: the backend's; unused for an ES) to path. */
+/* Writes e's state with `population` (P x D; NULL: the device's; unused for an ES) to path. */
 static devo_status write_state(const devo_evolver *e, const char *path, const float *population,
                                const char *fn)
 {
-    devo_state_tensor es[DEVO_ES_STATE_MAX];
-    size_t es_count = e->backend->es_state ? e->backend->es_state(e->ctx, es) : 0;
-    if (!es_count && !population) DEVO_TRY(e->backend->population(e->ctx, &population));
+    devo_state_tensor es[DEVO_ALGORITHM_STATE_MAX];
+    size_t es_count = e->algorithm->list(e->algorithm_state, es);
+    if (!es_count && !population) DEVO_TRY(e->device->view(e->device_ctx, &population));
     int64_t *order = malloc(e->P * sizeof *order);
     json_t *meta = order ? state_metadata(e) : NULL;
     if (!meta) {
@@ -168,7 +168,7 @@ devo_status devo_evolver_save_state(const devo_evolver *e, const char *path)
     DEVO_REQUIRE_NONNULL(e, fn);
     DEVO_REQUIRE_NONNULL(path, fn);
     if (!e->dist) return write_state(e, path, NULL, fn);
-    if (e->backend->es_state) // an ES: every process holds the whole state; the root writes it
+    if (e->algorithm->has_center) // an ES: every process holds the whole state; the root writes it
         return devo_evolver_agree(e, e->dist->root ? write_state(e, path, NULL, fn) : DEVO_OK);
     // Spread over processes: the population is gathered into the root, which writes it.
     float *all = NULL;

@@ -54,23 +54,23 @@ static devo_status apply_overrides(devo_evolve_options *saved, int custom_fitnes
     return DEVO_OK;
 }
 
-/* Copies a saved ES distribution into e's backend (the same listing, from the same options)
- * and draws the population of the saved generation around it. */
+/* Copies a saved ES distribution into e's algorithm (the same listing, from the same
+ * options) and draws the population of the saved generation around it. */
 static devo_status restore_es(devo_evolver *e, const devo_state *s, const char *fn)
 {
-    devo_state_tensor dst[DEVO_ES_STATE_MAX];
-    size_t count = e->backend->es_state ? e->backend->es_state(e->ctx, dst) : 0;
+    devo_state_tensor dst[DEVO_ALGORITHM_STATE_MAX];
+    size_t count = e->algorithm->list(e->algorithm_state, dst);
     if (count != s->es_count)
-        return devo_fail(DEVO_ERR_INTERNAL, "%s: the backend's ES state differs from the file's",
+        return devo_fail(DEVO_ERR_INTERNAL, "%s: the algorithm's state differs from the file's",
                          fn);
     for (size_t i = 0; i < count; i++) {
         if (strcmp(dst[i].name, s->es[i].name) != 0 || dst[i].length != s->es[i].length)
-            return devo_fail(DEVO_ERR_INTERNAL, "%s: the backend's ES state differs from the "
+            return devo_fail(DEVO_ERR_INTERNAL, "%s: the algorithm's state differs from the "
                                                 "file's at '%s'", fn, s->es[i].name);
         if (dst[i].f32) memcpy(dst[i].f32, s->es[i].f32, dst[i].length * sizeof(float));
         else *dst[i].count = *s->es[i].count;
     }
-    return e->backend->breed(e->ctx, e->order, e->pairs, (uint32_t)s->generation);
+    return e->algorithm->resume(e->algorithm_state, NULL, (uint32_t)s->generation);
 }
 
 /* Moves the saved run's position into e, created from the saved population. */

@@ -55,6 +55,9 @@ devo_status devo_strategy_check(const devo_evolve_options *o, const devo_model *
     return DEVO_OK;
 }
 
+_Static_assert(3 + DEVO_STRATEGY_STATE_MAX <= DEVO_ALGORITHM_STATE_MAX,
+               "an ES's state listing fits an algorithm's");
+
 size_t devo_es_state_list(const devo_strategy_i *strategy, void *state, float *center,
                           float *sigma, uint64_t *told, size_t D, devo_state_tensor *out)
 {

@@ -1,23 +1,23 @@
 /*
  * strategy.h - the internal interface of the evolution strategies (OpenAI-ES,
  * PGPE, SNES). Each is one file that reads like its paper's update rule; the
- * ES backend (es_backend.c) owns the search distribution's centre and per-parameter
- * sigma, draws the directions (full-rank or low-rank, es_noise.h), evaluates,
+ * ES algorithm (es.c) owns the search distribution's centre and per-parameter
+ * sigma, has a device draw the directions (full-rank or low-rank) and evaluate,
  * and hands a strategy only what its rule needs:
  *   weigh:  fitness (P) -> direction weights w, v (directions each)
  *   update: s1 = sum_d w_d eps_d and s2 = sum_d v_d (eps_d^2 - 1), (D) each,
  *           -> the new centre and sigma.
  * Individual i is centre + sign_i * sigma o eps_{d(i)} (o: elementwise): with
  * antithetic sampling d(i) = i / 2 and sign_i = +1 for even i, -1 for odd i;
- * without it d(i) = i, sign +1. The GA is not behind this interface: it keeps
- * its backend path (breed), bit for bit as SEED.md has it.
+ * without it d(i) = i, sign +1. The GA is not behind this interface: it is an
+ * algorithm of its own (ga.c), bit for bit as SEED.md has it.
  */
 #ifndef DEVO_STRATEGY_H
 #define DEVO_STRATEGY_H
 
 #include <stddef.h>
 
-#include "backend.h"
+#include "algorithm.h"
 #include "devo.h"
 #include "model.h"
 
@@ -48,8 +48,9 @@ typedef struct devo_strategy_i {
 enum { DEVO_STRATEGY_STATE_MAX = 4 };
 
 /* A search distribution's whole state: centre and sigma (D each), the schedule's position
- * `told` (generations told), then strategy->state's tensors: at most DEVO_ES_STATE_MAX. */
-enum { DEVO_ES_STATE_MAX = 3 + DEVO_STRATEGY_STATE_MAX };
+ * `told` (generations told), then strategy->state's tensors: at most
+ * DEVO_ALGORITHM_STATE_MAX. */
+/* (strategy.c asserts 3 + DEVO_STRATEGY_STATE_MAX <= DEVO_ALGORITHM_STATE_MAX.) */
 size_t devo_es_state_list(const devo_strategy_i *strategy, void *state, float *center,
                           float *sigma, uint64_t *told, size_t D, devo_state_tensor *out);
 

@@ -8,7 +8,7 @@
 #include "devo.h"
 
 extern "C" {
-#include "backend.h" // devo_backend_cuda: NULL when built without CUDA
+#include "device.h" // devo_device_cuda: NULL when built without CUDA
 }
 
 namespace {
@@ -236,7 +236,7 @@ TEST(Errors, EvolutionStrategiesRunOnCudaWhereItCanRun)
                 expect_error(devo_evolver_create(&e, m, &o), DEVO_ERR_UNSUPPORTED, "FP32");
             } else {
                 expect_error(devo_evolver_create(&e, m, &o), DEVO_ERR_UNSUPPORTED,
-                             devo_backend_cuda() ? "no CUDA device is present"
+                             devo_device_cuda() ? "no CUDA device is present"
                                                  : "built without CUDA");
                 EXPECT_EQ(e, nullptr);
                 o.backend = DEVO_BACKEND_AUTO;

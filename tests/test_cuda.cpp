@@ -1,7 +1,7 @@
 // The CUDA backend against the CPU reference backend (the oracle) and against a host
 // emulation of its own rounding: evaluation, selection, variation, the first population,
 // cuRAND's Philox layout, a whole run, loading a population, resuming a checkpoint, breeding
-// a share (breed_range), forward, NaN propagation, an empty range, the out-of-memory
+// a share (vary over a range), forward, NaN propagation, an empty range, the out-of-memory
 // refusal, the low-rank evaluator and the evolution strategies (OpenAI-ES, PGPE, SNES at full
 // and low rank) evaluating on the GPU. Cuda.* tests skip (GTEST_SKIP) when no CUDA device is present;
 // CudaHost.* tests check the kernels' index math (cuda_layout.h) on the CPU and always run.
@@ -19,7 +19,10 @@
 #include "devo.h"
 
 extern "C" {
-#include "backend.h"
+#include "algorithm.h"
+#include "device.h"
+#include "es_noise.h"
+#include "evolver.h"
 #include "cuda_hooks.h"
 #include "forward_cpu.h"
 #include "nn_math.h"
@@ -38,7 +41,7 @@ class Cuda : public ::testing::Test {
     void SetUp() override
     {
         if (devo_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device present";
-        ASSERT_NE(devo_backend_cuda(), nullptr);
+        ASSERT_NE(devo_device_cuda(), nullptr);
     }
 };
 
@@ -89,14 +92,14 @@ Data make_data(const devo_model *m, size_t n, uint32_t salt)
 }
 
 struct Pair {
-    const devo_backend_i *be;
+    const devo_device_i *be;
     void *ctx = nullptr;
 };
 
-devo_backend_config config(const devo_model *m, size_t P, size_t k, devo_precision precision,
+devo_device_config config(const devo_model *m, size_t P, size_t k, devo_precision precision,
                            devo_fitness fitness = DEVO_FITNESS_NEG_LOSS)
 {
-    devo_backend_config c{};
+    devo_device_config c{};
     c.arch = m;
     c.population = P;
     c.top_k = k;
@@ -112,18 +115,18 @@ devo_backend_config config(const devo_model *m, size_t P, size_t k, devo_precisi
 }
 
 /* population (P, D) loaded into ctx in two parts: rows [0, P/2), then [P/2, P). */
-void load_in_two_parts(const devo_backend_i *be, void *ctx, const std::vector<float> &population,
+void load_in_two_parts(const devo_device_i *be, void *ctx, const std::vector<float> &population,
                        size_t P)
 {
     size_t D = population.size() / P, half = P / 2;
-    EXPECT_EQ(be->load_population(ctx, population.data(), 0, half), DEVO_OK) << devo_last_error();
-    EXPECT_EQ(be->load_population(ctx, population.data() + half * D, half, P - half), DEVO_OK)
+    EXPECT_EQ(be->load_rows(ctx, population.data(), 0, half), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(be->load_rows(ctx, population.data() + half * D, half, P - half), DEVO_OK)
         << devo_last_error();
 }
 
 /* A new context of be with m's first population, then (when given) `population` (P, D) loaded
  * over it, and d bound. */
-void *open_ctx(const devo_backend_i *be, const devo_backend_config &cfg, const devo_model *m,
+void *open_ctx(const devo_device_i *be, const devo_device_config &cfg, const devo_model *m,
                const Data &d, const std::vector<float> *population = nullptr)
 {
     void *ctx = nullptr;
@@ -134,7 +137,7 @@ void *open_ctx(const devo_backend_i *be, const devo_backend_config &cfg, const d
     return ctx;
 }
 
-std::vector<double> evaluate(const devo_backend_i *be, const devo_backend_config &cfg,
+std::vector<double> evaluate(const devo_device_i *be, const devo_device_config &cfg,
                              const devo_model *m, const Data &d, const size_t *rows = nullptr,
                              size_t row_count = 0, size_t first = 0,
                              const std::vector<float> *population = nullptr)
@@ -188,10 +191,10 @@ TEST_F(Cuda, EvaluationIsEquivalentToRef)
             devo_model *m = build(net, P);
             Data d = make_data(m, 2500, (uint32_t)P); // three chunks of 1024
             std::vector<double> cpu =
-                evaluate(devo_backend_cpu(), config(m, P, 3, DEVO_PRECISION_FP32), m, d);
+                evaluate(devo_device_cpu(), config(m, P, 3, DEVO_PRECISION_FP32), m, d);
             for (auto &p : precisions) {
                 std::vector<double> gpu =
-                    evaluate(devo_backend_cuda(), config(m, P, 3, p.precision), m, d);
+                    evaluate(devo_device_cuda(), config(m, P, 3, p.precision), m, d);
                 expect_equivalent(gpu, cpu, p.tolerance, p.name);
             }
             devo_model_free(m);
@@ -206,8 +209,8 @@ TEST_F(Cuda, EvaluationOfSubsetsAndChildrenIsEquivalentToRef)
     for (size_t i = 0; i < 1500; i++) rows.push_back((i * 7919) % 3000);
     std::sort(rows.begin(), rows.end());
     auto cfg = config(m, 12, 4, DEVO_PRECISION_FP32, DEVO_FITNESS_ACCURACY);
-    std::vector<double> cpu = evaluate(devo_backend_cpu(), cfg, m, d, rows.data(), rows.size(), 4);
-    std::vector<double> gpu = evaluate(devo_backend_cuda(), cfg, m, d, rows.data(), rows.size(), 4);
+    std::vector<double> cpu = evaluate(devo_device_cpu(), cfg, m, d, rows.data(), rows.size(), 4);
+    std::vector<double> gpu = evaluate(devo_device_cuda(), cfg, m, d, rows.data(), rows.size(), 4);
     for (size_t i = 0; i < 4; i++) EXPECT_TRUE(std::isnan(gpu[i])); // outside the range
     for (size_t i = 4; i < 12; i++) EXPECT_NEAR(gpu[i], cpu[i], 2.0 / 1500) << i;
     devo_model_free(m);
@@ -218,8 +221,8 @@ TEST_F(Cuda, EvaluationIsBitwiseReproducible)
     devo_model *m = build(nets[1], 3);
     Data d = make_data(m, 2100, 3);
     auto cfg = config(m, 64, 8, DEVO_PRECISION_FP32);
-    std::vector<double> a = evaluate(devo_backend_cuda(), cfg, m, d);
-    std::vector<double> b = evaluate(devo_backend_cuda(), cfg, m, d);
+    std::vector<double> a = evaluate(devo_device_cuda(), cfg, m, d);
+    std::vector<double> b = evaluate(devo_device_cuda(), cfg, m, d);
     for (size_t i = 0; i < a.size(); i++) EXPECT_EQ(a[i], b[i]) << i;
     devo_model_free(m);
 }
@@ -237,20 +240,20 @@ TEST_F(Cuda, SelectionIsEquivalentToRef)
     for (auto &f : cases) {
         auto cfg = config(m, f.size(), 2, DEVO_PRECISION_FP32);
         void *ctx = nullptr;
-        ASSERT_EQ(devo_backend_cuda()->create(&ctx, &cfg), DEVO_OK) << devo_last_error();
+        ASSERT_EQ(devo_device_cuda()->create(&ctx, &cfg), DEVO_OK) << devo_last_error();
         std::vector<size_t> gpu(f.size()), cpu(f.size()), scratch(f.size());
-        ASSERT_EQ(devo_backend_cuda()->rank(ctx, f.data(), gpu.data()), DEVO_OK);
+        ASSERT_EQ(devo_device_cuda()->rank(ctx, f.data(), gpu.data()), DEVO_OK);
         devo_rank(f.data(), f.size(), cpu.data(), scratch.data());
         EXPECT_EQ(gpu, cpu);
-        devo_backend_cuda()->destroy(ctx);
+        devo_device_cuda()->destroy(ctx);
     }
     devo_model_free(m);
 }
 
-std::vector<float> population_of(const devo_backend_i *be, void *ctx, size_t count)
+std::vector<float> population_of(const devo_device_i *be, void *ctx, size_t count)
 {
     const float *view = nullptr;
-    EXPECT_EQ(be->population(ctx, &view), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(be->view(ctx, &view), DEVO_OK) << devo_last_error();
     return std::vector<float>(view, view + count);
 }
 
@@ -260,22 +263,22 @@ TEST_F(Cuda, FirstPopulationIsEquivalentToRef)
     auto cfg = config(m, 9, 3, DEVO_PRECISION_FP32);
     size_t D = devo_model_param_count(m);
     void *cpu_ctx = nullptr, *gpu_ctx = nullptr;
-    ASSERT_EQ(devo_backend_cpu()->create(&cpu_ctx, &cfg), DEVO_OK);
-    ASSERT_EQ(devo_backend_cuda()->create(&gpu_ctx, &cfg), DEVO_OK) << devo_last_error();
-    ASSERT_EQ(devo_backend_cpu()->init_population(cpu_ctx, m->weights), DEVO_OK);
-    ASSERT_EQ(devo_backend_cuda()->init_population(gpu_ctx, m->weights), DEVO_OK);
-    std::vector<float> cpu = population_of(devo_backend_cpu(), cpu_ctx, 9 * D);
-    std::vector<float> gpu = population_of(devo_backend_cuda(), gpu_ctx, 9 * D);
+    ASSERT_EQ(devo_device_cpu()->create(&cpu_ctx, &cfg), DEVO_OK);
+    ASSERT_EQ(devo_device_cuda()->create(&gpu_ctx, &cfg), DEVO_OK) << devo_last_error();
+    ASSERT_EQ(devo_device_cpu()->init_population(cpu_ctx, m->weights), DEVO_OK);
+    ASSERT_EQ(devo_device_cuda()->init_population(gpu_ctx, m->weights), DEVO_OK);
+    std::vector<float> cpu = population_of(devo_device_cpu(), cpu_ctx, 9 * D);
+    std::vector<float> gpu = population_of(devo_device_cuda(), gpu_ctx, 9 * D);
     for (size_t e = 0; e < D; e++) ASSERT_EQ(gpu[e], cpu[e]); // individual 0 unchanged
     for (size_t e = D; e < 9 * D; e++) ASSERT_NEAR(gpu[e], cpu[e], 1e-6) << e;
-    devo_backend_cpu()->destroy(cpu_ctx);
-    devo_backend_cuda()->destroy(gpu_ctx);
+    devo_device_cpu()->destroy(cpu_ctx);
+    devo_device_cuda()->destroy(gpu_ctx);
     devo_model_free(m);
 }
 
 /* Breeds one generation on both backends from the same first population and ranking;
  * before[side] and after[side] receive each side's population around the breed. */
-void breed_both(const devo_model *m, const devo_backend_config &cfg,
+void breed_both(const devo_model *m, const devo_device_config &cfg,
                 const std::vector<double> &fitness, std::vector<float> before[2],
                 std::vector<float> after[2])
 {
@@ -284,13 +287,13 @@ void breed_both(const devo_model *m, const devo_backend_config &cfg,
     devo_rank(fitness.data(), P, order.data(), scratch.data());
     std::vector<uint32_t> pairs(2 * (P - k));
     devo_parent_pairs(k, P - k, pairs.data());
-    const devo_backend_i *be[2] = {devo_backend_cpu(), devo_backend_cuda()};
+    const devo_device_i *be[2] = {devo_device_cpu(), devo_device_cuda()};
     for (int side = 0; side < 2; side++) {
         void *ctx = nullptr;
         ASSERT_EQ(be[side]->create(&ctx, &cfg), DEVO_OK) << devo_last_error();
         ASSERT_EQ(be[side]->init_population(ctx, m->weights), DEVO_OK) << devo_last_error();
         before[side] = population_of(be[side], ctx, P * D);
-        ASSERT_EQ(be[side]->breed(ctx, order.data(), pairs.data(), 7), DEVO_OK)
+        ASSERT_EQ(be[side]->vary(ctx, order.data(), pairs.data(), 7, 0, P), DEVO_OK)
             << devo_last_error();
         after[side] = population_of(be[side], ctx, P * D);
         be[side]->destroy(ctx);
@@ -447,15 +450,15 @@ struct Bred {
 /* `population` (P, D) loaded into ctx (the rows a previous breed left there overwritten),
  * slots [first, first + count) bred (all of them by breed when whole), and those slots
  * evaluated on ctx's data. */
-Bred breed_loaded(const devo_backend_i *be, void *ctx, const std::vector<float> &population,
+Bred breed_loaded(const devo_device_i *be, void *ctx, const std::vector<float> &population,
                   const std::vector<size_t> &order, const std::vector<uint32_t> &pairs,
                   size_t first, size_t count, bool whole)
 {
     const size_t P = order.size();
     const uint32_t generation = 5;
     load_in_two_parts(be, ctx, population, P);
-    EXPECT_EQ(whole ? be->breed(ctx, order.data(), pairs.data(), generation)
-                    : be->breed_range(ctx, order.data(), pairs.data(), generation, first, count),
+    EXPECT_EQ(be->vary(ctx, order.data(), pairs.data(), generation, whole ? 0 : first,
+                       whole ? P : count),
               DEVO_OK) << devo_last_error();
     Bred out{population_of(be, ctx, population.size()), std::vector<double>(P, NAN)};
     EXPECT_EQ(be->evaluate(ctx, nullptr, 0, first, count, out.fitness.data()), DEVO_OK)
@@ -471,8 +474,6 @@ TEST_F(Cuda, BreedRangeIsEquivalentToRef)
     // for bit without mutation (with it, to the noise's rounding); evaluating the share reads
     // operands written for its slots (BF16 too), as the CPU's evaluation of the same children.
     // One context per backend: each breed starts by loading the population again.
-    ASSERT_NE(devo_backend_cuda()->load_population, nullptr);
-    ASSERT_NE(devo_backend_cuda()->breed_range, nullptr);
     devo_model *m = build(nets[1], 6);
     const size_t P = 70, k = 5, D = devo_model_param_count(m);
     Data d = make_data(m, 1100, 6);
@@ -490,19 +491,19 @@ TEST_F(Cuda, BreedRangeIsEquivalentToRef)
     for (auto &c : cases) {
         auto cfg = config(m, P, k, DEVO_PRECISION_FP32);
         cfg.mutation_threshold = devo_mutation_threshold(c.mutation_rate);
-        void *cpu_ctx = open_ctx(devo_backend_cpu(), cfg, m, d);
-        Bred cpu = breed_loaded(devo_backend_cpu(), cpu_ctx, population, order, pairs, 0, P, true);
-        devo_backend_cpu()->destroy(cpu_ctx);
+        void *cpu_ctx = open_ctx(devo_device_cpu(), cfg, m, d);
+        Bred cpu = breed_loaded(devo_device_cpu(), cpu_ctx, population, order, pairs, 0, P, true);
+        devo_device_cpu()->destroy(cpu_ctx);
         cfg.precision = c.gpu.precision;
-        void *ctx = open_ctx(devo_backend_cuda(), cfg, m, d);
-        Bred full = breed_loaded(devo_backend_cuda(), ctx, population, order, pairs, 0, P, true);
+        void *ctx = open_ctx(devo_device_cuda(), cfg, m, d);
+        Bred full = breed_loaded(devo_device_cuda(), ctx, population, order, pairs, 0, P, true);
         for (size_t from : {(size_t)0, k})
             for (int ranks = 1; ranks <= 3; ranks++)
                 for (int rank = 0; rank < ranks; rank++) {
                     size_t first, count;
                     devo_share(P - from, ranks, rank, &first, &count);
                     first += from;
-                    Bred part = breed_loaded(devo_backend_cuda(), ctx, population, order, pairs,
+                    Bred part = breed_loaded(devo_device_cuda(), ctx, population, order, pairs,
                                              first, count, false);
                     for (size_t slot = 0; slot < first + count; slot++) {
                         if (slot >= k && slot < first) continue; // not this share's
@@ -521,7 +522,7 @@ TEST_F(Cuda, BreedRangeIsEquivalentToRef)
                                             cpu.fitness.begin() + first + count),
                         c.gpu.tolerance, c.gpu.name);
                 }
-        devo_backend_cuda()->destroy(ctx);
+        devo_device_cuda()->destroy(ctx);
     }
     devo_model_free(m);
 }
@@ -531,7 +532,6 @@ TEST_F(Cuda, CheckpointPopulationIsEquivalentToRef)
     // A state saved from a CPU run holds the population a resume loads. The GPU backend loads it
     // over its own first population (in two parts) and evaluates it as the CPU does in every
     // precision: the packed first layer and the BF16 copy are the loaded rows', not stale ones.
-    ASSERT_NE(devo_backend_cuda()->load_population, nullptr);
     devo_model *m = build(nets[0], 12);
     Data d = make_data(m, 2100, 12);
     devo_evolve_options o = run_options(DEVO_BACKEND_CPU, 2, 12, 3);
@@ -549,14 +549,14 @@ TEST_F(Cuda, CheckpointPopulationIsEquivalentToRef)
     devo_evolver_free(e);
     unlink(path.c_str());
 
-    std::vector<double> cpu = evaluate(devo_backend_cpu(), config(m, P, 3, DEVO_PRECISION_FP32),
+    std::vector<double> cpu = evaluate(devo_device_cpu(), config(m, P, 3, DEVO_PRECISION_FP32),
                                        m, d, nullptr, 0, 0, &population);
     for (auto &p : precisions) {
         auto cfg = config(m, P, 3, p.precision);
-        void *ctx = open_ctx(devo_backend_cuda(), cfg, m, d, &population);
-        EXPECT_EQ(population_of(devo_backend_cuda(), ctx, P * D), population) << p.name;
-        devo_backend_cuda()->destroy(ctx);
-        expect_equivalent(evaluate(devo_backend_cuda(), cfg, m, d, nullptr, 0, 0, &population),
+        void *ctx = open_ctx(devo_device_cuda(), cfg, m, d, &population);
+        EXPECT_EQ(population_of(devo_device_cuda(), ctx, P * D), population) << p.name;
+        devo_device_cuda()->destroy(ctx);
+        expect_equivalent(evaluate(devo_device_cuda(), cfg, m, d, nullptr, 0, 0, &population),
                           cpu, p.tolerance, p.name);
     }
     devo_model_free(m);
@@ -763,7 +763,7 @@ TEST_F(Cuda, EvaluationMatchesTheGpusOwnRoundingEmulated)
             }
             auto cfg = config(m, P, k, c.precision);
             void *ctx = nullptr;
-            const devo_backend_i *be = devo_backend_cuda();
+            const devo_device_i *be = devo_device_cuda();
             ASSERT_EQ(be->create(&ctx, &cfg), DEVO_OK) << devo_last_error();
             ASSERT_EQ(be->init_population(ctx, m->weights), DEVO_OK) << devo_last_error();
             ASSERT_EQ(be->bind_data(ctx, d.x.data(), d.y.data(), d.n), DEVO_OK);
@@ -782,7 +782,7 @@ TEST_F(Cuda, EvaluationMatchesTheGpusOwnRoundingEmulated)
                 devo_rank(fitness.data(), P, order.data(), scratch.data());
                 std::vector<uint32_t> pairs(2 * (P - k));
                 devo_parent_pairs(k, P - k, pairs.data());
-                ASSERT_EQ(be->breed(ctx, order.data(), pairs.data(), 1), DEVO_OK);
+                ASSERT_EQ(be->vary(ctx, order.data(), pairs.data(), 1, 0, P), DEVO_OK);
             }
             be->destroy(ctx);
         }
@@ -798,25 +798,25 @@ TEST(CudaHost, EmulationAgreesWithTheCpuBackendInFp32)
         Data d = make_data(m, 1100, 13);
         auto cfg = config(m, 3, 1, DEVO_PRECISION_FP32);
         void *ctx = nullptr;
-        ASSERT_EQ(devo_backend_cpu()->create(&ctx, &cfg), DEVO_OK);
-        ASSERT_EQ(devo_backend_cpu()->init_population(ctx, m->weights), DEVO_OK);
-        ASSERT_EQ(devo_backend_cpu()->bind_data(ctx, d.x.data(), d.y.data(), d.n), DEVO_OK);
+        ASSERT_EQ(devo_device_cpu()->create(&ctx, &cfg), DEVO_OK);
+        ASSERT_EQ(devo_device_cpu()->init_population(ctx, m->weights), DEVO_OK);
+        ASSERT_EQ(devo_device_cpu()->bind_data(ctx, d.x.data(), d.y.data(), d.n), DEVO_OK);
         std::vector<double> cpu(3, NAN);
-        ASSERT_EQ(devo_backend_cpu()->evaluate(ctx, nullptr, 0, 0, 3, cpu.data()), DEVO_OK);
-        std::vector<float> population = population_of(devo_backend_cpu(), ctx, 3 * m->param_count);
+        ASSERT_EQ(devo_device_cpu()->evaluate(ctx, nullptr, 0, 0, 3, cpu.data()), DEVO_OK);
+        std::vector<float> population = population_of(devo_device_cpu(), ctx, 3 * m->param_count);
         std::vector<Rounding> none(m->layer_count, Rounding::none),
             bf16(m->layer_count, Rounding::bf16_nearest);
         EXPECT_LE(worst_against_emulation(m, population.data(), cpu, 0, d, none), 1e-5);
         EXPECT_GT(worst_against_emulation(m, population.data(), cpu, 0, d, bf16), 1e-5)
             << "rounding the operands must show";
-        devo_backend_cpu()->destroy(ctx);
+        devo_device_cpu()->destroy(ctx);
         devo_model_free(m);
     }
 }
 
 /* top_k == population: generation 2 evaluates [P, P), which must change nothing and return OK
  * (on the GPU: no GEMM of width 0, no launch). */
-void expect_empty_range_is_a_no_op(const devo_backend_i *be)
+void expect_empty_range_is_a_no_op(const devo_device_i *be)
 {
     devo_model *m = build(nets[0], 8);
     Data d = make_data(m, 1500, 8);
@@ -838,9 +838,9 @@ void expect_empty_range_is_a_no_op(const devo_backend_i *be)
     devo_model_free(m);
 }
 
-TEST(CudaHost, EmptyRangeIsANoOpOnTheCpu) { expect_empty_range_is_a_no_op(devo_backend_cpu()); }
+TEST(CudaHost, EmptyRangeIsANoOpOnTheCpu) { expect_empty_range_is_a_no_op(devo_device_cpu()); }
 
-TEST_F(Cuda, EmptyRangeIsANoOp) { expect_empty_range_is_a_no_op(devo_backend_cuda()); }
+TEST_F(Cuda, EmptyRangeIsANoOp) { expect_empty_range_is_a_no_op(devo_device_cuda()); }
 
 TEST_F(Cuda, NanPropagatesThroughEveryActivation)
 {
@@ -857,15 +857,15 @@ TEST_F(Cuda, NanPropagatesThroughEveryActivation)
             for (size_t p = 0; p < P; p++) x[p * rows * 4 + 1] = NAN; // row 0 of each individual
             auto cfg = config(m, P, 1, DEVO_PRECISION_FP32);
             void *ctx = nullptr;
-            ASSERT_EQ(devo_backend_cuda()->create(&ctx, &cfg), DEVO_OK) << devo_last_error();
-            ASSERT_EQ(devo_backend_cuda()->init_population(ctx, m->weights), DEVO_OK);
-            ASSERT_EQ(devo_backend_cuda()->forward(ctx, x.data(), rows, y.data()), DEVO_OK);
+            ASSERT_EQ(devo_device_cuda()->create(&ctx, &cfg), DEVO_OK) << devo_last_error();
+            ASSERT_EQ(devo_device_cuda()->init_population(ctx, m->weights), DEVO_OK);
+            ASSERT_EQ(devo_device_cuda()->forward(ctx, x.data(), rows, y.data()), DEVO_OK);
             for (size_t p = 0; p < P; p++)
                 for (size_t j = 0; j < out; j++) {
                     EXPECT_TRUE(std::isnan(y[(p * rows) * out + j])) << "act " << act << " p " << p;
                     EXPECT_TRUE(std::isfinite(y[(p * rows + 1) * out + j])) << "act " << act;
                 }
-            devo_backend_cuda()->destroy(ctx);
+            devo_device_cuda()->destroy(ctx);
             devo_model_free(m);
         }
     }
@@ -1024,7 +1024,8 @@ TEST(CudaHost, CurandInitOffsetCarriesTheIndividualBelow2To30Only)
         EXPECT_NE((uint32_t)(counter_words01(individual, 77) >> 32), individual);
 }
 
-// The low-rank evaluation (cuda_lowrank.cu) against the CPU's (lowrank_cpu.c), same factors.
+// The low-rank factors drawn on the device equal the CPU's bit for bit (es_noise.c), and their
+// evaluation (cuda_lowrank.cu) agrees with the CPU's (lowrank_cpu.c).
 TEST_F(Cuda, LowRankEvaluationIsEquivalentToRef)
 {
     devo_model *m = nullptr;
@@ -1051,6 +1052,11 @@ TEST_F(Cuda, LowRankEvaluationIsEquivalentToRef)
             ASSERT_EQ(devo_cuda_lowrank_create(&g, m, P, noise.dirs, rank, 16, 0), DEVO_OK)
                 << devo_last_error();
             ASSERT_EQ(devo_cuda_lowrank_bind(g, x.data(), y.data(), rows), DEVO_OK);
+            std::vector<float> drawn(noise.dirs * noise.factor_floats, NAN);
+            ASSERT_EQ(devo_cuda_lowrank_perturb(g, center.data(), sigma.data(), 3, 1, drawn.data()),
+                      DEVO_OK)
+                << devo_last_error();
+            ASSERT_EQ(drawn, std::vector<float>(noise.eps, noise.eps + drawn.size()));
             for (devo_fitness kind : {DEVO_FITNESS_NEG_LOSS, DEVO_FITNESS_ACCURACY}) {
                 devo_lowrank_eval *ref = nullptr;
                 ASSERT_EQ(devo_lowrank_create(&ref, m, P, rows, 1), DEVO_OK);
@@ -1086,7 +1092,7 @@ TEST_F(Cuda, LowRankEvaluationIsEquivalentToRef)
                 double center_want = NAN, center_got = NAN;
                 ASSERT_EQ(devo_model_evaluate(m, x.data(), y.data(), rows, &center_want, nullptr),
                           DEVO_OK);
-                ASSERT_EQ(devo_cuda_lowrank_evaluate_center(g, center.data(), nullptr, rows,
+                ASSERT_EQ(devo_cuda_lowrank_evaluate_center(g, nullptr, rows,
                                                             DEVO_FITNESS_NEG_LOSS, &center_got),
                           DEVO_OK)
                     << devo_last_error();
@@ -1109,8 +1115,8 @@ struct EsTrace {
     std::vector<std::vector<float>> centers;  /* (D) each */
 };
 
-/* `generations` generations of strategy s at `rank` on the ES backend evaluating on `where`,
- * through the backend table as the engine drives it: odd generations on a listed subset of
+/* `generations` generations of strategy s at `rank` on the device of `where`, through the
+ * device and algorithm tables as the engine drives them: odd generations on a listed subset of
  * rows, each population evaluated in two ranges (as libdevo_mpi shares it). */
 EsTrace es_trace(devo_backend where, devo_strategy s, size_t rank, const devo_model *m,
                  const Data &d, size_t P, size_t generations)
@@ -1118,16 +1124,22 @@ EsTrace es_trace(devo_backend where, devo_strategy s, size_t rank, const devo_mo
     devo_evolve_options o = run_options(where, generations, P, 1);
     o.strategy = s;
     o.perturbation_rank = rank;
-    devo_backend_config c = config(m, P, 1, DEVO_PRECISION_FP32);
-    c.batch_size = 96; // several chunks, a partial last one
-    c.options = &o;
-    const devo_backend_i *es = devo_backend_es();
+    o.batch_size = 96; // several chunks, a partial last one
+    devo_device_config c;
+    devo_algorithm_device_config(&o, m, &c);
+    const devo_device_i *dev = where == DEVO_BACKEND_CUDA ? devo_device_cuda() : devo_device_cpu();
+    const devo_algorithm_i *es = devo_algorithm_es();
     EsTrace t;
-    void *ctx = nullptr;
-    EXPECT_EQ(es->create(&ctx, &c), DEVO_OK) << devo_last_error();
+    void *ctx = nullptr, *state = nullptr;
+    EXPECT_EQ(dev->create(&ctx, &c), DEVO_OK) << devo_last_error();
     if (!ctx) return t;
-    EXPECT_EQ(es->init_population(ctx, m->weights), DEVO_OK);
-    EXPECT_EQ(es->bind_data(ctx, d.x.data(), d.y.data(), d.n), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(es->create(&state, &o, m, dev, ctx), DEVO_OK) << devo_last_error();
+    if (!state) {
+        dev->destroy(ctx);
+        return t;
+    }
+    EXPECT_EQ(es->start(state, m->weights), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(dev->bind_data(ctx, d.x.data(), d.y.data(), d.n), DEVO_OK) << devo_last_error();
     std::vector<size_t> subset;
     for (size_t i = 0; i < d.n; i += 3) subset.push_back(d.n - 1 - i);
     size_t half = P / 2, D = m->param_count;
@@ -1135,19 +1147,22 @@ EsTrace es_trace(devo_backend where, devo_strategy s, size_t rank, const devo_mo
         const size_t *rows = g % 2 ? subset.data() : nullptr;
         size_t count = g % 2 ? subset.size() : 0;
         std::vector<double> f(P, NAN);
+        std::vector<size_t> order(P);
         double center = NAN;
         std::vector<float> w(D);
-        EXPECT_EQ(es->evaluate(ctx, rows, count, 0, half, f.data()), DEVO_OK) << devo_last_error();
-        EXPECT_EQ(es->evaluate(ctx, rows, count, half, P - half, f.data()), DEVO_OK);
-        EXPECT_EQ(es->evaluate_center(ctx, rows, count, &center), DEVO_OK) << devo_last_error();
-        EXPECT_EQ(es->tell(ctx, f.data()), DEVO_OK);
-        EXPECT_EQ(es->center(ctx, w.data()), DEVO_OK);
-        EXPECT_EQ(es->breed(ctx, nullptr, nullptr, (uint32_t)(g + 1)), DEVO_OK);
+        EXPECT_EQ(dev->evaluate(ctx, rows, count, 0, half, f.data()), DEVO_OK) << devo_last_error();
+        EXPECT_EQ(dev->evaluate(ctx, rows, count, half, P - half, f.data()), DEVO_OK);
+        EXPECT_EQ(dev->evaluate_center(ctx, rows, count, &center), DEVO_OK) << devo_last_error();
+        EXPECT_EQ(dev->rank(ctx, f.data(), order.data()), DEVO_OK);
+        EXPECT_EQ(es->next(state, f.data(), order.data(), (uint32_t)(g + 1), 0, P), DEVO_OK)
+            << devo_last_error();
+        EXPECT_EQ(es->answer(state, order.data(), w.data()), DEVO_OK);
         t.fitness.push_back(f);
         t.center_fitness.push_back(center);
         t.centers.push_back(w);
     }
-    es->destroy(ctx);
+    es->destroy(state);
+    dev->destroy(ctx);
     return t;
 }
 
@@ -1237,6 +1252,104 @@ TEST_F(Cuda, EsShortRunIsEquivalentToRef)
     EXPECT_LE(relative(h[1].center[0], h[0].center[0]), 1e-4);
     for (auto &hist : h) devo_history_free(&hist);
     for (devo_model *m : models) devo_model_free(m);
+}
+
+/* ------------------------------------------------------------ the device's ES operations */
+
+/* A device of `where` holding strategy s's population at `rank` for P individuals of m. */
+void *open_es_device(const devo_device_i *dev, devo_strategy s, size_t rank, const devo_model *m,
+                     size_t P)
+{
+    devo_evolve_options o = run_options(DEVO_BACKEND_CPU, 3, P, 1);
+    o.strategy = s;
+    o.perturbation_rank = rank;
+    devo_device_config c;
+    devo_algorithm_device_config(&o, m, &c);
+    void *ctx = nullptr;
+    EXPECT_EQ(dev->create(&ctx, &c), DEVO_OK) << devo_last_error();
+    return ctx;
+}
+
+// perturb on the GPU draws the directions and writes the population bitwise as the CPU does,
+// the update's sums are the CPU's bit for bit at full rank (same order, same rounding) and at
+// low rank (the CPU's sums over the factors drawn on the GPU), and the centre scores alike.
+TEST_F(Cuda, PerturbationAndUpdateSumsAreEquivalentToRef)
+{
+    devo_model *m = build(nets[1], 5);
+    Data d = make_data(m, 300, 7);
+    const size_t P = 10, D = m->param_count;
+    std::vector<float> center(m->weights, m->weights + D), sigma(D);
+    for (size_t j = 0; j < D; j++) sigma[j] = 0.01f + 0.001f * (float)(j % 7);
+    for (devo_strategy s : {DEVO_STRATEGY_OPENAI_ES, DEVO_STRATEGY_SNES})
+        for (size_t rank : {0u, 2u}) {
+            SCOPED_TRACE(std::string(s == DEVO_STRATEGY_SNES ? "snes" : "openai-es") + " rank " +
+                         std::to_string(rank));
+            const devo_device_i *dev[2] = {devo_device_cpu(), devo_device_cuda()};
+            void *ctx[2] = {open_es_device(dev[0], s, rank, m, P),
+                            open_es_device(dev[1], s, rank, m, P)};
+            ASSERT_TRUE(ctx[0] && ctx[1]);
+            std::vector<float> rows[2], s1[2], s2[2];
+            double centre[2] = {NAN, NAN};
+            size_t dirs = s == DEVO_STRATEGY_SNES ? P : P / 2;
+            std::vector<float> w(dirs), v(dirs);
+            for (size_t i = 0; i < dirs; i++) {
+                w[i] = 0.3f - 0.07f * (float)i;
+                v[i] = 0.01f * (float)(i % 3) - 0.01f;
+            }
+            for (int side = 0; side < 2; side++) {
+                ASSERT_EQ(dev[side]->perturb(ctx[side], center.data(), sigma.data(), 4), DEVO_OK)
+                    << devo_last_error();
+                rows[side] = population_of(dev[side], ctx[side], P * D);
+                s1[side].resize(D);
+                s2[side].resize(D);
+                ASSERT_EQ(dev[side]->update_sums(ctx[side], w.data(), v.data(), s1[side].data(),
+                                                 s2[side].data()),
+                          DEVO_OK)
+                    << devo_last_error();
+                ASSERT_EQ(dev[side]->bind_data(ctx[side], d.x.data(), d.y.data(), d.n), DEVO_OK);
+                ASSERT_EQ(dev[side]->evaluate_center(ctx[side], nullptr, 0, &centre[side]),
+                          DEVO_OK)
+                    << devo_last_error();
+                dev[side]->destroy(ctx[side]);
+            }
+            EXPECT_EQ(rows[1], rows[0]);
+            EXPECT_EQ(s1[1], s1[0]);
+            EXPECT_EQ(s2[1], s2[0]);
+            EXPECT_LE(relative(centre[1], centre[0]), 1e-5) << centre[1] << " vs " << centre[0];
+        }
+    devo_model_free(m);
+}
+
+// Every strategy keeps its population on the GPU: a generation sends down only the centre and
+// sigma (D floats each), the direction weights and the P fitnesses to rank (P numbers each),
+// never the P x D population; the training data goes down once, before.
+TEST_F(Cuda, EsGenerationUploadsOnlyTheCentreSigmaAndFitness)
+{
+    devo_model *m = build(nets[0], 3);
+    Data d = make_data(m, 512, 3);
+    const size_t P = 64, D = m->param_count;
+    for (size_t rank : {0u, 1u}) {
+        SCOPED_TRACE("rank " + std::to_string(rank));
+        devo_evolve_options o = run_options(DEVO_BACKEND_CUDA, 2, P, 4);
+        o.strategy = DEVO_STRATEGY_OPENAI_ES;
+        o.perturbation_rank = rank;
+        devo_evolver *e = nullptr;
+        ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK) << devo_last_error();
+        devo_device_traffic before, after;
+        ASSERT_EQ(devo_evolver_fit(e, m, d.x.data(), d.y.data(), d.n, nullptr), DEVO_OK);
+        e->device->traffic(e->device_ctx, &before);
+        e->opt.max_generations = 6;
+        ASSERT_EQ(devo_evolver_fit(e, m, d.x.data(), d.y.data(), d.n, nullptr), DEVO_OK);
+        e->device->traffic(e->device_ctx, &after);
+        devo_evolver_free(e);
+        // 4 generations after the first 2 (fit binds the data again first: subtract it).
+        uint64_t data_bytes = d.x.size() * sizeof(float) + d.y.size() * sizeof(float);
+        uint64_t per_generation = (after.to_device - before.to_device - data_bytes) / 4;
+        uint64_t bound = 2 * D * sizeof(float) + P * (sizeof(float) + sizeof(double)) + 4096;
+        EXPECT_LE(per_generation, bound) << "a P x D population is " << P * D * sizeof(float);
+        EXPECT_GT(per_generation, 2 * D * sizeof(float) - 1); // the centre and sigma did go down
+    }
+    devo_model_free(m);
 }
 
 } // namespace

@@ -101,18 +101,18 @@ static devo_status run_gather_fitness(void *ctx, double *fitness, size_t from)
 static devo_status run_share_elites(void *ctx, devo_evolver *e)
 {
     mpi_run *r = ctx;
-    if (e->backend->center) return DEVO_OK; // an ES: every rank holds the centre it answers with
+    if (e->algorithm->has_center) return DEVO_OK; // an ES: every rank holds the centre it answers with
     devo_status status = DEVO_OK; // every broadcast happens even after a failure: no rank waits
     for (size_t i = 0; i < e->k; i++) {
         size_t slot = e->order[i], from = e->share_from;
         // Slots below `from` were not evaluated this generation: elites every rank holds.
         int owner = slot < from ? 0 : devo_share_owner(slot - from, r->P - from, r->size);
         if (owner == r->rank && status == DEVO_OK)
-            status = e->backend->individual(e->ctx, slot, r->buffer);
+            status = e->device->copy_row(e->device_ctx, slot, r->buffer);
         MPI_Bcast(r->buffer, 1, r->row, owner, r->comm);
         count(r, owner == r->rank ? 4 * r->D : 0, owner == r->rank ? 0 : 4 * r->D);
         if (owner != r->rank && status == DEVO_OK)
-            status = e->backend->load_population(e->ctx, r->buffer, slot, 1);
+            status = e->device->load_rows(e->device_ctx, r->buffer, slot, 1);
     }
     return status;
 }
@@ -121,7 +121,7 @@ static devo_status run_gather_population(void *ctx, devo_evolver *e, float **pop
 {
     mpi_run *r = ctx;
     const float *view;
-    DEVO_TRY(e->backend->population(e->ctx, &view));
+    DEVO_TRY(e->device->view(e->device_ctx, &view));
     float *all = r->rank == 0 ? malloc(r->P * r->D * sizeof(float)) : NULL;
     int ok = r->rank != 0 || all != NULL, every = 0;
     MPI_Allreduce(&ok, &every, 1, MPI_INT, MPI_MIN, r->comm);
@@ -211,12 +211,6 @@ static devo_status spread(devo_evolver **e, MPI_Comm comm, devo_status status, c
     if (status == DEVO_OK && ((*e)->P > INT_MAX || (*e)->D > INT_MAX))
         status = devo_fail(DEVO_ERR_UNSUPPORTED, "%s: MPI counts are ints: population %zu or "
                                                  "%zu weights is too many", fn, (*e)->P, (*e)->D);
-    // An ES needs no rows from other ranks: each holds the distribution and draws every row.
-    int es = (*e)->backend->center != NULL;
-    if (status == DEVO_OK && ((!es && !(*e)->backend->load_population) ||
-                              !(*e)->backend->breed_range))
-        status = devo_fail(DEVO_ERR_UNSUPPORTED, "%s: the %s backend cannot breed a share",
-                           fn, (*e)->backend->name);
     mpi_run *r = status == DEVO_OK ? run_new(comm, *e) : NULL;
     if (status == DEVO_OK && !r) status = devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
     status = devo_mpi_agree(comm, status);

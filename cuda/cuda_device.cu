@@ -1,15 +1,18 @@
 /*
- * cuda_backend.cu - the CUDA backend's life cycle: device discovery, the memory
+ * cuda_device.cu - the CUDA device's life cycle: device discovery, the memory
  * plan and its refusal when the run does not fit, data upload, host views of
- * the population, the hardware ceiling, and the backend table. Evaluation,
- * selection and variation are in cuda_evaluate.cu, cuda_select.cu and cuda_vary.cu.
+ * the population, the copies counted both ways, the hardware ceiling, and the
+ * device table, which sends a low-rank ES's operations to cuda_lowrank.cu.
+ * Evaluation, selection, the GA's variation and an ES's perturbation are in
+ * cuda_evaluate.cu, cuda_select.cu, cuda_vary.cu and cuda_perturb.cu.
  */
-#include "cuda_backend.h"
+#include "cuda_device.h"
 #include "cuda_check.h"
 #include "cuda_layout.h"
 
 extern "C" {
 #include "options.h"
+#include "selection.h"
 }
 
 #include <climits>
@@ -26,16 +29,33 @@ extern "C" int devo_cuda_device_count(void)
     return count;
 }
 
-devo_status cuda_alloc(cuda_backend *b, void **ptr, size_t bytes)
+devo_status cuda_alloc(cuda_device *b, void **ptr, size_t bytes)
 {
     CUDA_TRY(cudaMalloc(ptr, bytes ? bytes : 1));
     b->device_bytes += bytes;
     return DEVO_OK;
 }
 
+devo_status cuda_upload(cuda_device *b, void *dst, const void *src, size_t bytes)
+{
+    CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, b->stream));
+    b->traffic.to_device += bytes;
+    return DEVO_OK;
+}
+
+devo_status cuda_download(cuda_device *b, void *dst, const void *src, size_t bytes)
+{
+    CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, b->stream));
+    b->traffic.to_host += bytes;
+    return DEVO_OK;
+}
+
+/* A low-rank ES: its factors live in cuda_lowrank.cu's context. */
+static bool low_rank(const cuda_device *b) { return b->lowrank != nullptr; }
+
 static void cuda_destroy(void *ctx)
 {
-    cuda_backend *b = static_cast<cuda_backend *>(ctx);
+    cuda_device *b = static_cast<cuda_device *>(ctx);
     if (!b) return;
     void *device[] = {b->population, b->next,      b->population_bf16, b->packed,
                       b->pre[0],     b->pre[1],    b->act_bf16[0],     b->act_bf16[1],
@@ -43,8 +63,16 @@ static void cuda_destroy(void *ctx)
                       b->keys_out,   b->values_in, b->values_out,      b->sort_temp,
                       b->sources,    b->x,         b->x_bf16,          b->y,
                       b->rows,       b->gathered_x, b->gathered_y,     b->forward_x,
-                      b->forward_y,  b->forward_x_bf16};
+                      b->forward_y,  b->forward_x_bf16, b->center,     b->sigma,
+                      b->eps,        b->w,         b->v,               b->s1,
+                      b->s2};
     for (void *p : device) cudaFree(p);
+    devo_cuda_lowrank_free(b->lowrank);
+    devo_es_noise_release(&b->host_noise);
+    free(b->host_center);
+    free(b->host_sigma);
+    devo_lowrank_free(b->own);
+    free(b->scratch);
     if (b->blas) cublasDestroy(b->blas);
     if (b->stream) cudaStreamDestroy(b->stream);
     free(b->host_sums);
@@ -60,13 +88,16 @@ static void cuda_destroy(void *ctx)
 
 /* Bytes the run needs on the device before any data: population buffers, one
  * chunk of activations per layer (ping-pong), packed kernels, selection and work space. */
-static double planned_bytes(const cuda_backend *b, size_t sort_temp_bytes)
+static double planned_bytes(const cuda_device *b, size_t sort_temp_bytes)
 {
     double P = (double)b->P, D = (double)b->D, ob = (double)b->operand_bytes;
+    double S = (double)b->slots, dirs = (double)b->cfg.directions;
     double activations = 2.0 * P * (double)b->batch * (double)b->max_units;
     int bf16 = b->cfg.precision == DEVO_PRECISION_BF16;
-    return 2.0 * P * D * 4.0 + (bf16 ? P * D * 2.0 : 0.0) +
-           (double)b->inputs * P * (double)b->cfg.arch->layers[0].units * ob +
+    // The GA's population twice (double-buffered); an ES's once, with its directions.
+    double rows = dirs > 0.0 ? S * D * 4.0 + dirs * D * 4.0 + 4.0 * D * 4.0 : 2.0 * S * D * 4.0;
+    return rows + (bf16 ? S * D * 2.0 : 0.0) +
+           (double)b->inputs * S * (double)b->cfg.arch->layers[0].units * ob +
            activations * 4.0 + (bf16 ? activations * 2.0 : 0.0) +
            P * (8.0 + 8.0 + 3 * 8.0 + 2 * 4.0 + 8.0) + (double)sort_temp_bytes +
            (double)b->batch * ((double)b->inputs * ob + (double)b->width * 4.0);
@@ -78,23 +109,24 @@ static devo_status check_fits(double needed, const char *what)
     CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
     if (needed > 0.95 * (double)free_bytes)
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
-                         "cuda backend: %s needs %.0f bytes (%.2f GiB) but the device has %zu "
+                         "cuda device: %s needs %.0f bytes (%.2f GiB) but the device has %zu "
                          "bytes (%.2f GiB) free of %zu", what, needed, needed / 1073741824.0,
                          free_bytes, (double)free_bytes / 1073741824.0, total_bytes);
     return DEVO_OK;
 }
 
-static devo_status allocate(cuda_backend *b)
+static devo_status allocate(cuda_device *b)
 {
-    size_t P = b->P, D = b->D, act = P * b->batch * b->max_units;
+    size_t P = b->P, S = b->slots, D = b->D, act = P * b->batch * b->max_units;
     size_t units0 = b->cfg.arch->layers[0].units;
     int bf16 = b->cfg.precision == DEVO_PRECISION_BF16;
-    DEVO_TRY(cuda_alloc(b, (void **)&b->population, P * D * sizeof(float)));
-    DEVO_TRY(cuda_alloc(b, (void **)&b->next, P * D * sizeof(float)));
-    DEVO_TRY(cuda_alloc(b, &b->packed, b->inputs * P * units0 * b->operand_bytes));
+    DEVO_TRY(cuda_alloc(b, (void **)&b->population, S * D * sizeof(float)));
+    if (b->cfg.directions) DEVO_TRY(cuda_es_allocate(b));
+    else DEVO_TRY(cuda_alloc(b, (void **)&b->next, S * D * sizeof(float)));
+    DEVO_TRY(cuda_alloc(b, &b->packed, b->inputs * S * units0 * b->operand_bytes));
     for (int i = 0; i < 2; i++) DEVO_TRY(cuda_alloc(b, (void **)&b->pre[i], act * sizeof(float)));
     if (bf16) {
-        DEVO_TRY(cuda_alloc(b, (void **)&b->population_bf16, P * D * sizeof(__nv_bfloat16)));
+        DEVO_TRY(cuda_alloc(b, (void **)&b->population_bf16, S * D * sizeof(__nv_bfloat16)));
         for (int i = 0; i < 2; i++)
             DEVO_TRY(cuda_alloc(b, (void **)&b->act_bf16[i], act * sizeof(__nv_bfloat16)));
     }
@@ -114,11 +146,11 @@ static devo_status allocate(cuda_backend *b)
     b->host_order = static_cast<int *>(malloc(P * sizeof(int)));
     b->host_sources = static_cast<int2 *>(malloc(P * sizeof(int2)));
     if (!b->host_sums || !b->host_correct || !b->host_order || !b->host_sources)
-        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda backend: out of host memory");
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda device: out of host memory");
     return DEVO_OK;
 }
 
-static devo_status create_in(cuda_backend *b)
+static devo_status create_in(cuda_device *b)
 {
     CUDA_TRY(cudaSetDevice(b->cfg.device));
     CUDA_TRY(cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking));
@@ -127,23 +159,41 @@ static devo_status create_in(cuda_backend *b)
     // The memory first (an absurd population is refused with the numbers), then the int
     // dimensions cuBLAS and CUB take, then the sort's temp storage, which needs them.
     DEVO_TRY(check_fits(planned_bytes(b, 0), "the population and work space"));
-    size_t widest = b->P * (b->max_units > b->inputs ? b->max_units : b->inputs);
-    if (b->P > (size_t)INT_MAX || widest > (size_t)INT_MAX || b->batch > (size_t)INT_MAX)
+    size_t widest = b->slots * (b->max_units > b->inputs ? b->max_units : b->inputs);
+    if (b->slots > (size_t)INT_MAX || widest > (size_t)INT_MAX || b->batch > (size_t)INT_MAX)
         return devo_fail(DEVO_ERR_UNSUPPORTED,
-                         "cuda backend: population %zu x %zu units exceeds cuBLAS's int "
-                         "dimensions", b->P, widest / b->P);
+                         "cuda device: population %zu x %zu units exceeds cuBLAS's int "
+                         "dimensions", b->slots, widest / b->slots);
     DEVO_TRY(cuda_sort_temp_bytes(b->P, &b->sort_temp_bytes));
     DEVO_TRY(check_fits(planned_bytes(b, b->sort_temp_bytes), "the population and work space"));
     return allocate(b);
 }
 
-static devo_status cuda_create(void **ctx, const devo_backend_config *cfg)
+/* A low-rank ES: its factors on the device (cuda_lowrank.cu), their host copy for the sums,
+ * and the host's ranking scratch. */
+static devo_status create_low_rank(cuda_device *b)
 {
-    cuda_backend *b = static_cast<cuda_backend *>(calloc(1, sizeof(cuda_backend)));
-    if (!b) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
+    const devo_device_config *cfg = &b->cfg;
+    DEVO_TRY(devo_cuda_lowrank_create(&b->lowrank, cfg->arch, b->P, cfg->directions, cfg->rank,
+                                      cfg->batch_size, cfg->device));
+    DEVO_TRY(devo_es_noise_init(&b->host_noise, cfg->arch, cfg->directions, cfg->rank,
+                                cfg->threads));
+    b->host_center = static_cast<float *>(malloc(b->D * sizeof(float)));
+    b->host_sigma = static_cast<float *>(malloc(b->D * sizeof(float)));
+    b->scratch = static_cast<size_t *>(malloc(b->P * sizeof(size_t)));
+    if (!b->host_center || !b->host_sigma || !b->scratch)
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda device: out of host memory");
+    return DEVO_OK;
+}
+
+static devo_status cuda_create(void **ctx, const devo_device_config *cfg)
+{
+    cuda_device *b = static_cast<cuda_device *>(calloc(1, sizeof(cuda_device)));
+    if (!b) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda device: out of memory");
     const devo_model *arch = cfg->arch;
     b->cfg = *cfg;
     b->P = cfg->population;
+    b->slots = cfg->directions ? b->P + 1 : b->P; // a full-rank ES's centre in slot P
     b->k = cfg->top_k;
     b->D = arch->param_count;
     b->inputs = arch->input_dim;
@@ -153,7 +203,7 @@ static devo_status cuda_create(void **ctx, const devo_backend_config *cfg)
     b->batch = devo_cuda_chunk(cfg->batch_size, b->P, b->max_units,
                                cfg->precision == DEVO_PRECISION_BF16);
     b->operand_bytes = cfg->precision == DEVO_PRECISION_BF16 ? 2 : 4;
-    devo_status status = create_in(b);
+    devo_status status = cfg->directions && cfg->rank ? create_low_rank(b) : create_in(b);
     if (status != DEVO_OK) {
         cuda_destroy(b);
         return status;
@@ -171,7 +221,7 @@ __global__ void to_bf16_kernel(const float *__restrict__ in, __nv_bfloat16 *__re
 }
 
 /* Launcher: out (count) = in (count) rounded to BF16. */
-devo_status cuda_to_bf16(cuda_backend *b, const float *in, __nv_bfloat16 *out, size_t count)
+devo_status cuda_to_bf16(cuda_device *b, const float *in, __nv_bfloat16 *out, size_t count)
 {
     to_bf16_kernel<<<cuda_grid_for(count), 256, 0, b->stream>>>(in, out, count);
     CUDA_TRY_LAUNCH();
@@ -180,7 +230,8 @@ devo_status cuda_to_bf16(cuda_backend *b, const float *in, __nv_bfloat16 *out, s
 
 static devo_status cuda_bind_data(void *ctx, const float *x, const float *y, size_t n)
 {
-    cuda_backend *b = static_cast<cuda_backend *>(ctx);
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (low_rank(b)) return devo_cuda_lowrank_bind(b->lowrank, x, y, n);
     void *old[] = {b->x, b->x_bf16, b->y, b->rows};
     for (void *p : old) cudaFree(p);
     b->device_bytes -= b->n * (b->inputs * (4 + (b->x_bf16 ? 2 : 0)) + b->width * 4 + 8);
@@ -195,10 +246,8 @@ static devo_status cuda_bind_data(void *ctx, const float *x, const float *y, siz
     DEVO_TRY(cuda_alloc(b, (void **)&b->x, n * b->inputs * sizeof(float)));
     DEVO_TRY(cuda_alloc(b, (void **)&b->y, n * b->width * sizeof(float)));
     DEVO_TRY(cuda_alloc(b, (void **)&b->rows, n * sizeof(long long)));
-    CUDA_TRY(cudaMemcpyAsync(b->x, x, n * b->inputs * sizeof(float), cudaMemcpyHostToDevice,
-                             b->stream));
-    CUDA_TRY(cudaMemcpyAsync(b->y, y, n * b->width * sizeof(float), cudaMemcpyHostToDevice,
-                             b->stream));
+    DEVO_TRY(cuda_upload(b, b->x, x, n * b->inputs * sizeof(float)));
+    DEVO_TRY(cuda_upload(b, b->y, y, n * b->width * sizeof(float)));
     if (bf16) {
         DEVO_TRY(cuda_alloc(b, (void **)&b->x_bf16, n * b->inputs * sizeof(__nv_bfloat16)));
         DEVO_TRY(cuda_to_bf16(b, b->x, b->x_bf16, n * b->inputs));
@@ -208,9 +257,17 @@ static devo_status cuda_bind_data(void *ctx, const float *x, const float *y, siz
     return DEVO_OK;
 }
 
-static devo_status cuda_population(void *ctx, const float **view)
+/* Individual i of a low-rank ES, materialised on the host from the factors' host copy. */
+static void low_rank_row(const cuda_device *b, size_t i, float *dst)
 {
-    cuda_backend *b = static_cast<cuda_backend *>(ctx);
+    int antithetic = b->cfg.antithetic;
+    devo_es_materialise(&b->host_noise, b->host_center, b->host_sigma, antithetic ? i / 2 : i,
+                        antithetic && i % 2 ? -1.0f : 1.0f, dst);
+}
+
+static devo_status cuda_view(void *ctx, const float **view)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
     if (!b->host_population) {
         // Pinned, so the download (once per generation for a custom fitness) runs at full
         // speed; pageable memory when the system cannot pin that much.
@@ -223,25 +280,150 @@ static devo_status cuda_population(void *ctx, const float **view)
         }
         if (!b->host_population)
             return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
-                             "cuda backend: cannot allocate the %zu x %zu host view", b->P, b->D);
+                             "cuda device: cannot allocate the %zu x %zu host view", b->P, b->D);
     }
-    CUDA_TRY(cudaMemcpyAsync(b->host_population, b->population, b->P * b->D * sizeof(float),
-                             cudaMemcpyDeviceToHost, b->stream));
-    CUDA_TRY(cudaStreamSynchronize(b->stream));
+    if (low_rank(b)) {
+        for (size_t i = 0; i < b->P; i++) low_rank_row(b, i, b->host_population + i * b->D);
+    } else {
+        DEVO_TRY(cuda_download(b, b->host_population, b->population, b->P * b->D * sizeof(float)));
+        CUDA_TRY(cudaStreamSynchronize(b->stream));
+    }
     *view = b->host_population;
     return DEVO_OK;
 }
 
-static devo_status cuda_individual(void *ctx, size_t index, float *dst)
+static devo_status cuda_copy_row(void *ctx, size_t index, float *dst)
 {
-    cuda_backend *b = static_cast<cuda_backend *>(ctx);
-    CUDA_TRY(cudaMemcpyAsync(dst, b->population + index * b->D, b->D * sizeof(float),
-                             cudaMemcpyDeviceToHost, b->stream));
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (low_rank(b)) {
+        low_rank_row(b, index, dst);
+        return DEVO_OK;
+    }
+    DEVO_TRY(cuda_download(b, dst, b->population + index * b->D, b->D * sizeof(float)));
     CUDA_TRY(cudaStreamSynchronize(b->stream));
     return DEVO_OK;
 }
 
-static size_t cuda_device_bytes(void *ctx) { return static_cast<cuda_backend *>(ctx)->device_bytes; }
+static devo_status cuda_device_init_population(void *ctx, const float *w0)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (low_rank(b))
+        return devo_fail(DEVO_ERR_INTERNAL, "cuda device: an ES population is perturbed");
+    return cuda_init_population(ctx, w0);
+}
+
+static devo_status cuda_device_load_rows(void *ctx, const float *rows, size_t first, size_t count)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (low_rank(b))
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "cuda device: a low-rank population is drawn, never loaded");
+    return cuda_load_rows(ctx, rows, first, count);
+}
+
+static devo_status cuda_device_vary(void *ctx, const size_t *order, const uint32_t *pairs,
+                                    uint32_t generation, size_t first, size_t count)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (low_rank(b))
+        return devo_fail(DEVO_ERR_INTERNAL, "cuda device: an ES population is perturbed");
+    return cuda_vary(ctx, order, pairs, generation, first, count);
+}
+
+static devo_lowrank_population low_rank_population(const cuda_device *b)
+{
+    devo_lowrank_population pop = {&b->host_noise, b->cfg.antithetic, b->host_center,
+                                   b->host_sigma};
+    return pop;
+}
+
+static devo_status cuda_device_evaluate(void *ctx, const size_t *rows, size_t row_count,
+                                        size_t first, size_t count, double *fitness)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (!low_rank(b)) return cuda_evaluate(ctx, rows, row_count, first, count, fitness);
+    devo_lowrank_population pop = low_rank_population(b);
+    return devo_cuda_lowrank_evaluate(b->lowrank, &pop, rows, rows ? row_count : b->n,
+                                      b->cfg.fitness, first, count, fitness);
+}
+
+static devo_status cuda_evaluate_center(void *ctx, const size_t *rows, size_t row_count,
+                                        double *fitness)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (!b->perturbed)
+        return devo_fail(DEVO_ERR_INTERNAL, "cuda device: no centre has been perturbed around");
+    if (low_rank(b))
+        return devo_cuda_lowrank_evaluate_center(b->lowrank, rows, rows ? row_count : b->n,
+                                                 b->cfg.fitness, fitness);
+    // The centre is slot P, written with the population: one more individual evaluated.
+    return cuda_evaluate_slots(b, rows, row_count, b->P, 1, fitness);
+}
+
+static devo_status cuda_device_rank(void *ctx, const double *fitness, size_t *order)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (!low_rank(b)) return cuda_rank(ctx, fitness, order);
+    devo_rank(fitness, b->P, order, b->scratch); // its fitness is on the host already
+    return DEVO_OK;
+}
+
+static devo_status cuda_device_forward(void *ctx, const float *x, size_t rows, float *y)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (!low_rank(b)) return cuda_forward(ctx, x, rows, y);
+    // A low-rank population on its own inputs runs the CPU's reference from the factors'
+    // host copy (no GPU kernel takes per-individual inputs at low rank yet).
+    if (rows > b->own_rows) {
+        devo_lowrank_free(b->own);
+        b->own = nullptr;
+        b->own_rows = 0;
+        DEVO_TRY(devo_lowrank_create(&b->own, b->cfg.arch, b->P, rows, b->cfg.threads));
+        b->own_rows = rows;
+    }
+    devo_lowrank_population pop = low_rank_population(b);
+    return devo_lowrank_forward_own(b->own, &pop, b->P, x, rows, y);
+}
+
+static devo_status cuda_perturb(void *ctx, const float *center, const float *sigma,
+                                uint32_t generation)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (!b->cfg.directions)
+        return devo_fail(DEVO_ERR_INTERNAL, "cuda device: a GA population is varied");
+    if (!low_rank(b)) return cuda_perturb_full(b, center, sigma, generation);
+    memcpy(b->host_center, center, b->D * sizeof(float));
+    memcpy(b->host_sigma, sigma, b->D * sizeof(float));
+    DEVO_TRY(devo_cuda_lowrank_perturb(b->lowrank, center, sigma, b->cfg.seed, generation,
+                                       b->host_noise.eps));
+    b->perturbed = true;
+    return DEVO_OK;
+}
+
+static devo_status cuda_update_sums(void *ctx, const float *w, const float *v, float *s1,
+                                    float *s2)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (!b->perturbed)
+        return devo_fail(DEVO_ERR_INTERNAL, "cuda device: no directions have been drawn");
+    if (!low_rank(b)) return cuda_update_sums_full(b, w, v, s1, s2);
+    // Low rank: the reference sums (es_noise.c) over the factors' host copy, drawn on the
+    // device and copied up with the perturbation.
+    return devo_es_noise_sums(&b->host_noise, w, v, s1, s2);
+}
+
+static void cuda_traffic(void *ctx, devo_device_traffic *out)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    *out = b->traffic;
+    out->held = b->device_bytes;
+    if (!low_rank(b)) return;
+    devo_device_traffic factors;
+    devo_cuda_lowrank_traffic(b->lowrank, &factors);
+    out->to_device += factors.to_device;
+    out->to_host += factors.to_host;
+    out->held += factors.held;
+}
 
 /* The ceiling: the fastest of a few timed repetitions of one square GEMM in a precision's
  * arithmetic, and of one large device-to-device copy. */
@@ -358,28 +540,26 @@ static devo_status cuda_measure_ceiling(int threads, devo_precision precision, d
     return status;
 }
 
-extern "C" const devo_backend_i *devo_backend_cuda(void)
+extern "C" const devo_device_i *devo_device_cuda(void)
 {
-    static const devo_backend_i cuda = {
+    static const devo_device_i cuda = {
         "cuda",
         cuda_create,
         cuda_destroy,
-        cuda_init_population,
         cuda_bind_data,
-        cuda_evaluate,
-        cuda_rank,
-        cuda_breed,
-        cuda_population,
-        cuda_individual,
-        cuda_forward,
-        cuda_device_bytes,
+        cuda_device_init_population,
+        cuda_device_load_rows,
+        cuda_copy_row,
+        cuda_view,
+        cuda_device_evaluate,
+        cuda_evaluate_center,
+        cuda_device_rank,
+        cuda_device_forward,
+        cuda_device_vary,
+        cuda_perturb,
+        cuda_update_sums,
+        cuda_traffic,
         cuda_measure_ceiling,
-        cuda_load_population,
-        cuda_breed_range,
-        nullptr, // tell, center, evaluate_center, es_state: the GA has no search distribution
-        nullptr,
-        nullptr,
-        nullptr,
     };
     return &cuda;
 }

@@ -1,0 +1,397 @@
+/*
+ * device.c - the CPU device (device.h), the readable reference every other
+ * device is checked against. The GA's population and a full-rank ES's are one
+ * P x D host buffer (the GA's double-buffered for its variation); a low-rank
+ * ES's is its factors (es_noise.h), never materialised but where a caller asks.
+ * Evaluation by evaluate.c (OpenBLAS sgemm) or lowrank.c, host ranking,
+ * the reference variation (variation.c), the ES directions and sums
+ * (es_noise.c), and the CPU's hardware ceiling.
+ */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas_cpu.h"
+#include "clock.h"
+#include "device.h"
+#include "error.h"
+#include "es_noise.h"
+#include "evaluate_cpu.h"
+#include "forward_split_cpu.h"
+#include "lowrank_cpu.h"
+#include "parallel.h"
+#include "selection.h"
+#include "variation_cpu.h"
+
+typedef struct cpu_device {
+    devo_device_config cfg;
+    size_t P, D;
+    float *population;   /* (P, D): the GA's rows, a full-rank ES's; a low-rank ES's on demand */
+    int population_ready; /* a low-rank ES: population holds the current factors' rows */
+    float *next;          /* (P, D): the GA's generation being made */
+    size_t *scratch;      /* (P): ranking scratch */
+    const float *x, *y;   /* bound data: (n, inputs), (n, target width); borrowed */
+    size_t n;
+    /* Evaluation: the population's P slots (the GA, a full-rank ES), or a low-rank ES's centre
+     * alone (1 slot, its GEMM shape slot 0's), and a low-rank ES's population. */
+    devo_cpu_evaluator *evaluator;
+    devo_lowrank_eval *lowrank;
+    /* An ES: the directions last drawn, and the centre and sigma (D each) they were drawn around. */
+    devo_es_noise noise;
+    float *center, *sigma;
+    int perturbed;
+    /* devo_evolver_forward's work space: full rows, or a low-rank ES's own evaluator. */
+    devo_cpu_forward_split own;
+    devo_lowrank_eval *own_lowrank;
+    size_t own_rows;
+} cpu_device;
+
+static int es(const cpu_device *b) { return b->cfg.directions > 0; }
+static int low_rank(const cpu_device *b) { return es(b) && b->cfg.rank > 0; }
+
+static void cpu_destroy(void *ctx)
+{
+    cpu_device *b = ctx;
+    if (!b) return;
+    free(b->population);
+    free(b->next);
+    free(b->scratch);
+    devo_cpu_evaluator_free(b->evaluator);
+    devo_lowrank_free(b->lowrank);
+    devo_es_noise_release(&b->noise);
+    free(b->center);
+    free(b->sigma);
+    devo_cpu_forward_split_release(&b->own);
+    devo_lowrank_free(b->own_lowrank);
+    free(b);
+}
+
+/* The buffers of cfg's population, its evaluator and an ES's directions. */
+static devo_status allocate(cpu_device *b)
+{
+    const devo_device_config *cfg = &b->cfg;
+    size_t P = b->P, D = b->D;
+    b->scratch = malloc(P * sizeof(size_t));
+    if (!low_rank(b)) b->population = malloc(P * D * sizeof(float));
+    if (!es(b)) b->next = malloc(P * D * sizeof(float));
+    if (!b->scratch || (!low_rank(b) && !b->population) || (!es(b) && !b->next))
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
+                         "cpu device: cannot allocate %d x %zu x %zu population weights",
+                         es(b) ? 1 : 2, P, D);
+    DEVO_TRY(devo_cpu_evaluator_create(&b->evaluator, cfg->arch, low_rank(b) ? 1 : P,
+                                       cfg->batch_size, cfg->threads));
+    if (!es(b)) return DEVO_OK;
+    b->center = malloc(D * sizeof(float));
+    b->sigma = malloc(D * sizeof(float));
+    if (!b->center || !b->sigma)
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu device: cannot allocate the centre");
+    DEVO_TRY(devo_es_noise_init(&b->noise, cfg->arch, cfg->directions, cfg->rank, cfg->threads));
+    if (low_rank(b))
+        DEVO_TRY(devo_lowrank_create(&b->lowrank, cfg->arch, P, cfg->batch_size, cfg->threads));
+    return DEVO_OK;
+}
+
+static devo_status cpu_create(void **ctx, const devo_device_config *cfg)
+{
+    if (cfg->precision != DEVO_PRECISION_FP32)
+        return devo_fail(DEVO_ERR_UNSUPPORTED,
+                         "cpu device: only DEVO_PRECISION_FP32 is supported (asked for %s)",
+                         cfg->precision == DEVO_PRECISION_TF32 ? "TF32" : "BF16");
+    size_t P = cfg->population, D = cfg->arch->param_count;
+    if (P > SIZE_MAX / sizeof(float) / D)
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
+                         "cpu device: population %zu x %zu weights does not fit in memory", P, D);
+    cpu_device *b = calloc(1, sizeof *b);
+    if (!b) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu device: out of memory");
+    b->cfg = *cfg;
+    b->P = P;
+    b->D = D;
+    devo_status status = allocate(b);
+    if (status != DEVO_OK) {
+        cpu_destroy(b);
+        return status;
+    }
+    *ctx = b;
+    return DEVO_OK;
+}
+
+static devo_status cpu_bind_data(void *ctx, const float *x, const float *y, size_t n)
+{
+    cpu_device *b = ctx;
+    b->x = x;
+    b->y = y;
+    b->n = n;
+    return DEVO_OK;
+}
+
+/* ------------------------------------------------------------------------------- rows */
+
+static devo_status cpu_init_population(void *ctx, const float *w0)
+{
+    cpu_device *b = ctx;
+    if (es(b)) return devo_fail(DEVO_ERR_INTERNAL, "cpu device: an ES population is perturbed");
+    devo_cpu_init_population(b->population, b->P, b->D, w0, b->cfg.init_std, b->cfg.seed);
+    return DEVO_OK;
+}
+
+static devo_status cpu_load_rows(void *ctx, const float *rows, size_t first, size_t count)
+{
+    cpu_device *b = ctx;
+    if (low_rank(b))
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "cpu device: a low-rank population is drawn, never loaded");
+    memcpy(b->population + first * b->D, rows, count * b->D * sizeof(float));
+    return DEVO_OK;
+}
+
+/* Individual i of an ES: direction i / 2 or i around the centre (es_noise.h). */
+static void es_row(const cpu_device *b, size_t i, float *dst)
+{
+    int antithetic = b->cfg.antithetic;
+    devo_es_materialise(&b->noise, b->center, b->sigma, antithetic ? i / 2 : i,
+                        antithetic && i % 2 ? -1.0f : 1.0f, dst);
+}
+
+static devo_status cpu_copy_row(void *ctx, size_t index, float *dst)
+{
+    cpu_device *b = ctx;
+    if (low_rank(b)) es_row(b, index, dst);
+    else memcpy(dst, b->population + index * b->D, b->D * sizeof(float));
+    return DEVO_OK;
+}
+
+static devo_status cpu_view(void *ctx, const float **view)
+{
+    cpu_device *b = ctx;
+    if (low_rank(b) && !b->population_ready) {
+        if (!b->population && !(b->population = malloc(b->P * b->D * sizeof(float))))
+            return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
+                             "cpu device: cannot allocate the %zu x %zu population", b->P, b->D);
+        for (size_t i = 0; i < b->P; i++) es_row(b, i, b->population + i * b->D);
+        b->population_ready = 1;
+    }
+    *view = b->population;
+    return DEVO_OK;
+}
+
+/* ------------------------------------------------------------------------- evaluation */
+
+static devo_status cpu_evaluate(void *ctx, const size_t *rows, size_t row_count, size_t first,
+                                size_t count, double *fitness)
+{
+    cpu_device *b = ctx;
+    size_t samples = rows ? row_count : b->n;
+    if (low_rank(b)) {
+        devo_lowrank_population pop = {&b->noise, b->cfg.antithetic, b->center, b->sigma};
+        return devo_lowrank_evaluate(b->lowrank, &pop, b->x, b->y, rows, samples,
+                                     b->cfg.fitness, first, count, fitness);
+    }
+    return devo_cpu_evaluate(b->evaluator, b->population + first * b->D, first, count, b->x,
+                             b->y, rows, samples, b->cfg.fitness, fitness + first);
+}
+
+static devo_status cpu_evaluate_center(void *ctx, const size_t *rows, size_t row_count,
+                                       double *fitness)
+{
+    cpu_device *b = ctx;
+    if (!b->perturbed)
+        return devo_fail(DEVO_ERR_INTERNAL, "cpu device: no centre has been perturbed around");
+    return devo_cpu_evaluate(b->evaluator, b->center, 0, 1, b->x, b->y, rows,
+                             rows ? row_count : b->n, b->cfg.fitness, fitness);
+}
+
+static devo_status cpu_rank(void *ctx, const double *fitness, size_t *order)
+{
+    cpu_device *b = ctx;
+    devo_rank(fitness, b->P, order, b->scratch);
+    return DEVO_OK;
+}
+
+static devo_status cpu_forward(void *ctx, const float *x, size_t rows, float *y)
+{
+    cpu_device *b = ctx;
+    if (!low_rank(b))
+        return devo_cpu_forward_split_run(&b->own, b->cfg.arch, b->population, b->P, x, rows,
+                                          y, b->cfg.threads);
+    if (rows > b->own_rows) { // called once per environment step: keep the work space
+        devo_lowrank_free(b->own_lowrank);
+        b->own_lowrank = NULL;
+        b->own_rows = 0;
+        DEVO_TRY(devo_lowrank_create(&b->own_lowrank, b->cfg.arch, b->P, rows, b->cfg.threads));
+        b->own_rows = rows;
+    }
+    devo_lowrank_population pop = {&b->noise, b->cfg.antithetic, b->center, b->sigma};
+    return devo_lowrank_forward_own(b->own_lowrank, &pop, b->P, x, rows, y);
+}
+
+/* -------------------------------------------------------------------------- variation */
+
+/* One generation's breeding, for devo_parallel_for over the children first_child.. */
+typedef struct vary_job {
+    cpu_device *b;
+    const uint32_t *pairs;
+    uint32_t generation;
+    size_t first_child;
+} vary_job;
+
+static void make_children(void *ctx, size_t part, size_t begin, size_t end)
+{
+    (void)part;
+    vary_job *job = ctx;
+    cpu_device *b = job->b;
+    size_t k = b->cfg.top_k, D = b->D;
+    for (size_t c = job->first_child + begin; c < job->first_child + end; c++) {
+        const uint32_t *pair = job->pairs + 2 * c;
+        devo_cpu_make_child(b->next + (k + c) * D, b->next + pair[0] * D, b->next + pair[1] * D,
+                            D, b->cfg.seed, job->generation, (uint32_t)(k + c),
+                            b->cfg.mutation_threshold, b->cfg.mutation_std);
+    }
+}
+
+static devo_status cpu_vary(void *ctx, const size_t *order, const uint32_t *pairs,
+                            uint32_t generation, size_t first, size_t count)
+{
+    cpu_device *b = ctx;
+    if (es(b)) return devo_fail(DEVO_ERR_INTERNAL, "cpu device: an ES population is perturbed");
+    size_t k = b->cfg.top_k, D = b->D;
+    // Elites first (children are made from their new slots), then the children of slots
+    // [first, first + count) in parallel: each child's draws depend on its slot only.
+    for (size_t r = 0; r < k; r++)
+        memcpy(b->next + r * D, b->population + order[r] * D, D * sizeof(float));
+    size_t begin = first > k ? first : k, end = first + count;
+    vary_job job = {b, pairs, generation, begin - k};
+    if (end > begin)
+        DEVO_TRY(devo_parallel_for((size_t)devo_cpu_thread_count(b->cfg.threads), end - begin,
+                                   make_children, &job));
+    float *swap = b->population;
+    b->population = b->next;
+    b->next = swap;
+    return DEVO_OK;
+}
+
+static devo_status cpu_perturb(void *ctx, const float *center, const float *sigma,
+                               uint32_t generation)
+{
+    cpu_device *b = ctx;
+    if (!es(b)) return devo_fail(DEVO_ERR_INTERNAL, "cpu device: a GA population is varied");
+    memcpy(b->center, center, b->D * sizeof(float));
+    memcpy(b->sigma, sigma, b->D * sizeof(float));
+    b->perturbed = 1;
+    b->population_ready = 0;
+    DEVO_TRY(devo_es_noise_draw(&b->noise, b->cfg.seed, generation));
+    if (!low_rank(b))
+        for (size_t i = 0; i < b->P; i++) es_row(b, i, b->population + i * b->D);
+    return DEVO_OK;
+}
+
+static devo_status cpu_update_sums(void *ctx, const float *w, const float *v, float *s1,
+                                   float *s2)
+{
+    cpu_device *b = ctx;
+    if (!b->perturbed)
+        return devo_fail(DEVO_ERR_INTERNAL, "cpu device: no directions have been drawn");
+    return devo_es_noise_sums(&b->noise, w, v, s1, s2);
+}
+
+/* ------------------------------------------------------------------------- accounting */
+
+static void cpu_traffic(void *ctx, devo_device_traffic *out)
+{
+    (void)ctx;
+    memset(out, 0, sizeof *out); // the population is host memory: nothing moves
+}
+
+/* Seconds of the fastest of `runs` calls of fn(state). */
+static double fastest_seconds(void (*fn)(void *), void *state, int runs)
+{
+    double best = 0.0;
+    for (int r = 0; r < runs; r++) {
+        double start = devo_now_seconds();
+        fn(state);
+        double seconds = devo_now_seconds() - start;
+        if (r == 0 || seconds < best) best = seconds;
+    }
+    return best;
+}
+
+typedef struct ceiling_buffers {
+    int n;
+    float *a, *b, *c;
+    size_t copy_bytes;
+} ceiling_buffers;
+
+static void square_sgemm(void *state)
+{
+    ceiling_buffers *s = state;
+    // c (n, n) = a (n, n) x b (n, n), all row-major
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->n, s->n, s->n, 1.0f, s->a, s->n,
+                s->b, s->n, 0.0f, s->c, s->n);
+}
+
+static void big_copy(void *state)
+{
+    ceiling_buffers *s = state;
+    memcpy(s->c, s->a, s->copy_bytes);
+}
+
+static devo_status cpu_measure_ceiling(int threads, devo_precision precision, double *gemm_flops,
+                                       double *copy_bytes_per_second, size_t *gemm_size)
+{
+    (void)precision; // FP32 only: the CPU device refuses the others
+    devo_blas_select(); // done at load already; the ceiling's sgemm runs without a forward
+    ceiling_buffers s = {.n = 2048};
+    size_t elements = (size_t)s.n * (size_t)s.n;
+    s.a = malloc(elements * sizeof(float));
+    s.b = malloc(elements * sizeof(float));
+    s.c = malloc(elements * sizeof(float));
+    if (!s.a || !s.b || !s.c) {
+        free(s.a);
+        free(s.b);
+        free(s.c);
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu ceiling: cannot allocate 3 x %d^2 floats",
+                         s.n);
+    }
+    for (size_t i = 0; i < elements; i++) {
+        s.a[i] = (float)(i % 7) * 0.25f;
+        s.b[i] = (float)(i % 5) * 0.5f;
+        s.c[i] = 0.0f;
+    }
+    s.copy_bytes = elements * sizeof(float);
+    // The ceiling is OpenBLAS on every thread: the one multi-threaded GEMM devo runs.
+    int previous_threads = devo_blas_threads(devo_cpu_thread_count(threads));
+    double gemm_seconds = fastest_seconds(square_sgemm, &s, 3);
+    devo_blas_threads(previous_threads);
+    double copy_seconds = fastest_seconds(big_copy, &s, 5);
+    *gemm_flops = 2.0 * s.n * (double)s.n * s.n / gemm_seconds;
+    // A copy reads and writes every byte once.
+    *copy_bytes_per_second = 2.0 * (double)s.copy_bytes / copy_seconds;
+    *gemm_size = (size_t)s.n;
+    free(s.a);
+    free(s.b);
+    free(s.c);
+    return DEVO_OK;
+}
+
+const devo_device_i *devo_device_cpu(void)
+{
+    static const devo_device_i cpu = {
+        .name = "cpu",
+        .create = cpu_create,
+        .destroy = cpu_destroy,
+        .bind_data = cpu_bind_data,
+        .init_population = cpu_init_population,
+        .load_rows = cpu_load_rows,
+        .copy_row = cpu_copy_row,
+        .view = cpu_view,
+        .evaluate = cpu_evaluate,
+        .evaluate_center = cpu_evaluate_center,
+        .rank = cpu_rank,
+        .forward = cpu_forward,
+        .vary = cpu_vary,
+        .perturb = cpu_perturb,
+        .update_sums = cpu_update_sums,
+        .traffic = cpu_traffic,
+        .measure_ceiling = cpu_measure_ceiling,
+    };
+    return &cpu;
+}

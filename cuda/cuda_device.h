@@ -1,0 +1,141 @@
+/*
+ * cuda_device.h - the CUDA device's context (device.h) and the entry points its
+ * files share. The GA's population is one P x D float tensor on the device,
+ * double-buffered; a full-rank ES's is the same tensor with one slot more, its
+ * centre (slot P), written with its directions on the device (cuda_perturb.cu);
+ * a low-rank ES's is its factors (cuda_lowrank.cu). The training data is
+ * uploaded once per run; every buffer is a plain cudaMalloc sized at create
+ * (population, work space) or at bind (data), after checking that it fits.
+ */
+#ifndef DEVO_CUDA_DEVICE_H
+#define DEVO_CUDA_DEVICE_H
+
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+extern "C" {
+#include "cuda_lowrank.h"
+#include "device.h"
+#include "es_noise.h"
+}
+
+struct cuda_device {
+    devo_device_config cfg;
+    size_t P, D, k;
+    size_t slots;          /* rows of population: P, or P + 1 for a full-rank ES (its centre) */
+    size_t inputs, outputs, width, max_units, batch;
+    size_t operand_bytes;  /* 4 (FP32, TF32) or 2 (BF16): GEMM operand element size */
+    cudaStream_t stream;
+    cublasHandle_t blas;
+
+    float *population;     /* (slots, D) */
+    float *next;           /* (slots, D): the generation being made (an ES: unused) */
+    __nv_bfloat16 *population_bf16; /* (slots, D): GEMM operands, BF16 only, written with the
+                                       population */
+    void *packed;          /* (inputs, slots * units0) operands: first-layer kernels side by side,
+                              written with the population (cuda_vary.cu, cuda_perturb.cu) */
+    float *pre[2];         /* ping-pong (P, batch, max_units) GEMM outputs */
+    __nv_bfloat16 *act_bf16[2]; /* the activations as BF16 operands, BF16 only */
+    double *loss_sum;      /* (P) */
+    unsigned long long *correct; /* (P) */
+    double *host_sums;     /* (P) staging of loss_sum */
+    unsigned long long *host_correct; /* (P) */
+
+    /* selection */
+    double *fitness, *keys_in, *keys_out; /* (P) */
+    int *values_in, *values_out;          /* (P) */
+    void *sort_temp;
+    size_t sort_temp_bytes;
+    int *host_order;                      /* (P) */
+    int2 *sources;                        /* (P): per slot the two parents (elites: the same one) */
+    int2 *host_sources;                   /* (P) */
+
+    /* bound data */
+    float *x;              /* (n, inputs) */
+    __nv_bfloat16 *x_bf16; /* (n, inputs), BF16 only */
+    float *y;              /* (n, width) */
+    size_t n;
+    long long *rows;       /* (n): a subset's row indices */
+    void *gathered_x;      /* (batch, inputs) operands */
+    float *gathered_y;     /* (batch, width) */
+
+    /* devo_evolver_forward: inputs and outputs of every individual, grown on demand */
+    float *forward_x, *forward_y;
+    __nv_bfloat16 *forward_x_bf16;
+    size_t forward_rows;
+
+    float *host_population; /* (P, D) host mirror for ask and custom fitness, on first use */
+    bool host_population_pinned; /* allocated by cudaMallocHost (else malloc) */
+    size_t device_bytes;
+    devo_device_traffic traffic; /* bytes copied each way (held: see device_bytes) */
+
+    /* An evolution strategy (cfg.directions > 0): */
+    float *center, *sigma;  /* (D) each, on the device: what the population is drawn around */
+    float *eps;             /* full rank: (directions, D) the directions last drawn */
+    float *w, *v;           /* full rank: (directions) the update's weights */
+    float *s1, *s2;         /* full rank: (D) the update's sums */
+    bool perturbed;         /* a centre has been given */
+    /* Low rank: the factors on the device (their evaluation), and their host copy for the
+     * update's sums, a row asked for, and devo_evolver_forward (the CPU's reference). */
+    devo_cuda_lowrank *lowrank;
+    devo_es_noise host_noise;
+    float *host_center, *host_sigma; /* (D) each */
+    devo_lowrank_eval *own;          /* devo_evolver_forward's work space, own_rows rows */
+    size_t own_rows;
+    size_t *scratch;                 /* (P): a low-rank population's ranking on the host */
+};
+
+/* A view of per-individual rows in device memory: individual p, row r starts at
+ * base + p * individual_stride + r * row_stride. */
+struct cuda_view {
+    float *base;
+    size_t individual_stride;
+    size_t row_stride;
+};
+
+/* A float as a GEMM operand of type T (float, or __nv_bfloat16 rounded to nearest). */
+template <typename T> __device__ T to_operand(float v);
+template <> __device__ __forceinline__ float to_operand<float>(float v) { return v; }
+template <> __device__ __forceinline__ __nv_bfloat16 to_operand<__nv_bfloat16>(float v)
+{
+    return __float2bfloat16(v);
+}
+
+/* cuda_evaluate.cu */
+devo_status cuda_evaluate(void *ctx, const size_t *rows, size_t row_count, size_t first,
+                          size_t count, double *fitness);
+/* cuda_evaluate with fitness (count) for slots [first, first + count) (slot P: an ES's centre). */
+devo_status cuda_evaluate_slots(cuda_device *b, const size_t *rows, size_t row_count,
+                                size_t first, size_t count, double *fitness);
+devo_status cuda_forward(void *ctx, const float *x, size_t rows, float *y);
+
+/* cuda_select.cu */
+devo_status cuda_sort_temp_bytes(size_t P, size_t *bytes);
+devo_status cuda_rank(void *ctx, const double *fitness, size_t *order);
+
+/* cuda_vary.cu */
+devo_status cuda_init_population(void *ctx, const float *w0);
+devo_status cuda_vary(void *ctx, const size_t *order, const uint32_t *pairs, uint32_t generation,
+                      size_t first, size_t count);
+devo_status cuda_load_rows(void *ctx, const float *rows, size_t first, size_t count);
+
+/* cuda_perturb.cu: a full-rank ES's population, centre and update sums. */
+devo_status cuda_es_allocate(cuda_device *b);
+devo_status cuda_perturb_full(cuda_device *b, const float *center, const float *sigma,
+                              uint32_t generation);
+devo_status cuda_update_sums_full(cuda_device *b, const float *w, const float *v, float *s1,
+                                  float *s2);
+
+/* cudaMemcpyAsync of `bytes` on b's stream, host to device or device to host, counted in
+ * b->traffic (cuda_device.cu). */
+devo_status cuda_upload(cuda_device *b, void *dst, const void *src, size_t bytes);
+devo_status cuda_download(cuda_device *b, void *dst, const void *src, size_t bytes);
+
+/* out (count) = in (count) rounded to BF16, on b's stream (cuda_device.cu). */
+devo_status cuda_to_bf16(cuda_device *b, const float *in, __nv_bfloat16 *out, size_t count);
+
+/* Allocates `bytes` on the device into *ptr and counts them in b->device_bytes. */
+devo_status cuda_alloc(cuda_device *b, void **ptr, size_t bytes);
+
+#endif /* DEVO_CUDA_DEVICE_H */

@@ -1,0 +1,85 @@
+/*
+ * algorithm.h - the one interface every algorithm implements: the seed's GA
+ * (ga.c) and the evolution strategies (es.c, with OpenAI-ES, PGPE and SNES
+ * behind strategy.h). An algorithm says what it asks of a device (configure),
+ * keeps what evolves on the host (the GA: its parent pairs; an ES: centre,
+ * sigma and its optimiser's state) and makes each next population through the
+ * device interface (device.h) alone. The engine (evolver.c) evaluates and ranks;
+ * the algorithm turns a ranked generation into the next. Never installed.
+ */
+#ifndef DEVO_ALGORITHM_H
+#define DEVO_ALGORITHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "device.h"
+
+/* One piece of an algorithm's state that evolves across generations, as the state file holds
+ * it: `length` floats at f32 (bounded below by `bound`), or, when f32 is NULL, one counter at
+ * count. Writable: a saved state is restored through it. */
+typedef enum devo_state_bound {
+    DEVO_STATE_FINITE = 0,      /* any finite value */
+    DEVO_STATE_NONNEGATIVE = 1, /* finite, >= 0 (a second moment) */
+    DEVO_STATE_POSITIVE = 2     /* finite, > 0 (a sigma) */
+} devo_state_bound;
+
+typedef struct devo_state_tensor {
+    const char *name;       /* the state file's tensor name, "es/center" */
+    float *f32;             /* (length), or NULL for a counter */
+    size_t length;
+    uint64_t *count;        /* the counter when f32 is NULL */
+    devo_state_bound bound;
+} devo_state_tensor;
+
+/* The most tensors an algorithm's state lists: centre, sigma, the schedule's position and a
+ * strategy's optimiser state (strategy.h). */
+enum { DEVO_ALGORITHM_STATE_MAX = 7 };
+
+typedef struct devo_algorithm_i {
+    const char *name;
+    /* Nonzero for a search distribution: its answer is its centre, scored once more each
+     * generation (the history's centre column), and every process holds all of its state. */
+    int has_center;
+    /* Nonzero when slots 0..k-1 of a new generation are the last one's elites, unchanged,
+     * so their fitness stands while the samples stay the same (the GA). */
+    int keeps_elites;
+    /* What o asks of the device: the population's shape fields of cfg (population, top_k,
+     * init_std, mutation_std, mutation_threshold, directions, antithetic, rank). */
+    void (*configure)(const devo_evolve_options *o, devo_device_config *cfg);
+    /* State for a run of o on arch over the device (dev, dev_ctx), both borrowed. */
+    devo_status (*create)(void **state, const devo_evolve_options *o, const devo_model *arch,
+                          const devo_device_i *dev, void *dev_ctx);
+    void (*destroy)(void *state); /* accepts NULL */
+    /* The first population, around (or from) w0 (D). */
+    devo_status (*start)(void *state, const float *w0);
+    /* The population of a saved run at `generation`: the GA loads its rows (P, D); an ES,
+     * its state restored through `list`, draws them again (population NULL). */
+    devo_status (*resume)(void *state, const float *population, uint32_t generation);
+    /* The next population from the ranked fitness (P) of this one (order, P), made for
+     * `generation`; a process spread over others makes only the slots [first, first + count)
+     * that it evaluates next (and whatever every process must hold). */
+    devo_status (*next)(void *state, const double *fitness, const size_t *order,
+                        uint32_t generation, size_t first, size_t count);
+    /* dst (D) = the run's answer: the best individual (order[0]), or the centre. */
+    devo_status (*answer)(void *state, const size_t *order, float *dst);
+    /* Lists the state that evolves across generations into out (at most
+     * DEVO_ALGORITHM_STATE_MAX entries; the GA has none); returns the count. */
+    size_t (*list)(void *state, devo_state_tensor *out);
+} devo_algorithm_i;
+
+/* The seed's genetic algorithm (ga.c). */
+const devo_algorithm_i *devo_algorithm_ga(void);
+
+/* The evolution strategies (es.c): the strategy named by devo_evolve_options.strategy. */
+const devo_algorithm_i *devo_algorithm_es(void);
+
+/* The algorithm of o->strategy. */
+const devo_algorithm_i *devo_algorithm_for(const devo_evolve_options *o);
+
+/* *cfg = what a run of o on arch asks of its device: o's evaluation settings, the process's
+ * CUDA device (devo_options_device) and the population devo_algorithm_for(o) configures. */
+void devo_algorithm_device_config(const devo_evolve_options *o, const devo_model *arch,
+                                  devo_device_config *cfg);
+
+#endif /* DEVO_ALGORITHM_H */
