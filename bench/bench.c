@@ -9,11 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "device.h"
 #include "bench_row.h"
-#include "blas_cpu.h"
+#include "blas.h"
 #include "cli_data.h"
 #include "gnuplot.h"
 #include "cli_names.h"
@@ -200,7 +201,8 @@ static int parse_bench(int argc, char **argv, bench_args *a)
         {"top-k", CLI_SIZE, &a->top_k, "elites (0 = population / 4)"},
         {"batch-size", CLI_SIZE, &a->batch_size, "samples per evaluation chunk (1024)"},
         {"threads", CLI_INT, &a->threads, "CPU threads, 0 = all cores (0)"},
-        {"csv", CLI_STRING, &a->csv, "also write the rows to this CSV file"},
+        {"csv", CLI_STRING, &a->csv,
+         "also write the rows to this CSV file (--plot without it: a temporary one)"},
         {"plot", CLI_STRING, &a->plot, "draw throughput against population to this PNG"},
     };
     int parsed = cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0],
@@ -218,7 +220,6 @@ static int parse_bench(int argc, char **argv, bench_args *a)
                 a->generations == 0 ? "generations" : "batch-size");
         return CLI_USAGE_ERROR;
     }
-    if (a->plot && !a->csv) a->csv = "devo-bench.csv";
     return CLI_OK;
 }
 
@@ -418,9 +419,22 @@ int cmd_bench(int argc, char **argv)
     }
     size_t n = a.samples && a.samples < devo_dataset_count(data) ? a.samples
                                                                   : devo_dataset_count(data);
+    // --plot without --csv: the rows the plot is drawn from go to a temporary file, removed
+    // after drawing, never into the working directory.
+    char temporary[4096] = "";
+    if (a.plot && !a.csv) {
+        const char *dir = getenv("TMPDIR");
+        snprintf(temporary, sizeof temporary, "%s/devo-bench-XXXXXX", dir && *dir ? dir : "/tmp");
+        a.csv = temporary;
+    }
     FILE *csv = NULL;
-    if (a.csv && !(csv = fopen(a.csv, "w"))) {
+    int fd = temporary[0] ? mkstemp(temporary) : -1;
+    if (a.csv && !(csv = temporary[0] ? (fd >= 0 ? fdopen(fd, "w") : NULL) : fopen(a.csv, "w"))) {
         fprintf(stderr, "devo: cannot write '%s': %s\n", a.csv, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(temporary);
+        }
         devo_dataset_free(data);
         sweep_free(&s);
         return 1;
@@ -451,6 +465,7 @@ int cmd_bench(int argc, char **argv)
     }
     if (csv) fclose(csv);
     if (worst == 0 && a.plot && !draw_plot(a.csv, a.plot, series, series_count)) worst = 1;
+    if (temporary[0]) unlink(temporary);
     devo_dataset_free(data);
     sweep_free(&s);
     return worst;

@@ -11,17 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blas_cpu.h"
+#include "blas.h"
 #include "clock.h"
 #include "device.h"
 #include "error.h"
 #include "es_noise.h"
-#include "evaluate_cpu.h"
-#include "forward_split_cpu.h"
-#include "lowrank_cpu.h"
+#include "evaluate.h"
+#include "forward_split.h"
+#include "lowrank.h"
 #include "parallel.h"
 #include "selection.h"
-#include "variation_cpu.h"
+#include "variation.h"
 
 typedef struct cpu_device {
     devo_device_config cfg;

@@ -6,8 +6,8 @@
  * take the high and low halves of the 32 x 32 -> 64-bit products from the even- and
  * odd-lane multiplies (vpmuludq) and blend them; left to itself the compiler uses a full
  * 64-bit multiply (vpmullq, three times slower) or does not vectorise at all. Always
- * inlined: callers are compiled for the matching instruction set (variation_cpu.c,
- * normals_cpu.c). Also the normals of such lanes, the same way.
+ * inlined: callers are compiled for the matching instruction set (variation.c,
+ * normals.c). Also the normals of such lanes, the same way.
  */
 #ifndef DEVO_PHILOX_LANES_H
 #define DEVO_PHILOX_LANES_H

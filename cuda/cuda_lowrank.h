@@ -1,6 +1,6 @@
 /*
  * cuda_lowrank.h - low-rank ES population evaluation on the GPU (cuda_lowrank.cu),
- * the device counterpart of lowrank_cpu.c with the same factors and the same
+ * the device counterpart of lowrank.c with the same factors and the same
  * population: layer 0 as one cuBLAS GEMM x [W_0 | A_1 .. A_dirs] plus a fused
  * kernel for the thin per-individual terms, bias and activation; later layers
  * as one GEMM over all individuals' stacked rows plus the thin (H A) B^T kernels.
@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #include "device.h"
-#include "lowrank_cpu.h"
+#include "lowrank.h"
 
 typedef struct devo_cuda_lowrank devo_cuda_lowrank;
 

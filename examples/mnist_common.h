@@ -10,6 +10,7 @@
 
 #include <devo.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int fail(const char *what)
 {
@@ -32,11 +33,15 @@ static void save_history(const devo_history *h, const char *path)
     printf("history saved to %s\n", path);
 }
 
-/* argv[1]: the data directory (default: the installed Fashion-MNIST); argv[2]: the history CSV. */
-static int run_mnist_example(int argc, char **argv, devo_fitness fitness, const char *history)
+/* argv[1]: the data directory (default: the installed Fashion-MNIST); argv[2]: the history CSV
+ * (default: `name` in $TMPDIR, or /tmp: a run leaves nothing in the working directory). */
+static int run_mnist_example(int argc, char **argv, devo_fitness fitness, const char *name)
 {
     const char *dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
-    if (argc > 2) history = argv[2];
+    char history[4096];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(history, sizeof history, "%s/%s", tmp && *tmp ? tmp : "/tmp", name);
+    if (argc > 2) snprintf(history, sizeof history, "%s", argv[2]);
     devo_dataset *train = NULL, *test = NULL;
     if (devo_dataset_load_idx_dir(&train, dir, "train")) return fail("train data");
     if (devo_dataset_load_idx_dir(&test, dir, "t10k")) test = NULL; // the test split is optional

@@ -6,7 +6,7 @@
 #include <string>
 
 extern "C" {
-#include "blas_cpu.h"
+#include "blas.h"
 char *openblas_get_corename(void);
 }
 

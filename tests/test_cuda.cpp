@@ -24,7 +24,7 @@ extern "C" {
 #include "es_noise.h"
 #include "evolver.h"
 #include "cuda_hooks.h"
-#include "forward_cpu.h"
+#include "forward.h"
 #include "nn_math.h"
 #include "options.h"
 #include "rng.h"
@@ -1025,7 +1025,7 @@ TEST(CudaHost, CurandInitOffsetCarriesTheIndividualBelow2To30Only)
 }
 
 // The low-rank factors drawn on the device equal the CPU's bit for bit (es_noise.c), and their
-// evaluation (cuda_lowrank.cu) agrees with the CPU's (lowrank_cpu.c).
+// evaluation (cuda_lowrank.cu) agrees with the CPU's (lowrank.c).
 TEST_F(Cuda, LowRankEvaluationIsEquivalentToRef)
 {
     devo_model *m = nullptr;

@@ -1,4 +1,4 @@
-// The device interface (src/device.h) as every device offers it: no entry is missing for one
+// The device interface (src/base/device.h) as every device offers it: no entry is missing for one
 // family of algorithms, a device refuses the operations of the other family's population with
 // a status (never a crash), and the CPU device's ES population is the one its directions and
 // centre imply.

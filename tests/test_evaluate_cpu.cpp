@@ -7,7 +7,7 @@
 #include <vector>
 
 extern "C" {
-#include "evaluate_cpu.h"
+#include "evaluate.h"
 #include "model.h"
 #include "rng.h"
 }

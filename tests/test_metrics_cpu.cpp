@@ -9,7 +9,7 @@
 #include <vector>
 
 extern "C" {
-#include "metrics_cpu.h"
+#include "metrics.h"
 #include "model.h"
 #include "nn_math.h"
 #include "own_math.h"

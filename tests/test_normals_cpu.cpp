@@ -8,10 +8,10 @@
 #include <vector>
 
 extern "C" {
-#include "cpu_isa.h"
+#include "isa.h"
 #include "es_noise.h"
 #include "model.h"
-#include "normals_cpu.h"
+#include "normals.h"
 #include "rng.h"
 }
 

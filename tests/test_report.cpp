@@ -1,4 +1,4 @@
-// The verbose output of a run (src/report.c): the time left for any ETA, huge and non-finite
+// The verbose output of a run (src/engine/report.c): the time left for any ETA, huge and non-finite
 // ones included (a cast of a huge double to int was undefined behaviour), and the plain lines
 // that replace the '\r' progress bar when stderr is not a terminal.
 #include <gtest/gtest.h>

@@ -8,9 +8,9 @@
 
 extern "C" {
 #include "es_noise.h"
-#include "evaluate_cpu.h"
-#include "forward_cpu.h"
-#include "lowrank_cpu.h"
+#include "evaluate.h"
+#include "forward.h"
+#include "lowrank.h"
 #include "shaping.h"
 #include "strategy.h"
 }

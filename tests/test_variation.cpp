@@ -7,7 +7,7 @@
 
 extern "C" {
 #include "rng.h"
-#include "variation_cpu.h"
+#include "variation.h"
 }
 
 namespace {

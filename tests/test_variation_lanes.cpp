@@ -8,10 +8,10 @@
 #include <vector>
 
 extern "C" {
-#include "cpu_isa.h"
+#include "isa.h"
 #include "philox_lanes.h"
 #include "rng.h"
-#include "variation_cpu.h"
+#include "variation.h"
 }
 
 namespace {

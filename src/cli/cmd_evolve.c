@@ -19,7 +19,7 @@
 #include "checkpoint.h"
 #include "cli_mpi.h"
 #include "cli_data.h"
-#include "blas_cpu.h"
+#include "blas.h"
 #include "clock.h"
 #include "commands.h"
 #include "devo.h"

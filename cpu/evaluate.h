@@ -1,0 +1,34 @@
+/*
+ * evaluate.h - the CPU backend's fitness evaluation: population slots in blocks of a
+ * size fixed by the architecture and counted from slot 0, whose first layers are one packed
+ * GEMM of the full block width (narrower only for the population's last slots), and sample
+ * chunks of batch_size; (chunk, block) pairs are spread over threads. GEMM shapes, each
+ * individual's column position and the chunk-order sum of each chunk's loss and hit counts
+ * depend neither on the thread count nor on the range of slots evaluated (an MPI rank's
+ * share), so neither does any fitness (bitwise).
+ */
+#ifndef DEVO_EVALUATE_CPU_H
+#define DEVO_EVALUATE_CPU_H
+
+#include "model.h"
+
+typedef struct devo_cpu_evaluator devo_cpu_evaluator;
+
+/* An evaluator for a population of `population` slots of arch's architecture;
+ * threads 0 = all cores. arch is borrowed for the evaluator's life. */
+devo_status devo_cpu_evaluator_create(devo_cpu_evaluator **out, const devo_model *arch,
+                                      size_t population, size_t batch_size, int threads);
+void devo_cpu_evaluator_free(devo_cpu_evaluator *e);
+
+/* fitness (count) of the individuals w (count, D), in population slots [first, first + count)
+ * (first + count <= the evaluator's population), on x (n, inputs) and y (n, target
+ * width): on the rows listed in rows (samples of them), or on the first `samples`
+ * rows when rows is NULL. kind: minus the mean loss, or the accuracy. */
+devo_status devo_cpu_evaluate(devo_cpu_evaluator *e, const float *w, size_t first, size_t count,
+                              const float *x, const float *y, const size_t *rows, size_t samples,
+                              devo_fitness kind, double *fitness);
+
+/* The thread count `threads` asks for (0 = all cores). */
+int devo_cpu_thread_count(int threads);
+
+#endif /* DEVO_EVALUATE_CPU_H */
