@@ -132,7 +132,8 @@ int bench_measure_row(const bench_row_config *c, bench_row_result *r)
     devo_status status = DEVO_ERR_OUT_OF_MEMORY;
     if (s.fitness && s.order && s.times) status = c->device->create(&s.device_ctx, &cfg);
     if (status == DEVO_OK)
-        status = s.algorithm->create(&s.algorithm_state, &options, m, c->device, s.device_ctx);
+        status = s.algorithm->create(&s.algorithm_state, &options, &cfg, c->device,
+                                     s.device_ctx);
     if (status == DEVO_OK) status = s.algorithm->start(s.algorithm_state, m->weights);
     if (status == DEVO_OK) status = c->device->bind_data(s.device_ctx, c->x, c->y, c->n);
     double phase[3];

@@ -1,8 +1,9 @@
 /*
  * device.c - the CPU device (device.h), the readable reference every other
- * device is checked against. The GA's population and a full-rank ES's are one
- * P x D host buffer (the GA's double-buffered for its variation); a low-rank
- * ES's is its factors (es_noise.h), never materialised but where a caller asks.
+ * device is checked against. The GA's population and a full-rank ES's are host
+ * rows (the GA's double-buffered for its variation): every slot, or, for an MPI
+ * process, the elites, its share and the elites it receives; a low-rank ES's is
+ * its factors (es_noise.h), never materialised but where a caller asks.
  * Evaluation by evaluate.c (OpenBLAS sgemm) or lowrank.c, host ranking,
  * the reference variation (variation.c), the ES directions and sums
  * (es_noise.c), and the CPU's hardware ceiling.
@@ -25,10 +26,16 @@
 
 typedef struct cpu_device {
     devo_device_config cfg;
-    size_t P, D;
-    float *population;   /* (P, D): the GA's rows, a full-rank ES's; a low-rank ES's on demand */
+    size_t P, D, k;
+    /* Rows (rows, D): slots [0, k), then [first_slot, first_slot + slot_count) (all P slots in
+     * order, alone); a low-rank ES's P rows on demand. */
+    float *population;
+    size_t rows;
     int population_ready; /* a low-rank ES: population holds the current factors' rows */
-    float *next;          /* (P, D): the GA's generation being made */
+    float *next;          /* (rows, D): the GA's generation being made */
+    float *received;      /* (cfg.received_rows, D): elites of other processes' slots */
+    size_t *received_slot; /* (cfg.received_rows): their slots */
+    size_t received_count;
     size_t *scratch;      /* (P): ranking scratch */
     const float *x, *y;   /* bound data: (n, inputs), (n, target width); borrowed */
     size_t n;
@@ -48,6 +55,32 @@ typedef struct cpu_device {
 
 static int es(const cpu_device *b) { return b->cfg.directions > 0; }
 static int low_rank(const cpu_device *b) { return es(b) && b->cfg.rank > 0; }
+static int whole(const cpu_device *b) { return b->rows == b->P && !low_rank(b); }
+
+/* Slot `slot`'s row in buffer (rows, D), or NULL when this device does not hold it. */
+static float *row_of(const cpu_device *b, float *buffer, size_t slot)
+{
+    if (slot < b->k) return buffer + slot * b->D;
+    size_t first = b->cfg.first_slot;
+    if (slot >= first && slot - first < b->cfg.slot_count)
+        return buffer + (b->k + slot - first) * b->D;
+    return NULL;
+}
+
+/* Slot `slot`'s individual in the population: held, or received from its holder; or NULL. */
+static const float *individual(const cpu_device *b, size_t slot)
+{
+    const float *row = row_of(b, b->population, slot);
+    for (size_t i = 0; !row && i < b->received_count; i++)
+        if (b->received_slot[i] == slot) row = b->received + i * b->D;
+    return row;
+}
+
+static devo_status not_held(const char *what, size_t slot)
+{
+    return devo_fail(DEVO_ERR_INTERNAL, "cpu device: %s slot %zu, which another process holds",
+                     what, slot);
+}
 
 static void cpu_destroy(void *ctx)
 {
@@ -55,6 +88,8 @@ static void cpu_destroy(void *ctx)
     if (!b) return;
     free(b->population);
     free(b->next);
+    free(b->received);
+    free(b->received_slot);
     free(b->scratch);
     devo_cpu_evaluator_free(b->evaluator);
     devo_lowrank_free(b->lowrank);
@@ -70,14 +105,19 @@ static void cpu_destroy(void *ctx)
 static devo_status allocate(cpu_device *b)
 {
     const devo_device_config *cfg = &b->cfg;
-    size_t P = b->P, D = b->D;
+    size_t P = b->P, D = b->D, R = cfg->received_rows;
     b->scratch = malloc(P * sizeof(size_t));
-    if (!low_rank(b)) b->population = malloc(P * D * sizeof(float));
-    if (!es(b)) b->next = malloc(P * D * sizeof(float));
-    if (!b->scratch || (!low_rank(b) && !b->population) || (!es(b) && !b->next))
+    if (!low_rank(b)) b->population = malloc(b->rows * D * sizeof(float));
+    if (!es(b)) b->next = malloc(b->rows * D * sizeof(float));
+    if (R) {
+        b->received = malloc(R * D * sizeof(float));
+        b->received_slot = malloc(R * sizeof(size_t));
+    }
+    if (!b->scratch || (!low_rank(b) && !b->population) || (!es(b) && !b->next) ||
+        (R && (!b->received || !b->received_slot)))
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
                          "cpu device: cannot allocate %d x %zu x %zu population weights",
-                         es(b) ? 1 : 2, P, D);
+                         es(b) ? 1 : 2, b->rows, D);
     DEVO_TRY(devo_cpu_evaluator_create(&b->evaluator, cfg->arch, low_rank(b) ? 1 : P,
                                        cfg->batch_size, cfg->threads));
     if (!es(b)) return DEVO_OK;
@@ -101,11 +141,17 @@ static devo_status cpu_create(void **ctx, const devo_device_config *cfg)
     if (P > SIZE_MAX / sizeof(float) / D)
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
                          "cpu device: population %zu x %zu weights does not fit in memory", P, D);
+    if (cfg->top_k > P || cfg->first_slot < cfg->top_k || cfg->first_slot > P ||
+        cfg->slot_count > P - cfg->first_slot)
+        return devo_fail(DEVO_ERR_INTERNAL, "cpu device: slots [%zu, +%zu) past %zu elites of %zu",
+                         cfg->first_slot, cfg->slot_count, cfg->top_k, P);
     cpu_device *b = calloc(1, sizeof *b);
     if (!b) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu device: out of memory");
     b->cfg = *cfg;
     b->P = P;
     b->D = D;
+    b->k = cfg->top_k;
+    b->rows = cfg->top_k + cfg->slot_count;
     devo_status status = allocate(b);
     if (status != DEVO_OK) {
         cpu_destroy(b);
@@ -130,7 +176,11 @@ static devo_status cpu_init_population(void *ctx, const float *w0)
 {
     cpu_device *b = ctx;
     if (es(b)) return devo_fail(DEVO_ERR_INTERNAL, "cpu device: an ES population is perturbed");
-    devo_cpu_init_population(b->population, b->P, b->D, w0, b->cfg.init_std, b->cfg.seed);
+    // The elites' slots, then this device's share (one range when it holds them all).
+    const devo_device_config *c = &b->cfg;
+    devo_cpu_init_slots(b->population, 0, b->k, b->D, w0, c->init_std, c->seed);
+    devo_cpu_init_slots(row_of(b, b->population, c->first_slot), c->first_slot, c->slot_count,
+                        b->D, w0, c->init_std, c->seed);
     return DEVO_OK;
 }
 
@@ -140,7 +190,16 @@ static devo_status cpu_load_rows(void *ctx, const float *rows, size_t first, siz
     if (low_rank(b))
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "cpu device: a low-rank population is drawn, never loaded");
-    memcpy(b->population + first * b->D, rows, count * b->D * sizeof(float));
+    for (size_t i = 0; i < count; i++) {
+        size_t slot = first + i;
+        float *row = (float *)individual(b, slot);
+        if (!row && b->received_count < b->cfg.received_rows) { // an elite from its holder
+            b->received_slot[b->received_count] = slot;
+            row = b->received + b->received_count++ * b->D;
+        }
+        if (!row) return not_held("cannot load", slot);
+        memcpy(row, rows + i * b->D, b->D * sizeof(float));
+    }
     return DEVO_OK;
 }
 
@@ -155,14 +214,22 @@ static void es_row(const cpu_device *b, size_t i, float *dst)
 static devo_status cpu_copy_row(void *ctx, size_t index, float *dst)
 {
     cpu_device *b = ctx;
-    if (low_rank(b)) es_row(b, index, dst);
-    else memcpy(dst, b->population + index * b->D, b->D * sizeof(float));
+    if (low_rank(b)) {
+        es_row(b, index, dst);
+        return DEVO_OK;
+    }
+    const float *row = individual(b, index);
+    if (!row) return not_held("cannot copy", index);
+    memcpy(dst, row, b->D * sizeof(float));
     return DEVO_OK;
 }
 
 static devo_status cpu_view(void *ctx, const float **view)
 {
     cpu_device *b = ctx;
+    if (!low_rank(b) && !whole(b))
+        return devo_fail(DEVO_ERR_UNSUPPORTED, "cpu device: this process holds only its share "
+                                               "of the population");
     if (low_rank(b) && !b->population_ready) {
         if (!b->population && !(b->population = malloc(b->P * b->D * sizeof(float))))
             return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
@@ -186,8 +253,14 @@ static devo_status cpu_evaluate(void *ctx, const size_t *rows, size_t row_count,
         return devo_lowrank_evaluate(b->lowrank, &pop, b->x, b->y, rows, samples,
                                      b->cfg.fitness, first, count, fitness);
     }
-    return devo_cpu_evaluate(b->evaluator, b->population + first * b->D, first, count, b->x,
-                             b->y, rows, samples, b->cfg.fitness, fitness + first);
+    if (count == 0) return DEVO_OK;
+    // Held slots are consecutive rows: the elites' and the share's join where the share starts
+    // at slot k (the first process's).
+    const float *w = row_of(b, b->population, first);
+    if (!w || row_of(b, b->population, first + count - 1) != w + (count - 1) * b->D)
+        return not_held("cannot evaluate past", first);
+    return devo_cpu_evaluate(b->evaluator, w, first, count, b->x, b->y, rows, samples,
+                             b->cfg.fitness, fitness + first);
 }
 
 static devo_status cpu_evaluate_center(void *ctx, const size_t *rows, size_t row_count,
@@ -210,6 +283,9 @@ static devo_status cpu_rank(void *ctx, const double *fitness, size_t *order)
 static devo_status cpu_forward(void *ctx, const float *x, size_t rows, float *y)
 {
     cpu_device *b = ctx;
+    if (!low_rank(b) && !whole(b))
+        return devo_fail(DEVO_ERR_UNSUPPORTED, "cpu device: this process holds only its share "
+                                               "of the population");
     if (!low_rank(b))
         return devo_cpu_forward_split_run(&b->own, b->cfg.arch, b->population, b->P, x, rows,
                                           y, b->cfg.threads);
@@ -242,9 +318,9 @@ static void make_children(void *ctx, size_t part, size_t begin, size_t end)
     size_t k = b->cfg.top_k, D = b->D;
     for (size_t c = job->first_child + begin; c < job->first_child + end; c++) {
         const uint32_t *pair = job->pairs + 2 * c;
-        devo_cpu_make_child(b->next + (k + c) * D, b->next + pair[0] * D, b->next + pair[1] * D,
-                            D, b->cfg.seed, job->generation, (uint32_t)(k + c),
-                            b->cfg.mutation_threshold, b->cfg.mutation_std);
+        devo_cpu_make_child(row_of(b, b->next, k + c), b->next + pair[0] * D,
+                            b->next + pair[1] * D, D, b->cfg.seed, job->generation,
+                            (uint32_t)(k + c), b->cfg.mutation_threshold, b->cfg.mutation_std);
     }
 }
 
@@ -253,12 +329,18 @@ static devo_status cpu_vary(void *ctx, const size_t *order, const uint32_t *pair
 {
     cpu_device *b = ctx;
     if (es(b)) return devo_fail(DEVO_ERR_INTERNAL, "cpu device: an ES population is perturbed");
-    size_t k = b->cfg.top_k, D = b->D;
+    size_t k = b->k, D = b->D;
     // Elites first (children are made from their new slots), then the children of slots
     // [first, first + count) in parallel: each child's draws depend on its slot only.
-    for (size_t r = 0; r < k; r++)
-        memcpy(b->next + r * D, b->population + order[r] * D, D * sizeof(float));
+    for (size_t r = 0; r < k; r++) {
+        const float *elite = individual(b, order[r]);
+        if (!elite) return not_held("no elite in", order[r]);
+        memcpy(b->next + r * D, elite, D * sizeof(float));
+    }
+    b->received_count = 0;
     size_t begin = first > k ? first : k, end = first + count;
+    if (end > begin && (!row_of(b, b->next, begin) || !row_of(b, b->next, end - 1)))
+        return not_held("cannot make the child of", begin);
     vary_job job = {b, pairs, generation, begin - k};
     if (end > begin)
         DEVO_TRY(devo_parallel_for((size_t)devo_cpu_thread_count(b->cfg.threads), end - begin,
@@ -279,8 +361,9 @@ static devo_status cpu_perturb(void *ctx, const float *center, const float *sigm
     b->perturbed = 1;
     b->population_ready = 0;
     DEVO_TRY(devo_es_noise_draw(&b->noise, b->cfg.seed, generation));
-    if (!low_rank(b))
-        for (size_t i = 0; i < b->P; i++) es_row(b, i, b->population + i * b->D);
+    if (!low_rank(b)) // the rows of the slots held (an ES keeps no elites)
+        for (size_t i = 0; i < b->cfg.slot_count; i++)
+            es_row(b, b->cfg.first_slot + i, b->population + i * b->D);
     return DEVO_OK;
 }
 
@@ -297,8 +380,9 @@ static devo_status cpu_update_sums(void *ctx, const float *w, const float *v, fl
 
 static void cpu_traffic(void *ctx, devo_device_traffic *out)
 {
-    (void)ctx;
+    cpu_device *b = ctx;
     memset(out, 0, sizeof *out); // the population is host memory: nothing moves
+    out->rows = (low_rank(b) ? 0 : b->rows) + b->cfg.received_rows;
 }
 
 /* Seconds of the fastest of `runs` calls of fn(state). */

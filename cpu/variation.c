@@ -128,16 +128,33 @@ static void run_tiles(tile_kernel kernel, tile_job t, size_t D)
     }
 }
 
-void devo_cpu_init_population_isa(devo_cpu_isa isa, float *pop, size_t P, size_t D,
-                                  const float *w0, float init_std, uint64_t seed)
+/* rows (count, D) = slots [first, first + count) of the first population. */
+static void init_slots(devo_cpu_isa isa, float *rows, size_t first, size_t count, size_t D,
+                       const float *w0, float init_std, uint64_t seed)
 {
-    memcpy(pop, w0, D * sizeof(float));
     tile_kernel kernel = choose_kernel(isa, 1);
-    for (size_t i = 1; i < P; i++) {
-        tile_job t = {.child = pop + i * D, .parent_i = w0, .seed = seed, .slot = (uint32_t)i,
+    for (size_t i = 0; i < count; i++) {
+        size_t slot = first + i;
+        if (slot == 0) {
+            memcpy(rows, w0, D * sizeof(float));
+            continue;
+        }
+        tile_job t = {.child = rows + i * D, .parent_i = w0, .seed = seed, .slot = (uint32_t)slot,
                       .mutation_std = init_std};
         run_tiles(kernel, t, D);
     }
+}
+
+void devo_cpu_init_population_isa(devo_cpu_isa isa, float *pop, size_t P, size_t D,
+                                  const float *w0, float init_std, uint64_t seed)
+{
+    init_slots(isa, pop, 0, P, D, w0, init_std, seed);
+}
+
+void devo_cpu_init_slots(float *rows, size_t first, size_t count, size_t D, const float *w0,
+                         float init_std, uint64_t seed)
+{
+    init_slots(DEVO_ISA_AVX512, rows, first, count, D, w0, init_std, seed);
 }
 
 void devo_cpu_init_population(float *pop, size_t P, size_t D, const float *w0, float init_std,

@@ -16,6 +16,10 @@
 void devo_cpu_init_population(float *pop, size_t P, size_t D, const float *w0, float init_std,
                               uint64_t seed);
 
+/* rows (count, D) = slots [first, first + count) of devo_cpu_init_population's population. */
+void devo_cpu_init_slots(float *rows, size_t first, size_t count, size_t D, const float *w0,
+                         float init_std, uint64_t seed);
+
 /* devo_cpu_init_population with the kernels of at most instruction set `isa` (capped at what
  * the processor runs): the same population, bit for bit, from every one. */
 void devo_cpu_init_population_isa(devo_cpu_isa isa, float *pop, size_t P, size_t D,

@@ -32,7 +32,7 @@ extern "C" {
 }
 #include "cuda_layout.h"
 #include "cuda_lowrank.h"
-#include "mpi/mpi_share.h"
+#include "share.h"
 
 namespace {
 
@@ -111,6 +111,8 @@ devo_device_config config(const devo_model *m, size_t P, size_t k, devo_precisio
     c.batch_size = 1024;
     c.threads = 0;
     c.precision = precision;
+    c.first_slot = k; // every slot held
+    c.slot_count = P - k;
     return c;
 }
 
@@ -1133,7 +1135,7 @@ EsTrace es_trace(devo_backend where, devo_strategy s, size_t rank, const devo_mo
     void *ctx = nullptr, *state = nullptr;
     EXPECT_EQ(dev->create(&ctx, &c), DEVO_OK) << devo_last_error();
     if (!ctx) return t;
-    EXPECT_EQ(es->create(&state, &o, m, dev, ctx), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(es->create(&state, &o, &c, dev, ctx), DEVO_OK) << devo_last_error();
     if (!state) {
         dev->destroy(ctx);
         return t;

@@ -1,9 +1,9 @@
-// The cut of P population slots into R contiguous shares (src/mpi/mpi_share.h, no MPI needed):
+// The cut of P population slots into R contiguous shares (src/base/share.h, no MPI needed):
 // the shares tile [0, P) in rank order, differ by at most one slot, and devo_share_owner
 // names the rank whose share holds each slot.
 #include <gtest/gtest.h>
 
-#include "mpi/mpi_share.h"
+#include "share.h"
 
 TEST(MpiShare, SharesTileThePopulationAndDifferByAtMostOne)
 {

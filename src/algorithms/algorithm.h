@@ -47,14 +47,16 @@ typedef struct devo_algorithm_i {
     /* What o asks of the device: the population's shape fields of cfg (population, top_k,
      * init_std, mutation_std, mutation_threshold, directions, antithetic, rank). */
     void (*configure)(const devo_evolve_options *o, devo_device_config *cfg);
-    /* State for a run of o on arch over the device (dev, dev_ctx), both borrowed. */
-    devo_status (*create)(void **state, const devo_evolve_options *o, const devo_model *arch,
-                          const devo_device_i *dev, void *dev_ctx);
+    /* State for a run of o over the device (dev, dev_ctx) made from cfg; all borrowed. */
+    devo_status (*create)(void **state, const devo_evolve_options *o,
+                          const devo_device_config *cfg, const devo_device_i *dev,
+                          void *dev_ctx);
     void (*destroy)(void *state); /* accepts NULL */
     /* The first population, around (or from) w0 (D). */
     devo_status (*start)(void *state, const float *w0);
-    /* The population of a saved run at `generation`: the GA loads its rows (P, D); an ES,
-     * its state restored through `list`, draws them again (population NULL). */
+    /* The population of a saved run at `generation`: the GA loads the rows (P, D) of the
+     * slots its device holds; an ES, its state restored through `list`, draws them again
+     * (population NULL). */
     devo_status (*resume)(void *state, const float *population, uint32_t generation);
     /* The next population from the ranked fitness (P) of this one (order, P), made for
      * `generation`; a process spread over others makes only the slots [first, first + count)
@@ -78,8 +80,19 @@ const devo_algorithm_i *devo_algorithm_es(void);
 const devo_algorithm_i *devo_algorithm_for(const devo_evolve_options *o);
 
 /* *cfg = what a run of o on arch asks of its device: o's evaluation settings, the process's
- * CUDA device (devo_options_device) and the population devo_algorithm_for(o) configures. */
+ * CUDA device (devo_options_device) and the population devo_algorithm_for(o) configures,
+ * held whole. */
 void devo_algorithm_device_config(const devo_evolve_options *o, const devo_model *arch,
                                   devo_device_config *cfg);
+
+/* The slots process `index` of `count` evaluates and holds when a generation's slots
+ * [from, P) are shared (from = 0, or top_k when the elites keep their fitness): the shares
+ * (share.h) of [top_k, P), the first extended down to `from`. */
+void devo_algorithm_share(const devo_device_config *cfg, size_t from, int index, int count,
+                          size_t *first, size_t *slots);
+
+/* cfg made to hold only process `index` of `count`'s part: the elites, its share of
+ * [top_k, P), and room for the top_k elites it may receive from the others. */
+void devo_algorithm_device_part(devo_device_config *cfg, int index, int count);
 
 #endif /* DEVO_ALGORITHM_H */

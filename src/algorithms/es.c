@@ -34,7 +34,7 @@ static void es_configure(const devo_evolve_options *o, devo_device_config *cfg)
 {
     const devo_strategy_i *strategy = devo_strategy_table(o->strategy);
     cfg->population = o->population;
-    cfg->top_k = o->top_k;
+    cfg->top_k = 0; // no individual outlives its generation
     cfg->antithetic = strategy && strategy->antithetic;
     cfg->directions = cfg->antithetic ? o->population / 2 : o->population;
     cfg->rank = o->perturbation_rank;
@@ -54,8 +54,9 @@ static void es_destroy(void *state)
     free(b);
 }
 
-static devo_status es_create(void **state, const devo_evolve_options *o, const devo_model *arch,
-                             const devo_device_i *dev, void *dev_ctx)
+static devo_status es_create(void **state, const devo_evolve_options *o,
+                             const devo_device_config *cfg, const devo_device_i *dev,
+                             void *dev_ctx)
 {
     const devo_strategy_i *strategy = devo_strategy_table(o->strategy);
     if (!strategy) return devo_fail(DEVO_ERR_INTERNAL, "es: not an ES strategy");
@@ -67,7 +68,7 @@ static devo_status es_create(void **state, const devo_evolve_options *o, const d
     b->dev = dev;
     b->dev_ctx = dev_ctx;
     b->P = o->population;
-    b->D = arch->param_count;
+    b->D = cfg->arch->param_count;
     b->dirs = strategy->antithetic ? b->P / 2 : b->P;
     b->sigma0 = o->sigma > 0.0 ? o->sigma : strategy->default_sigma;
     b->sigma_final = o->sigma_final;

@@ -16,7 +16,8 @@
 typedef struct ga_state {
     const devo_device_i *dev;
     void *dev_ctx;
-    size_t P, k;
+    size_t P, k, D;
+    size_t first_slot, slot_count; /* the slots past the elites the device holds */
     uint32_t *pairs; /* (P - k, 2): elite ranks of each child's parents */
 } ga_state;
 
@@ -37,10 +38,10 @@ static void ga_destroy(void *state)
     free(g);
 }
 
-static devo_status ga_create(void **state, const devo_evolve_options *o, const devo_model *arch,
-                             const devo_device_i *dev, void *dev_ctx)
+static devo_status ga_create(void **state, const devo_evolve_options *o,
+                             const devo_device_config *cfg, const devo_device_i *dev,
+                             void *dev_ctx)
 {
-    (void)arch;
     ga_state *g = calloc(1, sizeof *g);
     if (g) g->pairs = malloc((o->population - o->top_k + 1) * 2 * sizeof *g->pairs);
     if (!g || !g->pairs) {
@@ -52,6 +53,9 @@ static devo_status ga_create(void **state, const devo_evolve_options *o, const d
     g->dev_ctx = dev_ctx;
     g->P = o->population;
     g->k = o->top_k;
+    g->D = cfg->arch->param_count;
+    g->first_slot = cfg->first_slot;
+    g->slot_count = cfg->slot_count;
     devo_parent_pairs(g->k, g->P - g->k, g->pairs);
     *state = g;
     return DEVO_OK;
@@ -68,7 +72,10 @@ static devo_status ga_resume(void *state, const float *population, uint32_t gene
     (void)generation;
     ga_state *g = state;
     if (!population) return devo_fail(DEVO_ERR_INTERNAL, "ga: a resumed run needs its population");
-    return g->dev->load_rows(g->dev_ctx, population, 0, g->P);
+    // The elites, then the slots this process holds past them (all of them, alone).
+    DEVO_TRY(g->dev->load_rows(g->dev_ctx, population, 0, g->k));
+    return g->dev->load_rows(g->dev_ctx, population + g->first_slot * g->D, g->first_slot,
+                             g->slot_count);
 }
 
 static devo_status ga_next(void *state, const double *fitness, const size_t *order,

@@ -33,6 +33,11 @@ typedef struct devo_device_config {
     size_t directions;           /* directions drawn per generation: P, or P / 2 antithetic */
     int antithetic;              /* individual i is direction i / 2, sign + for even i, - odd */
     size_t rank;                 /* 0: full rank (rows held); r >= 1: factors of rank r */
+    /* The rows held (devo_algorithm_device_config; an MPI process: devo_algorithm_device_part):
+     * the slots [0, top_k) and [first_slot, first_slot + slot_count), and room for
+     * received_rows rows of slots held elsewhere, loaded as elites from their holders.
+     * Alone: [0, P), nothing received. The CUDA device holds every slot whatever this says. */
+    size_t first_slot, slot_count, received_rows;
     /* Evaluation: */
     uint64_t seed;
     devo_fitness fitness;        /* the built-in fitness evaluate computes */
@@ -47,6 +52,7 @@ typedef struct devo_device_traffic {
     uint64_t to_device;          /* host-to-device copies (0 on the CPU) */
     uint64_t to_host;            /* device-to-host copies (0 on the CPU) */
     size_t held;                 /* bytes held on the device now (0 on the CPU) */
+    size_t rows;                 /* population rows allocated (one buffer), received ones too */
 } devo_device_traffic;
 
 typedef struct devo_device_i {
@@ -59,12 +65,15 @@ typedef struct devo_device_i {
     /* ---- rows */
     /* The GA's first population from w0 (D): row 0 = w0, row i = w0 + init_std N(0, 1). */
     devo_status (*init_population)(void *ctx, const float *w0);
-    /* Rows [first, first + count) = rows (count, D): a saved state's, or elites from another
-     * process. A low-rank population is drawn, never loaded: DEVO_ERR_INVALID_ARGUMENT. */
+    /* Slots [first, first + count) = rows (count, D): a saved state's, or elites from another
+     * process (a slot this device does not hold takes one of its received rows, until the
+     * next vary; none left is DEVO_ERR_INTERNAL). A low-rank population is drawn, never
+     * loaded: DEVO_ERR_INVALID_ARGUMENT. */
     devo_status (*load_rows)(void *ctx, const float *rows, size_t first, size_t count);
-    /* dst (D) = individual `index`. */
+    /* dst (D) = individual `index` (held, or received). */
     devo_status (*copy_row)(void *ctx, size_t index, float *dst);
-    /* A host view of the whole population (P, D), valid until the population changes. */
+    /* A host view of the whole population (P, D), valid until the population changes; a
+     * device holding only a share of it: DEVO_ERR_UNSUPPORTED. */
     devo_status (*view)(void *ctx, const float **population);
 
     /* ---- evaluation */
@@ -77,7 +86,8 @@ typedef struct devo_device_i {
                                    double *fitness);
     /* order (P) = the ranking of fitness (P): devo_rank's order (selection.h). */
     devo_status (*rank)(void *ctx, const double *fitness, size_t *order);
-    /* Every individual on its own inputs: x (P, rows, inputs) -> y (P, rows, outputs). */
+    /* Every individual on its own inputs: x (P, rows, inputs) -> y (P, rows, outputs); a
+     * device holding only a share: DEVO_ERR_UNSUPPORTED. */
     devo_status (*forward)(void *ctx, const float *x, size_t rows, float *y);
 
     /* ---- variation */

@@ -32,17 +32,19 @@ void devo_evolver_free(devo_evolver *e)
 
 /* The device the algorithm asks for, the algorithm over it, and the first population (or
  * the saved one). */
-static devo_status open_engine(devo_evolver *e, const char *fn, const float *population)
+static devo_status open_engine(devo_evolver *e, const char *fn, const float *population,
+                               devo_part part)
 {
     const devo_device_i *device;
     DEVO_TRY(devo_options_device_table(&e->opt, &device));
     const devo_algorithm_i *algorithm = devo_algorithm_for(&e->opt);
-    devo_device_config cfg;
-    devo_algorithm_device_config(&e->opt, e->arch, &cfg);
-    devo_status status = device->create(&e->device_ctx, &cfg);
+    devo_device_config *cfg = &e->device_config;
+    devo_algorithm_device_config(&e->opt, e->arch, cfg);
+    if (part.count > 1) devo_algorithm_device_part(cfg, part.index, part.count);
+    devo_status status = device->create(&e->device_ctx, cfg);
     if (status != DEVO_OK) return devo_fail(status, "%s: %s", fn, devo_last_error());
     e->device = device;
-    status = algorithm->create(&e->algorithm_state, &e->opt, e->arch, device, e->device_ctx);
+    status = algorithm->create(&e->algorithm_state, &e->opt, cfg, device, e->device_ctx);
     if (status != DEVO_OK) return devo_fail(status, "%s: %s", fn, devo_last_error());
     e->algorithm = algorithm;
     if (!population) return algorithm->start(e->algorithm_state, e->arch->weights);
@@ -51,7 +53,7 @@ static devo_status open_engine(devo_evolver *e, const char *fn, const float *pop
 
 devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
                               const devo_evolve_options *opt, const char *fn,
-                              const float *population)
+                              const float *population, devo_part part)
 {
     if (!out) return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
     DEVO_TRY(devo_model_check_compiled(m, fn));
@@ -70,7 +72,7 @@ devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
     e->start_seconds = devo_now_seconds();
     // The device first: it refuses a run that does not fit before the host arrays are made.
     devo_status status = devo_model_clone(m, &e->arch);
-    if (status == DEVO_OK) status = open_engine(e, fn, population);
+    if (status == DEVO_OK) status = open_engine(e, fn, population, part);
     if (status == DEVO_OK) {
         e->fitness = malloc(e->P * sizeof *e->fitness);
         e->spare = malloc(e->P * sizeof *e->spare);
@@ -149,7 +151,7 @@ devo_status devo_evolver_breed(devo_evolver *e)
 devo_status devo_evolver_create(devo_evolver **out, const devo_model *m,
                                 const devo_evolve_options *opt)
 {
-    return devo_evolver_open(out, m, opt, "devo_evolver_create", NULL);
+    return devo_evolver_open(out, m, opt, "devo_evolver_create", NULL, DEVO_WHOLE);
 }
 
 devo_status devo_evolver_ask(devo_evolver *e, const float **weights, size_t *population,

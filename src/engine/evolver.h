@@ -44,6 +44,7 @@ struct devo_evolver {
     void *device_ctx;
     const devo_algorithm_i *algorithm; /* how the next population is made from a ranked one */
     void *algorithm_state;
+    devo_device_config device_config; /* what the device was made to hold */
     devo_model *arch;          /* private clone of the model: layers, and scratch weights */
     devo_evolve_options opt;
     size_t P, D, k;
@@ -66,11 +67,23 @@ struct devo_evolver {
     double center_fitness;     /* ES: the centre's fitness this generation (NaN: not scored) */
 };
 
-/* Validates and creates an evolver; `fn` names the caller. The first population is
- * `population` (P x D, copied; a saved state's) or, when NULL, made from m's weights. */
+/* Which part of the population a process holds: process `index` of `count` (MPI ranks;
+ * DEVO_WHOLE alone). */
+typedef struct devo_part {
+    int index, count;
+} devo_part;
+#define DEVO_WHOLE ((devo_part){0, 1})
+
+/* Validates and creates an evolver whose device holds `part` of the population
+ * (devo_algorithm_device_part); `fn` names the caller. The first population is `population`
+ * (P x D, copied; a saved state's) or, when NULL, made from m's weights. */
 devo_status devo_evolver_open(devo_evolver **out, const devo_model *m,
                               const devo_evolve_options *opt, const char *fn,
-                              const float *population);
+                              const float *population, devo_part part);
+
+/* devo_evolver_load_state for `part` of the population (libdevo_mpi). */
+devo_status devo_evolver_load_state_part(devo_evolver **out, const char *path,
+                                         const devo_evolve_options *overrides, devo_part part);
 
 /* Nonzero when a and b have the same input width and layers (units and activations). */
 int devo_same_architecture(const devo_model *a, const devo_model *b);

@@ -117,12 +117,9 @@ static devo_status evaluate_range(devo_evolver *e, const sample_plan *plan, size
                                    e->fitness);
     const float *x = plan->rows ? plan->subset_x : plan->x;
     const float *y = plan->rows ? plan->subset_y : plan->y;
-    // One host view of the population per generation (one download on a GPU), then
-    // each individual into the model the fitness function sees.
-    const float *population;
-    DEVO_TRY(e->device->view(e->device_ctx, &population));
+    // Each individual into the model the fitness function sees (a row held by this process).
     for (size_t i = begin; i < end; i++) {
-        memcpy(e->arch->weights, population + i * e->D, e->D * sizeof(float));
+        DEVO_TRY(e->device->copy_row(e->device_ctx, i, e->arch->weights));
         e->fitness[i] = o->fitness_fn(e->arch, x, y, plan->count, o->fitness_user);
     }
     return DEVO_OK;
@@ -238,7 +235,7 @@ devo_status devo_fit_evolve(devo_model *m, const float *x, const float *y, size_
     const devo_evolve_options *o = opt ? opt : &defaults;
     DEVO_TRY(check_fit_arguments(m, x, y, n, o, "devo_fit_evolve"));
     devo_evolver *e;
-    DEVO_TRY(devo_evolver_open(&e, m, o, "devo_fit_evolve", NULL));
+    DEVO_TRY(devo_evolver_open(&e, m, o, "devo_fit_evolve", NULL, DEVO_WHOLE));
     devo_status status = fit(e, m, x, y, n, hist);
     devo_evolver_free(e);
     return status;

@@ -96,6 +96,12 @@ static void restore(devo_evolver *e, devo_state *s)
 devo_status devo_evolver_load_state(devo_evolver **out, const char *path,
                                     const devo_evolve_options *overrides)
 {
+    return devo_evolver_load_state_part(out, path, overrides, DEVO_WHOLE);
+}
+
+devo_status devo_evolver_load_state_part(devo_evolver **out, const char *path,
+                                         const devo_evolve_options *overrides, devo_part part)
+{
     const char *fn = "devo_evolver_load_state";
     DEVO_REQUIRE_NONNULL(out, fn);
     DEVO_REQUIRE_NONNULL(path, fn);
@@ -107,7 +113,7 @@ devo_status devo_evolver_load_state(devo_evolver **out, const char *path,
         status = devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: %s was saved with a custom fitness: "
                                                       "pass it as overrides->fitness_fn", fn, path);
     devo_evolver *e = NULL;
-    if (status == DEVO_OK) status = devo_evolver_open(&e, s.arch, &s.opt, fn, s.population);
+    if (status == DEVO_OK) status = devo_evolver_open(&e, s.arch, &s.opt, fn, s.population, part);
     if (status == DEVO_OK && s.strategy) status = restore_es(e, &s, fn);
     if (status == DEVO_OK) {
         restore(e, &s);

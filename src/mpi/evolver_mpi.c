@@ -12,7 +12,7 @@
 #include "devo_mpi.h"
 #include "error.h"
 #include "evolver.h"
-#include "mpi_share.h"
+#include "share.h"
 #include "options.h"
 
 typedef struct mpi_run {
@@ -20,6 +20,7 @@ typedef struct mpi_run {
     MPI_Comm comm;          /* a duplicate of the caller's: the run's messages stay apart */
     int rank, size;
     size_t P, D, k;
+    devo_device_config cfg; /* what each rank's device holds: the shares (algorithm.h) */
     int *counts, *displs;   /* (size): every rank's share of slots, in the last collective */
     MPI_Datatype row;       /* D floats */
     float *buffer;          /* (D): an elite in transit */
@@ -70,8 +71,7 @@ static int run_any(void *ctx, int flag)
 static void run_share(void *ctx, size_t from, size_t *first, size_t *count)
 {
     mpi_run *r = ctx;
-    devo_share(r->P - from, r->size, r->rank, first, count);
-    *first += from;
+    devo_algorithm_share(&r->cfg, from, r->rank, r->size, first, count);
 }
 
 /* Every rank's share of the slots [max(from, floor), P) as counts and displacements. */
@@ -79,8 +79,7 @@ static void shares(mpi_run *r, size_t from, size_t floor)
 {
     for (int i = 0; i < r->size; i++) {
         size_t first, count;
-        devo_share(r->P - from, r->size, i, &first, &count);
-        first += from;
+        devo_algorithm_share(&r->cfg, from, i, r->size, &first, &count);
         size_t begin = first > floor ? first : floor, end = first + count;
         r->displs[i] = (int)begin;
         r->counts[i] = end > begin ? (int)(end - begin) : 0;
@@ -103,10 +102,12 @@ static devo_status run_share_elites(void *ctx, devo_evolver *e)
     mpi_run *r = ctx;
     if (e->algorithm->has_center) return DEVO_OK; // an ES: every rank holds the centre it answers with
     devo_status status = DEVO_OK; // every broadcast happens even after a failure: no rank waits
+    size_t k = r->cfg.top_k;
     for (size_t i = 0; i < e->k; i++) {
-        size_t slot = e->order[i], from = e->share_from;
-        // Slots below `from` were not evaluated this generation: elites every rank holds.
-        int owner = slot < from ? 0 : devo_share_owner(slot - from, r->P - from, r->size);
+        size_t slot = e->order[i];
+        // Slots below k are the last generation's elites, which every rank holds; the others,
+        // the shares of [k, P) (devo_algorithm_share).
+        int owner = slot < k ? 0 : devo_share_owner(slot - k, r->P - k, r->size);
         if (owner == r->rank && status == DEVO_OK)
             status = e->device->copy_row(e->device_ctx, slot, r->buffer);
         MPI_Bcast(r->buffer, 1, r->row, owner, r->comm);
@@ -117,27 +118,45 @@ static devo_status run_share_elites(void *ctx, devo_evolver *e)
     return status;
 }
 
+/* rows (count, D) = slots [first, first + count) of e's population, copied off its device. */
+static devo_status copy_rows(devo_evolver *e, size_t first, size_t count, float *rows)
+{
+    for (size_t i = 0; i < count; i++)
+        DEVO_TRY(e->device->copy_row(e->device_ctx, first + i, rows + i * e->D));
+    return DEVO_OK;
+}
+
 static devo_status run_gather_population(void *ctx, devo_evolver *e, float **population)
 {
     mpi_run *r = ctx;
-    const float *view;
-    DEVO_TRY(e->device->view(e->device_ctx, &view));
+    // Every rank holds the elites and the children it bred, the root the elites' rows too.
+    shares(r, e->share_from, r->k);
+    size_t mine = (size_t)r->counts[r->rank], first = (size_t)r->displs[r->rank];
     float *all = r->rank == 0 ? malloc(r->P * r->D * sizeof(float)) : NULL;
-    int ok = r->rank != 0 || all != NULL, every = 0;
+    float *sent = r->rank != 0 ? malloc((mine ? mine : 1) * r->D * sizeof(float)) : NULL;
+    int ok = r->rank == 0 ? all != NULL : sent != NULL, every = 0;
     MPI_Allreduce(&ok, &every, 1, MPI_INT, MPI_MIN, r->comm);
     if (!every) {
         free(all);
+        free(sent);
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "rank 0 cannot hold the %zu x %zu population "
                                                  "of a checkpoint", r->P, r->D);
     }
-    // Every rank holds the elites and the children it bred (all rows before the first breed).
-    shares(r, e->share_from, r->k);
-    int mine = r->counts[r->rank];
-    if (all) memcpy(all, view, r->k * r->D * sizeof(float));
-    MPI_Gatherv(view + (size_t)r->displs[r->rank] * r->D, mine, r->row, all, r->counts, r->displs,
-                r->row, 0, r->comm);
-    if (r->rank == 0) count(r, 0, 4 * r->D * (r->P - (uint64_t)mine));
-    else count(r, 4 * r->D * (uint64_t)mine, 0);
+    devo_status status = r->rank == 0 ? copy_rows(e, 0, r->k, all)
+                                      : copy_rows(e, first, mine, sent);
+    if (status == DEVO_OK && r->rank == 0) status = copy_rows(e, first, mine, all + first * r->D);
+    status = devo_mpi_agree(r->comm, status);
+    if (status == DEVO_OK) {
+        MPI_Gatherv(r->rank == 0 ? MPI_IN_PLACE : sent, (int)mine, r->row, all, r->counts,
+                    r->displs, r->row, 0, r->comm);
+        if (r->rank == 0) count(r, 0, 4 * r->D * (r->P - (uint64_t)mine));
+        else count(r, 4 * r->D * (uint64_t)mine, 0);
+    }
+    free(sent);
+    if (status != DEVO_OK) {
+        free(all);
+        return status;
+    }
     *population = all;
     return DEVO_OK;
 }
@@ -167,6 +186,7 @@ static mpi_run *run_new(MPI_Comm comm, const devo_evolver *e)
     r->P = e->P;
     r->D = e->D;
     r->k = e->k;
+    r->cfg = e->device_config;
     r->counts = malloc((size_t)r->size * sizeof(int));
     r->displs = malloc((size_t)r->size * sizeof(int));
     r->buffer = malloc(r->D * sizeof(float));
@@ -189,7 +209,16 @@ static mpi_run *run_new(MPI_Comm comm, const devo_evolver *e)
     return r;
 }
 
-/* Before the backend is made: this rank's CUDA device, local_rank % device_count. */
+/* This rank's part of the population: its device holds only that (devo_algorithm_device_part). */
+static devo_part part_of(MPI_Comm comm)
+{
+    devo_part part;
+    MPI_Comm_rank(comm, &part.index);
+    MPI_Comm_size(comm, &part.count);
+    return part;
+}
+
+/* Before the device is made: this rank's CUDA device, local_rank % device_count. */
 static void choose_device(MPI_Comm comm)
 {
     int devices = devo_cuda_device_count();
@@ -254,7 +283,7 @@ devo_status devo_evolver_create_mpi(devo_evolver **out, MPI_Comm comm, const dev
     DEVO_TRY(same_as_root(comm, opt ? opt : &defaults, fn));
     choose_device(comm);
     devo_evolver *e = NULL;
-    devo_status status = devo_evolver_open(&e, m, opt, fn, NULL);
+    devo_status status = devo_evolver_open(&e, m, opt, fn, NULL, part_of(comm));
     DEVO_TRY(spread(&e, comm, status, fn));
     *out = e;
     return DEVO_OK;
@@ -268,7 +297,7 @@ devo_status devo_evolver_load_state_mpi(devo_evolver **out, MPI_Comm comm, const
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: comm is MPI_COMM_NULL", fn);
     choose_device(comm);
     devo_evolver *e = NULL;
-    devo_status status = devo_evolver_load_state(&e, path, overrides);
+    devo_status status = devo_evolver_load_state_part(&e, path, overrides, part_of(comm));
     DEVO_TRY(spread(&e, comm, status, fn));
     *out = e;
     return DEVO_OK;

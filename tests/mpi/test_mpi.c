@@ -6,7 +6,7 @@
  * evolution strategy (full and low rank); a rank that fails ends every rank with
  * its message; a checkpoint written under MPI resumes in one process and under
  * MPI (the GA's and an ES's); every rank's traffic per generation is O(P + k*D),
- * an ES's O(P).
+ * an ES's O(P); a rank's population holds only its share (plus the elites).
  * Exits nonzero on any failure, naming it.
  */
 #include <math.h>
@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "devo_mpi.h"
+#include "evolver.h"
+#include "share.h"
 
 static int rank, size, failures;
 
@@ -245,6 +247,32 @@ static void es_checkpoint_resumes_anywhere(void)
     if (rank == 0) unlink(path);
 }
 
+/* A rank's device allocates only its part of the population: the k elites' rows, its share of
+ * the other P - k slots (share.h: P / ranks rounded up at most), and, spread over several
+ * ranks, room for the k elites it receives; a full-rank ES, only its share (no elites). Its
+ * run still ends as the one-process run does (spread_run_equals_one_process). */
+static void rank_holds_only_its_share(const char *what, devo_evolve_options o)
+{
+    o.backend = DEVO_BACKEND_CPU; // the CUDA device still holds every slot (device.h)
+    devo_model *m = model(30);
+    devo_evolver *e = NULL;
+    CHECK(devo_evolver_create_mpi(&e, MPI_COMM_WORLD, m, &o) == DEVO_OK, "%s: create", what);
+    if (e) {
+        devo_device_traffic t;
+        e->device->traffic(e->device_ctx, &t);
+        size_t k = o.strategy == DEVO_STRATEGY_GA ? o.top_k : 0, first, share;
+        devo_share(o.population - k, size, rank, &first, &share);
+        size_t want = k + share + (size > 1 ? k : 0);
+        CHECK(t.rows == want, "%s: %zu population rows held, want %zu (k %zu + share %zu%s)",
+              what, t.rows, want, k, share, size > 1 ? " + k received" : "");
+        size_t ceiling = (o.population + (size_t)size - 1) / (size_t)size + 2 * k;
+        CHECK(t.rows <= ceiling, "%s: %zu rows exceed P / ranks rounded up + 2k = %zu", what,
+              t.rows, ceiling);
+    }
+    devo_evolver_free(e);
+    devo_model_free(m);
+}
+
 int main(void)
 {
     MPI_Init(NULL, NULL);
@@ -269,6 +297,12 @@ int main(void)
     spread_run_equals_one_process("snes, sample subsets", es);
     es.perturbation_rank = 2;
     spread_run_equals_one_process("snes rank 2", es);
+    devo_evolve_options big = options(0);
+    big.population = 64;
+    big.top_k = 4;
+    rank_holds_only_its_share("ga, P = 64", big);
+    big.strategy = DEVO_STRATEGY_OPENAI_ES;
+    rank_holds_only_its_share("openai-es, P = 64", big);
     failing_rank_fails_every_rank();
     checkpoint_resumes_anywhere();
     es_checkpoint_resumes_anywhere();

@@ -1,10 +1,11 @@
 /*
- * mpi_share.h - how P population slots are cut into R contiguous shares that
+ * share.h - how P population slots are cut into R contiguous shares that
  * differ by at most one slot (the first P % R ranks hold one more), and which
- * rank holds a slot. Header-only, no MPI: the unit tests check it directly.
+ * rank holds a slot: the part of a population each MPI process evaluates and
+ * holds. Header-only, no MPI: the unit tests check it directly.
  */
-#ifndef DEVO_MPI_SHARE_H
-#define DEVO_MPI_SHARE_H
+#ifndef DEVO_SHARE_H
+#define DEVO_SHARE_H
 
 #include <stddef.h>
 
@@ -24,4 +25,4 @@ static inline int devo_share_owner(size_t slot, size_t P, int R)
     return (int)(extra + (slot - extra * (base + 1)) / base);
 }
 
-#endif /* DEVO_MPI_SHARE_H */
+#endif /* DEVO_SHARE_H */
