@@ -43,7 +43,7 @@ typedef struct cpu_device {
      * alone (1 slot, its GEMM shape slot 0's), and a low-rank ES's population. */
     devo_cpu_evaluator *evaluator;
     devo_lowrank_eval *lowrank;
-    /* An ES: the directions last drawn, and the centre and sigma (D each) they were drawn around. */
+    /* An ES: the directions last drawn, and the centre and sigma (D each) drawn around. */
     devo_es_noise noise;
     float *center, *sigma;
     int perturbed;

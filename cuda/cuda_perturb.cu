@@ -56,7 +56,8 @@ __global__ void perturb_kernel(const float *__restrict__ center, const float *__
             float step = __fmul_rn(sigma[e], noise[q]);
             size_t slot = antithetic ? 2 * d : d;
             store(pop + slot * D, slot, D, e, __fadd_rn(center[e], step), op);
-            if (antithetic) store(pop + (slot + 1) * D, slot + 1, D, e, __fadd_rn(center[e], -step), op);
+            if (antithetic)
+                store(pop + (slot + 1) * D, slot + 1, D, e, __fadd_rn(center[e], -step), op);
         }
     }
 }

@@ -71,15 +71,15 @@ static json_t *metadata(const devo_model *m)
     return meta;
 }
 
-/* Tensor t of m (layer t / 2's kernel or bias) as the safetensors layer describes it; name
- * is its storage (64 bytes). */
+/* Tensor t of m (layer t / 2's kernel or bias) as the safetensors layer describes it, its data
+ * in m's weights (NULL before m is compiled); name is its storage (64 bytes). */
 static devo_st_tensor tensor_of(const devo_model *m, size_t t, char *name)
 {
     size_t shape[2], rank, offset;
     tensor_layout(m, t, shape, &rank, &offset);
     tensor_name(t / 2, (int)(t % 2), name, 64);
     devo_st_tensor x = {name, DEVO_ST_F32, rank, {shape[0], rank == 2 ? shape[1] : 0},
-                        m->weights + offset};
+                        m->weights ? m->weights + offset : NULL};
     return x;
 }
 

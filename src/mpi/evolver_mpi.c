@@ -100,7 +100,8 @@ static devo_status run_gather_fitness(void *ctx, double *fitness, size_t from)
 static devo_status run_share_elites(void *ctx, devo_evolver *e)
 {
     mpi_run *r = ctx;
-    if (e->algorithm->has_center) return DEVO_OK; // an ES: every rank holds the centre it answers with
+    // An ES: every rank holds the centre it answers with.
+    if (e->algorithm->has_center) return DEVO_OK;
     devo_status status = DEVO_OK; // every broadcast happens even after a failure: no rank waits
     size_t k = r->cfg.top_k;
     for (size_t i = 0; i < e->k; i++) {
