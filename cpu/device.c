@@ -125,7 +125,11 @@ static devo_status allocate(cpu_device *b)
     b->sigma = malloc(D * sizeof(float));
     if (!b->center || !b->sigma)
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu device: cannot allocate the centre");
-    DEVO_TRY(devo_es_noise_init(&b->noise, cfg->arch, cfg->directions, cfg->rank, cfg->threads));
+    // A full-rank ES draws the directions of the slots it holds; a low-rank one, all of them.
+    DEVO_TRY(devo_es_noise_init(&b->noise, cfg->arch, low_rank(b) ? cfg->directions
+                                                                  : cfg->direction_count,
+                                cfg->rank, cfg->threads));
+    if (!low_rank(b)) b->noise.first = cfg->first_direction;
     if (low_rank(b))
         DEVO_TRY(devo_lowrank_create(&b->lowrank, cfg->arch, P, cfg->batch_size, cfg->threads));
     return DEVO_OK;
@@ -373,7 +377,8 @@ static devo_status cpu_update_sums(void *ctx, const float *w, const float *v, fl
     cpu_device *b = ctx;
     if (!b->perturbed)
         return devo_fail(DEVO_ERR_INTERNAL, "cpu device: no directions have been drawn");
-    return devo_es_noise_sums(&b->noise, w, v, s1, s2);
+    if (low_rank(b)) return devo_es_noise_sums(&b->noise, w, v, s1, s2);
+    return devo_es_noise_add_sums(&b->noise, w, v, b->cfg.sum_first, s1, s2);
 }
 
 /* ------------------------------------------------------------------------- accounting */
@@ -383,6 +388,7 @@ static void cpu_traffic(void *ctx, devo_device_traffic *out)
     cpu_device *b = ctx;
     memset(out, 0, sizeof *out); // the population is host memory: nothing moves
     out->rows = (low_rank(b) ? 0 : b->rows) + b->cfg.received_rows;
+    out->directions = es(b) ? b->noise.dirs : 0;
 }
 
 /* Seconds of the fastest of `runs` calls of fn(state). */

@@ -35,7 +35,7 @@ devo_status devo_es_noise_init(devo_es_noise *n, const devo_model *arch, size_t 
     }
     size_t per_direction = rank ? n->factor_floats : n->D;
     if (dirs > SIZE_MAX / sizeof(float) / per_direction ||
-        !(n->eps = malloc(dirs * per_direction * sizeof(float)))) {
+        !(n->eps = malloc((dirs ? dirs : 1) * per_direction * sizeof(float)))) {
         devo_es_noise_release(n);
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
                          "es noise: cannot allocate %zu directions of %zu floats", dirs,
@@ -67,7 +67,7 @@ static void draw_directions(void *ctx, size_t part, size_t begin, size_t end)
     size_t length = n->rank ? n->factor_floats : n->D;
     for (size_t d = begin; d < end; d++)
         devo_cpu_normals(n->eps + d * length, length, job->seed, stream, job->generation,
-                         (uint32_t)d);
+                         (uint32_t)(n->first + d));
 }
 
 devo_status devo_es_noise_draw(devo_es_noise *n, uint64_t seed, uint32_t generation)
@@ -96,7 +96,7 @@ void devo_es_materialise(const devo_es_noise *n, const float *center, const floa
                          size_t d, float sign, float *dst)
 {
     if (!n->rank) {
-        const float *eps = n->eps + d * n->D;
+        const float *eps = n->eps + (d - n->first) * n->D;
         for (size_t j = 0; j < n->D; j++) dst[j] = center[j] + sign * sigma[j] * eps[j];
         return;
     }
@@ -124,18 +124,19 @@ void devo_es_materialise(const devo_es_noise *n, const float *center, const floa
 typedef struct sums_job {
     const devo_es_noise *n;
     const float *w, *v;
+    size_t from;
     float *s1, *s2;
 } sums_job;
 
-/* Full rank: elements [begin, end) of s1 and s2, summed over directions in order. */
+/* Full rank: elements [begin, end) of s1 and s2, added over the directions from `from` on in
+ * order. */
 static void full_sums(void *ctx, size_t part, size_t begin, size_t end)
 {
     (void)part;
     sums_job *job = ctx;
     const devo_es_noise *n = job->n;
-    for (size_t j = begin; j < end; j++) job->s1[j] = job->s2[j] = 0.0f;
-    for (size_t d = 0; d < n->dirs; d++) {
-        const float *eps = n->eps + d * n->D;
+    for (size_t d = job->from; d < n->first + n->dirs; d++) {
+        const float *eps = n->eps + (d - n->first) * n->D;
         float w = job->w[d], v = job->v[d];
         for (size_t j = begin; j < end; j++) {
             job->s1[j] += w * eps[j];
@@ -191,13 +192,22 @@ static void layer_sums(const devo_es_noise *n, size_t l, const float *w, const f
     }
 }
 
+devo_status devo_es_noise_add_sums(const devo_es_noise *n, const float *w, const float *v,
+                                   size_t from, float *s1, float *s2)
+{
+    if (n->rank)
+        return devo_fail(DEVO_ERR_INTERNAL, "es noise: low-rank sums are not added in parts");
+    sums_job job = {n, w, v, from > n->first ? from : n->first, s1, s2};
+    return devo_parallel_for((size_t)devo_cpu_thread_count(n->threads), n->D, full_sums, &job);
+}
+
 devo_status devo_es_noise_sums(const devo_es_noise *n, const float *w, const float *v, float *s1,
                                float *s2)
 {
     if (!n->rank) {
-        sums_job job = {n, w, v, s1, s2};
-        return devo_parallel_for((size_t)devo_cpu_thread_count(n->threads), n->D, full_sums,
-                                 &job);
+        memset(s1, 0, n->D * sizeof(float));
+        memset(s2, 0, n->D * sizeof(float));
+        return devo_es_noise_add_sums(n, w, v, 0, s1, s2);
     }
     size_t widest = 0;
     for (size_t l = 0; l < n->arch->layer_count; l++) {

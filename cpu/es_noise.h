@@ -23,7 +23,9 @@
 
 typedef struct devo_es_noise {
     const devo_model *arch; /* borrowed */
-    size_t D, dirs, rank;
+    size_t D, dirs, rank;   /* dirs: the directions held */
+    size_t first;           /* the first one held (0 unless set after init; full rank only):
+                               direction first + i is row i of eps */
     size_t factor_floats;   /* F: floats of one low-rank direction */
     size_t *offsets;        /* (layers): where layer l starts in a factor vector */
     float *eps;             /* rank 0: (dirs, D); rank r: (dirs, F) */
@@ -34,7 +36,8 @@ devo_status devo_es_noise_init(devo_es_noise *n, const devo_model *arch, size_t 
                                size_t rank, int threads);
 void devo_es_noise_release(devo_es_noise *n);
 
-/* Draws every direction of the population made after generation `generation` (0: the first). */
+/* Draws the directions held of the population made after generation `generation` (0: the
+ * first). */
 devo_status devo_es_noise_draw(devo_es_noise *n, uint64_t seed, uint32_t generation);
 
 /* Layer l's factors of direction d (rank >= 1): A (inputs, r), B^T (r, units), bias (units). */
@@ -45,6 +48,12 @@ const float *devo_es_factor_bias(const devo_es_noise *n, size_t d, size_t l);
 /* dst (D) = center + sign * perturbation of direction d (see above); center, sigma (D). */
 void devo_es_materialise(const devo_es_noise *n, const float *center, const float *sigma,
                          size_t d, float sign, float *dst);
+
+/* Full rank: s1 (D) += sum_d w_d eps_d and s2 (D) += sum_d v_d (eps_d^2 - 1) over the held
+ * directions d >= from, in order (w and v indexed by direction): started at zero, or at the
+ * sums of the directions before `from` (a process continuing the one before it). */
+devo_status devo_es_noise_add_sums(const devo_es_noise *n, const float *w, const float *v,
+                                   size_t from, float *s1, float *s2);
 
 /* s1 (D) = sum_d w_d eps_d and s2 (D) = sum_d v_d (eps_d^2 - 1), w and v (dirs). Low-rank:
  * the kernel part of s1 is one GEMM, [A_1 .. A_dirs] diag(w) [B_1 .. B_dirs]^T / sqrt(r);

@@ -418,6 +418,7 @@ static void cuda_traffic(void *ctx, devo_device_traffic *out)
     *out = b->traffic;
     out->held = b->device_bytes;
     out->rows = low_rank(b) ? 0 : b->slots; // every slot: an MPI rank's share is not cut here yet
+    out->directions = b->cfg.directions;    // and every direction
     if (!low_rank(b)) return;
     devo_device_traffic factors;
     devo_cuda_lowrank_traffic(b->lowrank, &factors);

@@ -82,17 +82,19 @@ devo_status cuda_perturb_full(cuda_device *b, const float *center, const float *
     return DEVO_OK;
 }
 
-// s1 (D) = sum_d w_d eps_d, s2 (D) = sum_d v_d (eps_d^2 - 1), over d in order with every
-// product and sum rounded apart, as es_noise.c's loop: bitwise its sums. A thread per element,
-// so a warp reads 32 consecutive elements of one direction at a time.
+// s1 (D) += sum_d w_d eps_d, s2 (D) += sum_d v_d (eps_d^2 - 1), over d from `from` on in
+// order, from zero (carry 0) or from the sums in s1 and s2 (carry 1), every product and sum
+// rounded apart, as es_noise.c's loop: bitwise its sums. A thread per element, so a warp reads
+// 32 consecutive elements of one direction at a time.
 __global__ void update_sums_kernel(const float *__restrict__ eps, const float *__restrict__ w,
-                                   const float *__restrict__ v, size_t dirs, size_t D,
-                                   float *__restrict__ s1, float *__restrict__ s2)
+                                   const float *__restrict__ v, size_t from, size_t dirs,
+                                   size_t D, int carry, float *__restrict__ s1,
+                                   float *__restrict__ s2)
 {
     for (size_t j = (size_t)blockIdx.x * blockDim.x + threadIdx.x; j < D;
          j += (size_t)gridDim.x * blockDim.x) {
-        float sum1 = 0.0f, sum2 = 0.0f;
-        for (size_t d = 0; d < dirs; d++) {
+        float sum1 = carry ? s1[j] : 0.0f, sum2 = carry ? s2[j] : 0.0f;
+        for (size_t d = from; d < dirs; d++) {
             float e = eps[d * D + j];
             sum1 = __fadd_rn(sum1, __fmul_rn(w[d], e));
             sum2 = __fadd_rn(sum2, __fmul_rn(v[d], __fadd_rn(__fmul_rn(e, e), -1.0f)));
@@ -108,8 +110,15 @@ devo_status cuda_update_sums_full(cuda_device *b, const float *w, const float *v
     size_t D = b->D, dirs = b->cfg.directions;
     DEVO_TRY(cuda_upload(b, b->w, w, dirs * sizeof(float)));
     DEVO_TRY(cuda_upload(b, b->v, v, dirs * sizeof(float)));
-    update_sums_kernel<<<cuda_grid_for(D), 256, 0, b->stream>>>(b->eps, b->w, b->v, dirs, D,
-                                                                b->s1, b->s2);
+    // Spread over processes, the sums of the ones before come in (this device draws every
+    // direction, and adds those from sum_first on).
+    int carry = b->cfg.chained;
+    if (carry) {
+        DEVO_TRY(cuda_upload(b, b->s1, s1, D * sizeof(float)));
+        DEVO_TRY(cuda_upload(b, b->s2, s2, D * sizeof(float)));
+    }
+    update_sums_kernel<<<cuda_grid_for(D), 256, 0, b->stream>>>(
+        b->eps, b->w, b->v, b->cfg.sum_first, dirs, D, carry, b->s1, b->s2);
     CUDA_TRY_LAUNCH();
     DEVO_TRY(cuda_download(b, s1, b->s1, D * sizeof(float)));
     DEVO_TRY(cuda_download(b, s2, b->s2, D * sizeof(float)));

@@ -28,6 +28,16 @@ void devo_algorithm_device_config(const devo_evolve_options *o, const devo_model
     devo_algorithm_for(o)->configure(o, cfg);
     cfg->first_slot = cfg->top_k;
     cfg->slot_count = cfg->population - cfg->top_k;
+    cfg->direction_count = cfg->directions;
+}
+
+/* The directions of the slots [first, first + count): [*d0, *d1). */
+static void directions_of(const devo_device_config *cfg, size_t first, size_t count, size_t *d0,
+                          size_t *d1)
+{
+    size_t per = cfg->antithetic ? 2 : 1;
+    *d0 = first / per;
+    *d1 = count ? (first + count - 1) / per + 1 : *d0;
 }
 
 void devo_algorithm_share(const devo_device_config *cfg, size_t from, int index, int count,
@@ -46,4 +56,17 @@ void devo_algorithm_device_part(devo_device_config *cfg, int index, int count)
 {
     devo_algorithm_share(cfg, cfg->top_k, index, count, &cfg->first_slot, &cfg->slot_count);
     cfg->received_rows = count > 1 ? cfg->top_k : 0;
+    if (!cfg->directions || cfg->rank || count < 2) return; // low rank: every direction
+    // A full-rank ES draws the directions of its slots, and sums those the process before it
+    // does not (the first process's from 0: a pair's two slots may fall on two processes).
+    size_t d0, d1, before = 0, unused, first, slots;
+    directions_of(cfg, cfg->first_slot, cfg->slot_count, &d0, &d1);
+    if (index > 0) {
+        devo_algorithm_share(cfg, cfg->top_k, index - 1, count, &first, &slots);
+        directions_of(cfg, first, slots, &unused, &before);
+    }
+    cfg->first_direction = d0;
+    cfg->direction_count = d1 - d0;
+    cfg->sum_first = before > d1 ? d1 : before;
+    cfg->chained = 1;
 }

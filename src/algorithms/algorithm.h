@@ -32,6 +32,16 @@ typedef struct devo_state_tensor {
     devo_state_bound bound;
 } devo_state_tensor;
 
+/* How processes continue an ES's full-rank update sums one after another, in direction
+ * order, so that they are the same bits as one process's (libdevo_mpi): receive sets s1 and s2
+ * (D each) to the sums of the processes before (zeros in the first); pass hands them on and
+ * leaves the finished sums in every process. */
+typedef struct devo_sum_chain {
+    void *ctx;
+    devo_status (*receive)(void *ctx, float *s1, float *s2, size_t D);
+    devo_status (*pass)(void *ctx, float *s1, float *s2, size_t D);
+} devo_sum_chain;
+
 /* The most tensors an algorithm's state lists: centre, sigma, the schedule's position and a
  * strategy's optimiser state (strategy.h). */
 enum { DEVO_ALGORITHM_STATE_MAX = 7 };
@@ -65,6 +75,9 @@ typedef struct devo_algorithm_i {
                         uint32_t generation, size_t first, size_t count);
     /* dst (D) = the run's answer: the best individual (order[0]), or the centre. */
     devo_status (*answer)(void *state, const size_t *order, float *dst);
+    /* The processes' chain of update sums (borrowed; NULL alone), used when the device
+     * config's `chained` says its sums are a part. */
+    void (*chain)(void *state, const devo_sum_chain *chain);
     /* Lists the state that evolves across generations into out (at most
      * DEVO_ALGORITHM_STATE_MAX entries; the GA has none); returns the count. */
     size_t (*list)(void *state, devo_state_tensor *out);

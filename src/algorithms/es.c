@@ -28,6 +28,8 @@ typedef struct es_state {
     float *center, *sigma;  /* (D) each */
     float *w, *v;           /* (dirs) each: the strategy's direction weights */
     float *s1, *s2;         /* (D) each: the update's sums */
+    int chained;            /* the device sums a part: the processes chain them */
+    const devo_sum_chain *chain;
 } es_state;
 
 static void es_configure(const devo_evolve_options *o, devo_device_config *cfg)
@@ -73,6 +75,7 @@ static devo_status es_create(void **state, const devo_evolve_options *o,
     b->sigma0 = o->sigma > 0.0 ? o->sigma : strategy->default_sigma;
     b->sigma_final = o->sigma_final;
     b->max_generations = o->max_generations;
+    b->chained = cfg->chained;
     devo_strategy_config sc = {
         .D = b->D, .P = b->P,
         .learning_rate = o->learning_rate > 0.0 ? o->learning_rate
@@ -126,8 +129,31 @@ static double schedule(const es_state *b)
     return pow(b->sigma_final / b->sigma0, progress > 1.0 ? 1.0 : progress);
 }
 
-/* Every process draws every direction (the update sums all of them; none is ever sent), so
- * first and count do not apply. */
+/* The update's sums over every direction: this device's alone, or, spread over processes at
+ * full rank, continued from the processes before it and handed on (in direction order, so
+ * the same bits as one process's). */
+static devo_status sums(es_state *b)
+{
+    if (b->chained && !b->chain)
+        return devo_fail(DEVO_ERR_INTERNAL, "%s: a part of the sums without the processes' "
+                                            "chain", b->strategy->name);
+    devo_status status = DEVO_OK;
+    if (b->chain) {
+        status = b->chain->receive(b->chain->ctx, b->s1, b->s2, b->D);
+    } else {
+        memset(b->s1, 0, b->D * sizeof(float));
+        memset(b->s2, 0, b->D * sizeof(float));
+    }
+    if (status == DEVO_OK) status = b->dev->update_sums(b->dev_ctx, b->w, b->v, b->s1, b->s2);
+    if (b->chain) { // passed on whatever happened here: no process waits for ever
+        devo_status passed = b->chain->pass(b->chain->ctx, b->s1, b->s2, b->D);
+        if (status == DEVO_OK) status = passed;
+    }
+    return status;
+}
+
+/* Each process draws the directions of the slots it holds (the device's), and takes part in
+ * the sums over all of them; first and count do not apply. */
 static devo_status es_next(void *state, const double *fitness, const size_t *order,
                            uint32_t generation, size_t first, size_t count)
 {
@@ -136,7 +162,7 @@ static devo_status es_next(void *state, const double *fitness, const size_t *ord
     (void)count;
     es_state *b = state;
     b->strategy->weigh(b->state, fitness, b->w, b->v);
-    DEVO_TRY(b->dev->update_sums(b->dev_ctx, b->w, b->v, b->s1, b->s2));
+    DEVO_TRY(sums(b));
     b->told++;
     b->strategy->update(b->state, b->center, b->sigma, b->s1, b->s2, schedule(b));
     return b->dev->perturb(b->dev_ctx, b->center, b->sigma, generation);
@@ -148,6 +174,12 @@ static devo_status es_answer(void *state, const size_t *order, float *dst)
     es_state *b = state;
     memcpy(dst, b->center, b->D * sizeof(float));
     return DEVO_OK;
+}
+
+static void es_chain(void *state, const devo_sum_chain *chain)
+{
+    es_state *b = state;
+    b->chain = b->chained ? chain : NULL;
 }
 
 static size_t es_list(void *state, devo_state_tensor *out)
@@ -169,6 +201,7 @@ const devo_algorithm_i *devo_algorithm_es(void)
         .resume = es_resume,
         .next = es_next,
         .answer = es_answer,
+        .chain = es_chain,
         .list = es_list,
     };
     return &es;

@@ -92,6 +92,12 @@ static devo_status ga_answer(void *state, const size_t *order, float *dst)
     return g->dev->copy_row(g->dev_ctx, order[0], dst);
 }
 
+static void ga_chain(void *state, const devo_sum_chain *chain)
+{
+    (void)state;
+    (void)chain; // the GA sums nothing: its elites travel through load_rows
+}
+
 static size_t ga_list(void *state, devo_state_tensor *out)
 {
     (void)state;
@@ -112,6 +118,7 @@ const devo_algorithm_i *devo_algorithm_ga(void)
         .resume = ga_resume,
         .next = ga_next,
         .answer = ga_answer,
+        .chain = ga_chain,
         .list = ga_list,
     };
     return &ga;

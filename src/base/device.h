@@ -38,6 +38,12 @@ typedef struct devo_device_config {
      * received_rows rows of slots held elsewhere, loaded as elites from their holders.
      * Alone: [0, P), nothing received. The CUDA device holds every slot whatever this says. */
     size_t first_slot, slot_count, received_rows;
+    /* An ES's directions drawn: [first_direction, first_direction + direction_count), those of
+     * the slots held (a low-rank ES: all); update_sums adds those from sum_first on. Chained:
+     * the sums continue the processes' before it (algorithm.h's devo_sum_chain). Alone: every
+     * direction, summed from 0. */
+    size_t first_direction, direction_count, sum_first;
+    int chained;
     /* Evaluation: */
     uint64_t seed;
     devo_fitness fitness;        /* the built-in fitness evaluate computes */
@@ -53,6 +59,7 @@ typedef struct devo_device_traffic {
     uint64_t to_host;            /* device-to-host copies (0 on the CPU) */
     size_t held;                 /* bytes held on the device now (0 on the CPU) */
     size_t rows;                 /* population rows allocated (one buffer), received ones too */
+    size_t directions;           /* an ES's directions drawn and kept each generation */
 } devo_device_traffic;
 
 typedef struct devo_device_i {
@@ -102,8 +109,10 @@ typedef struct devo_device_i {
      * rank as rows, low rank as factors (es_noise.h's layout). */
     devo_status (*perturb)(void *ctx, const float *center, const float *sigma,
                            uint32_t generation);
-    /* The ES update's sums over the directions last drawn: s1 (D) = sum_d w_d eps_d and
-     * s2 (D) = sum_d v_d (eps_d^2 - 1), w and v (directions); es_noise.h's low-rank forms. */
+    /* The ES update's sums over the directions last drawn, w and v (directions): at full rank
+     * s1 (D) += sum_d w_d eps_d and s2 (D) += sum_d v_d (eps_d^2 - 1) over d from sum_first on,
+     * in order (the caller starts them at zero, or at the sums of the directions before); at
+     * low rank they are set to es_noise.h's low-rank forms over every direction. */
     devo_status (*update_sums)(void *ctx, const float *w, const float *v, float *s1, float *s2);
 
     /* ---- accounting (no context needed for the ceiling) */

@@ -17,6 +17,7 @@
 
 typedef struct mpi_run {
     devo_dist dist;         /* the engine's hooks; ctx = this */
+    devo_sum_chain chain;   /* a full-rank ES's update sums, rank after rank; ctx = this */
     MPI_Comm comm;          /* a duplicate of the caller's: the run's messages stay apart */
     int rank, size;
     size_t P, D, k;
@@ -162,6 +163,37 @@ static devo_status run_gather_population(void *ctx, devo_evolver *e, float **pop
     return DEVO_OK;
 }
 
+/* The sums of the ranks before this one (zeros in rank 0). */
+static devo_status chain_receive(void *ctx, float *s1, float *s2, size_t D)
+{
+    mpi_run *r = ctx;
+    if (r->rank == 0) {
+        memset(s1, 0, D * sizeof(float));
+        memset(s2, 0, D * sizeof(float));
+        return DEVO_OK;
+    }
+    MPI_Recv(s1, 1, r->row, r->rank - 1, 0, r->comm, MPI_STATUS_IGNORE);
+    MPI_Recv(s2, 1, r->row, r->rank - 1, 1, r->comm, MPI_STATUS_IGNORE);
+    count(r, 0, 8 * (uint64_t)D);
+    return DEVO_OK;
+}
+
+/* This rank's sums to the next; the last rank's, the finished ones, to every rank. */
+static devo_status chain_pass(void *ctx, float *s1, float *s2, size_t D)
+{
+    mpi_run *r = ctx;
+    if (r->rank + 1 < r->size) {
+        MPI_Send(s1, 1, r->row, r->rank + 1, 0, r->comm);
+        MPI_Send(s2, 1, r->row, r->rank + 1, 1, r->comm);
+        count(r, 8 * (uint64_t)D, 0);
+    }
+    int last = r->size - 1;
+    MPI_Bcast(s1, 1, r->row, last, r->comm);
+    MPI_Bcast(s2, 1, r->row, last, r->comm);
+    count(r, r->rank == last ? 8 * (uint64_t)D : 0, r->rank == last ? 0 : 8 * (uint64_t)D);
+    return DEVO_OK;
+}
+
 static void run_destroy(void *ctx)
 {
     mpi_run *r = ctx;
@@ -207,6 +239,7 @@ static mpi_run *run_new(MPI_Comm comm, const devo_evolver *e)
     d->agree = run_agree;
     d->any = run_any;
     d->destroy = run_destroy;
+    r->chain = (devo_sum_chain){r, chain_receive, chain_pass};
     return r;
 }
 
@@ -251,6 +284,7 @@ static devo_status spread(devo_evolver **e, MPI_Comm comm, devo_status status, c
         return status;
     }
     (*e)->dist = &r->dist;
+    (*e)->algorithm->chain((*e)->algorithm_state, &r->chain);
     if (rank != 0) (*e)->opt.verbose = 0; // rank 0 reports for the run
     return DEVO_OK;
 }

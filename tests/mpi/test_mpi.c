@@ -6,7 +6,9 @@
  * evolution strategy (full and low rank); a rank that fails ends every rank with
  * its message; a checkpoint written under MPI resumes in one process and under
  * MPI (the GA's and an ES's); every rank's traffic per generation is O(P + k*D),
- * an ES's O(P); a rank's population holds only its share (plus the elites).
+ * a low-rank ES's O(P), a full-rank ES's O(P + D) (its update sums pass rank to rank); a
+ * rank's population holds only its share (plus the elites), and a full-rank ES rank draws only
+ * the directions of its share.
  * Exits nonzero on any failure, naming it.
  */
 #include <math.h>
@@ -268,7 +270,37 @@ static void rank_holds_only_its_share(const char *what, devo_evolve_options o)
         size_t ceiling = (o.population + (size_t)size - 1) / (size_t)size + 2 * k;
         CHECK(t.rows <= ceiling, "%s: %zu rows exceed P / ranks rounded up + 2k = %zu", what,
               t.rows, ceiling);
+        if (o.strategy != DEVO_STRATEGY_GA) { // the directions of its slots, a pair's at most
+            size_t dirs = o.population / 2, most = (dirs + (size_t)size - 1) / (size_t)size + 1;
+            CHECK(t.directions <= most && (size == 1 || t.directions < dirs),
+                  "%s: %zu of %zu directions drawn on %d ranks", what, t.directions, dirs, size);
+        }
     }
+    devo_evolver_free(e);
+    devo_model_free(m);
+}
+
+/* A full-rank ES's ranks draw only their own directions, so their update sums pass rank to
+ * rank (2 D floats each way, and the finished ones to every rank): per generation
+ * O(P + D) bytes, far below the P x D population. */
+static void full_rank_es_traffic_is_fitness_and_sums(void)
+{
+    devo_evolve_options o = options(0);
+    o.population = 64;
+    o.max_generations = 3;
+    o.strategy = DEVO_STRATEGY_OPENAI_ES;
+    o.backend = DEVO_BACKEND_CPU;
+    devo_model *m = model(30);
+    devo_evolver *e = NULL;
+    CHECK(devo_evolver_create_mpi(&e, MPI_COMM_WORLD, m, &o) == DEVO_OK, "es create");
+    CHECK(e && devo_evolver_fit(e, m, x, y, N, NULL) == DEVO_OK, "es 3 generations");
+    uint64_t sent = 0, received = 0;
+    CHECK(e && devo_evolver_mpi_traffic(e, &sent, &received) == DEVO_OK, "es traffic");
+    size_t P = o.population, D = devo_model_param_count(m), bound = 8 * P + 64 + 32 * D;
+    CHECK(sent / 3 <= bound && received / 3 <= bound,
+          "full-rank es traffic per generation %llu / %llu bytes, bound %zu, P*D is %zu bytes",
+          (unsigned long long)(sent / 3), (unsigned long long)(received / 3), bound, 4 * P * D);
+    if (size > 1) CHECK(received > 0, "full-rank es: nothing received over %d ranks", size);
     devo_evolver_free(e);
     devo_model_free(m);
 }
@@ -303,6 +335,7 @@ int main(void)
     rank_holds_only_its_share("ga, P = 64", big);
     big.strategy = DEVO_STRATEGY_OPENAI_ES;
     rank_holds_only_its_share("openai-es, P = 64", big);
+    full_rank_es_traffic_is_fitness_and_sums();
     failing_rank_fails_every_rank();
     checkpoint_resumes_anywhere();
     es_checkpoint_resumes_anywhere();
