@@ -207,12 +207,18 @@ static devo_status cpu_load_rows(void *ctx, const float *rows, size_t first, siz
     return DEVO_OK;
 }
 
+/* An ES's population: its directions around the centre and sigma last given. */
+static devo_lowrank_population es_population(const cpu_device *b)
+{
+    devo_lowrank_population pop = {&b->noise, b->cfg.antithetic, b->center, b->sigma};
+    return pop;
+}
+
 /* Individual i of an ES: direction i / 2 or i around the centre (es_noise.h). */
 static void es_row(const cpu_device *b, size_t i, float *dst)
 {
-    int antithetic = b->cfg.antithetic;
-    devo_es_materialise(&b->noise, b->center, b->sigma, antithetic ? i / 2 : i,
-                        antithetic && i % 2 ? -1.0f : 1.0f, dst);
+    devo_lowrank_population pop = es_population(b);
+    devo_lowrank_individual(&pop, i, dst);
 }
 
 static devo_status cpu_copy_row(void *ctx, size_t index, float *dst)
@@ -253,7 +259,7 @@ static devo_status cpu_evaluate(void *ctx, const size_t *rows, size_t row_count,
     cpu_device *b = ctx;
     size_t samples = rows ? row_count : b->n;
     if (low_rank(b)) {
-        devo_lowrank_population pop = {&b->noise, b->cfg.antithetic, b->center, b->sigma};
+        devo_lowrank_population pop = es_population(b);
         return devo_lowrank_evaluate(b->lowrank, &pop, b->x, b->y, rows, samples,
                                      b->cfg.fitness, first, count, fitness);
     }
@@ -293,15 +299,9 @@ static devo_status cpu_forward(void *ctx, const float *x, size_t rows, float *y)
     if (!low_rank(b))
         return devo_cpu_forward_split_run(&b->own, b->cfg.arch, b->population, b->P, x, rows,
                                           y, b->cfg.threads);
-    if (rows > b->own_rows) { // called once per environment step: keep the work space
-        devo_lowrank_free(b->own_lowrank);
-        b->own_lowrank = NULL;
-        b->own_rows = 0;
-        DEVO_TRY(devo_lowrank_create(&b->own_lowrank, b->cfg.arch, b->P, rows, b->cfg.threads));
-        b->own_rows = rows;
-    }
-    devo_lowrank_population pop = {&b->noise, b->cfg.antithetic, b->center, b->sigma};
-    return devo_lowrank_forward_own(b->own_lowrank, &pop, b->P, x, rows, y);
+    devo_lowrank_population pop = es_population(b);
+    return devo_lowrank_forward_kept(&b->own_lowrank, &b->own_rows, b->cfg.arch, &pop, b->P, x,
+                                     rows, y, b->cfg.threads);
 }
 
 /* -------------------------------------------------------------------------- variation */

@@ -434,3 +434,25 @@ devo_status devo_lowrank_forward_own(devo_lowrank_eval *e, const devo_lowrank_po
     devo_blas_threads(previous);
     return status;
 }
+
+devo_status devo_lowrank_forward_kept(devo_lowrank_eval **own, size_t *own_rows,
+                                      const devo_model *arch, const devo_lowrank_population *pop,
+                                      size_t P, const float *x, size_t rows, float *y,
+                                      int threads)
+{
+    if (rows > *own_rows) {
+        devo_lowrank_free(*own);
+        *own = NULL;
+        *own_rows = 0;
+        DEVO_TRY(devo_lowrank_create(own, arch, P, rows, threads));
+        *own_rows = rows;
+    }
+    return devo_lowrank_forward_own(*own, pop, P, x, rows, y);
+}
+
+void devo_lowrank_individual(const devo_lowrank_population *pop, size_t i, float *dst)
+{
+    int antithetic = pop->antithetic;
+    devo_es_materialise(pop->noise, pop->center, pop->sigma, antithetic ? i / 2 : i,
+                        antithetic && i % 2 ? -1.0f : 1.0f, dst);
+}

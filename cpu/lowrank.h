@@ -41,4 +41,16 @@ devo_status devo_lowrank_evaluate(devo_lowrank_eval *e, const devo_lowrank_popul
 devo_status devo_lowrank_forward_own(devo_lowrank_eval *e, const devo_lowrank_population *pop,
                                      size_t P, const float *x, size_t rows, float *y);
 
+/* devo_lowrank_forward_own on a work space kept between calls (devo_evolver_forward runs once
+ * per environment step): *own (NULL at first, freed by the caller) holds up to *own_rows
+ * rows and is made again, larger, when rows exceeds them. */
+devo_status devo_lowrank_forward_kept(devo_lowrank_eval **own, size_t *own_rows,
+                                      const devo_model *arch, const devo_lowrank_population *pop,
+                                      size_t P, const float *x, size_t rows, float *y,
+                                      int threads);
+
+/* dst (D) = individual i of pop, materialised (devo_es_materialise of direction i / 2, sign
+ * + for even i and - for odd, when antithetic; else direction i, sign +). Any rank. */
+void devo_lowrank_individual(const devo_lowrank_population *pop, size_t i, float *dst);
+
 #endif /* DEVO_LOWRANK_CPU_H */

@@ -257,12 +257,18 @@ static devo_status cuda_bind_data(void *ctx, const float *x, const float *y, siz
     return DEVO_OK;
 }
 
+static devo_lowrank_population low_rank_population(const cuda_device *b)
+{
+    devo_lowrank_population pop = {&b->host_noise, b->cfg.antithetic, b->host_center,
+                                   b->host_sigma};
+    return pop;
+}
+
 /* Individual i of a low-rank ES, materialised on the host from the factors' host copy. */
 static void low_rank_row(const cuda_device *b, size_t i, float *dst)
 {
-    int antithetic = b->cfg.antithetic;
-    devo_es_materialise(&b->host_noise, b->host_center, b->host_sigma, antithetic ? i / 2 : i,
-                        antithetic && i % 2 ? -1.0f : 1.0f, dst);
+    devo_lowrank_population pop = low_rank_population(b);
+    devo_lowrank_individual(&pop, i, dst);
 }
 
 static devo_status cuda_view(void *ctx, const float **view)
@@ -330,13 +336,6 @@ static devo_status cuda_device_vary(void *ctx, const size_t *order, const uint32
     return cuda_vary(ctx, order, pairs, generation, first, count);
 }
 
-static devo_lowrank_population low_rank_population(const cuda_device *b)
-{
-    devo_lowrank_population pop = {&b->host_noise, b->cfg.antithetic, b->host_center,
-                                   b->host_sigma};
-    return pop;
-}
-
 static devo_status cuda_device_evaluate(void *ctx, const size_t *rows, size_t row_count,
                                         size_t first, size_t count, double *fitness)
 {
@@ -374,15 +373,9 @@ static devo_status cuda_device_forward(void *ctx, const float *x, size_t rows, f
     if (!low_rank(b)) return cuda_forward(ctx, x, rows, y);
     // A low-rank population on its own inputs runs the CPU's reference from the factors'
     // host copy (no GPU kernel takes per-individual inputs at low rank yet).
-    if (rows > b->own_rows) {
-        devo_lowrank_free(b->own);
-        b->own = nullptr;
-        b->own_rows = 0;
-        DEVO_TRY(devo_lowrank_create(&b->own, b->cfg.arch, b->P, rows, b->cfg.threads));
-        b->own_rows = rows;
-    }
     devo_lowrank_population pop = low_rank_population(b);
-    return devo_lowrank_forward_own(b->own, &pop, b->P, x, rows, y);
+    return devo_lowrank_forward_kept(&b->own, &b->own_rows, b->cfg.arch, &pop, b->P, x, rows, y,
+                                     b->cfg.threads);
 }
 
 static devo_status cuda_perturb(void *ctx, const float *center, const float *sigma,

@@ -71,7 +71,7 @@ static devo_status es_create(void **state, const devo_evolve_options *o,
     b->dev_ctx = dev_ctx;
     b->P = o->population;
     b->D = cfg->arch->param_count;
-    b->dirs = strategy->antithetic ? b->P / 2 : b->P;
+    b->dirs = cfg->directions; // es_configure's
     b->sigma0 = o->sigma > 0.0 ? o->sigma : strategy->default_sigma;
     b->sigma_final = o->sigma_final;
     b->max_generations = o->max_generations;
