@@ -17,6 +17,7 @@
 #include "device.h"
 #include "error.h"
 #include "es_noise.h"
+#include "device_predict.h"
 #include "evaluate.h"
 #include "forward_split.h"
 #include "lowrank.h"
@@ -234,12 +235,18 @@ static devo_status cpu_copy_row(void *ctx, size_t index, float *dst)
     return DEVO_OK;
 }
 
+/* What the whole-population operations say to a process holding only its share. */
+static devo_status share_only(void)
+{
+    return devo_fail(DEVO_ERR_UNSUPPORTED, "cpu device: this process holds only its share of "
+                                           "the population");
+}
+
 static devo_status cpu_view(void *ctx, const float **view)
 {
     cpu_device *b = ctx;
     if (!low_rank(b) && !whole(b))
-        return devo_fail(DEVO_ERR_UNSUPPORTED, "cpu device: this process holds only its share "
-                                               "of the population");
+        return share_only();
     if (low_rank(b) && !b->population_ready) {
         if (!b->population && !(b->population = malloc(b->P * b->D * sizeof(float))))
             return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
@@ -294,14 +301,24 @@ static devo_status cpu_forward(void *ctx, const float *x, size_t rows, float *y)
 {
     cpu_device *b = ctx;
     if (!low_rank(b) && !whole(b))
-        return devo_fail(DEVO_ERR_UNSUPPORTED, "cpu device: this process holds only its share "
-                                               "of the population");
+        return share_only();
     if (!low_rank(b))
         return devo_cpu_forward_split_run(&b->own, b->cfg.arch, b->population, b->P, x, rows,
                                           y, b->cfg.threads);
     devo_lowrank_population pop = es_population(b);
     return devo_lowrank_forward_kept(&b->own_lowrank, &b->own_rows, b->cfg.arch, &pop, b->P, x,
                                      rows, y, b->cfg.threads);
+}
+
+static devo_status cpu_predict(void *ctx, const float *x, size_t n, float *y)
+{
+    cpu_device *b = ctx;
+    const devo_model *arch = b->cfg.arch;
+    if (low_rank(b))
+        return devo_predict_by_forward(cpu_forward, ctx, b->P, arch->input_dim,
+                                       devo_model_output_dim(arch), b->cfg.batch_size, x, n, y);
+    if (!whole(b)) return share_only();
+    return devo_cpu_predict(b->evaluator, b->population, b->P, x, n, y);
 }
 
 /* -------------------------------------------------------------------------- variation */
@@ -477,6 +494,7 @@ const devo_device_i *devo_device_cpu(void)
         .evaluate_center = cpu_evaluate_center,
         .rank = cpu_rank,
         .forward = cpu_forward,
+        .predict = cpu_predict,
         .vary = cpu_vary,
         .perturb = cpu_perturb,
         .update_sums = cpu_update_sums,

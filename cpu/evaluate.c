@@ -48,6 +48,7 @@ struct devo_cpu_evaluator {
     const float *w, *x, *y;
     const size_t *rows;
     size_t first, end, base, samples, chunks, blocks;
+    float *outputs; /* devo_cpu_predict's (end - first, samples, outputs), or NULL: metrics */
 };
 
 int devo_cpu_thread_count(int threads)
@@ -159,7 +160,7 @@ static size_t chunk_samples(devo_cpu_evaluator *e, worker *wk, size_t c, const f
     size_t inputs = e->arch->input_dim, width = devo_model_target_width(e->arch);
     size_t s0 = c * e->batch, rows = e->samples - s0 < e->batch ? e->samples - s0 : e->batch;
     *x = e->x + s0 * inputs;
-    *y = e->y + s0 * width;
+    *y = e->y ? e->y + s0 * width : NULL; // devo_cpu_predict has no targets
     if (!e->rows) return rows;
     if (wk->gathered_chunk != c) {
         for (size_t r = 0; r < rows; r++) {
@@ -191,6 +192,14 @@ static void run_items(void *ctx, size_t part, size_t first, size_t end)
         devo_logits_view view = devo_cpu_forward_block(
             &wk->forward, e->w + (lo - e->first) * e->arch->param_count,
             lo - start, hi - lo, slots, e->packed + k * slice, x, rows);
+        if (e->outputs) {
+            size_t outputs = e->arch->layers[e->arch->layer_count - 1].units;
+            for (size_t p = 0; p < hi - lo; p++)
+                devo_cpu_write_outputs(e->arch, view, p, rows,
+                                       e->outputs + ((lo - e->first + p) * e->samples +
+                                                     c * e->batch) * outputs);
+            continue;
+        }
         double *loss = e->chunk_loss + c * e->group + (lo - e->base);
         size_t *correct = e->chunk_correct + c * e->group + (lo - e->base);
         for (size_t p = 0; p < hi - lo; p++) {
@@ -227,9 +236,35 @@ static devo_status run_group(devo_cpu_evaluator *e)
     return status;
 }
 
-devo_status devo_cpu_evaluate(devo_cpu_evaluator *e, const float *w, size_t first, size_t count,
-                              const float *x, const float *y, const size_t *rows, size_t samples,
-                              devo_fitness kind, double *fitness)
+/* Runs every group of the job's slots [e->first, e->end); with fitness (count), sums each
+ * slot's chunks into it, in chunk order. */
+static devo_status run_groups(devo_cpu_evaluator *e, devo_fitness kind, double *fitness)
+{
+    // groups of whole blocks, aligned to slot 0 like the blocks
+    for (size_t g = e->first / e->group * e->group; g < e->end; g += e->group) {
+        size_t lo = g > e->first ? g : e->first, hi = g + e->group < e->end ? g + e->group : e->end;
+        e->base = lo / e->block * e->block; // the first block with members
+        e->blocks = (hi - e->base + e->block - 1) / e->block;
+        DEVO_TRY(run_group(e));
+        for (size_t s = lo; fitness && s < hi; s++) {
+            double loss = 0.0;
+            size_t correct = 0;
+            for (size_t c = 0; c < e->chunks; c++) { // chunk order: independent of threads
+                loss += e->chunk_loss[c * e->group + (s - e->base)];
+                correct += e->chunk_correct[c * e->group + (s - e->base)];
+            }
+            fitness[s - e->first] = kind == DEVO_FITNESS_ACCURACY
+                                        ? (double)correct / (double)e->samples
+                                        : -loss / (double)e->samples;
+        }
+    }
+    return DEVO_OK;
+}
+
+/* Sets up a job: individuals w in slots [first, first + count) on the given samples. */
+static void start_job(devo_cpu_evaluator *e, const float *w, size_t first, size_t count,
+                      const float *x, const float *y, const size_t *rows, size_t samples,
+                      float *outputs)
 {
     e->w = w;
     e->first = first;
@@ -239,23 +274,21 @@ devo_status devo_cpu_evaluate(devo_cpu_evaluator *e, const float *w, size_t firs
     e->rows = rows;
     e->samples = samples;
     e->chunks = (samples + e->batch - 1) / e->batch;
+    e->outputs = outputs;
+}
+
+devo_status devo_cpu_evaluate(devo_cpu_evaluator *e, const float *w, size_t first, size_t count,
+                              const float *x, const float *y, const size_t *rows, size_t samples,
+                              devo_fitness kind, double *fitness)
+{
+    start_job(e, w, first, count, x, y, rows, samples, NULL);
     DEVO_TRY(reserve_chunks(e, e->chunks));
-    // groups of whole blocks, aligned to slot 0 like the blocks
-    for (size_t g = first / e->group * e->group; g < e->end; g += e->group) {
-        size_t lo = g > first ? g : first, hi = g + e->group < e->end ? g + e->group : e->end;
-        e->base = lo / e->block * e->block; // the first block with members
-        e->blocks = (hi - e->base + e->block - 1) / e->block;
-        DEVO_TRY(run_group(e));
-        for (size_t s = lo; s < hi; s++) {
-            double loss = 0.0;
-            size_t correct = 0;
-            for (size_t c = 0; c < e->chunks; c++) { // chunk order: independent of threads
-                loss += e->chunk_loss[c * e->group + (s - e->base)];
-                correct += e->chunk_correct[c * e->group + (s - e->base)];
-            }
-            fitness[s - first] = kind == DEVO_FITNESS_ACCURACY ? (double)correct / (double)samples
-                                                               : -loss / (double)samples;
-        }
-    }
-    return DEVO_OK;
+    return run_groups(e, kind, fitness);
+}
+
+devo_status devo_cpu_predict(devo_cpu_evaluator *e, const float *w, size_t count,
+                             const float *x, size_t samples, float *outputs)
+{
+    start_job(e, w, 0, count, x, NULL, NULL, samples, outputs);
+    return run_groups(e, DEVO_FITNESS_NEG_LOSS, NULL);
 }

@@ -28,6 +28,11 @@ devo_status devo_cpu_evaluate(devo_cpu_evaluator *e, const float *w, size_t firs
                               const float *x, const float *y, const size_t *rows, size_t samples,
                               devo_fitness kind, double *fitness);
 
+/* outputs (count, samples, outputs) = the activated outputs of the individuals w (count, D)
+ * in slots [0, count) on x (samples, inputs): the same forward pass as devo_cpu_evaluate's. */
+devo_status devo_cpu_predict(devo_cpu_evaluator *e, const float *w, size_t count,
+                             const float *x, size_t samples, float *outputs);
+
 /* The thread count `threads` asks for (0 = all cores). */
 int devo_cpu_thread_count(int threads);
 

@@ -11,6 +11,7 @@
 #include "cuda_layout.h"
 
 extern "C" {
+#include "device_predict.h"
 #include "options.h"
 #include "selection.h"
 }
@@ -535,6 +536,16 @@ static devo_status cuda_measure_ceiling(int threads, devo_precision precision, d
     return status;
 }
 
+/* Every individual on the same inputs through forward, the inputs repeated per individual
+ * (no shared-input kernel yet: the built-in fitness's GEMMs do not keep their outputs). */
+static devo_status cuda_device_predict(void *ctx, const float *x, size_t n, float *y)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    const devo_model *arch = b->cfg.arch;
+    return devo_predict_by_forward(cuda_device_forward, ctx, b->P, arch->input_dim,
+                                   devo_model_output_dim(arch), b->cfg.batch_size, x, n, y);
+}
+
 extern "C" const devo_device_i *devo_device_cuda(void)
 {
     static const devo_device_i cuda = {
@@ -550,6 +561,7 @@ extern "C" const devo_device_i *devo_device_cuda(void)
         cuda_evaluate_center,
         cuda_device_rank,
         cuda_device_forward,
+        cuda_device_predict,
         cuda_device_vary,
         cuda_perturb,
         cuda_update_sums,

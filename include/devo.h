@@ -43,7 +43,7 @@ extern "C" {
 
 /* ------------------------------------------------------------------ version */
 #define DEVO_VERSION_MAJOR 0
-#define DEVO_VERSION_MINOR 2
+#define DEVO_VERSION_MINOR 3
 #define DEVO_VERSION_PATCH 0
 
 /* The runtime version, "MAJOR.MINOR.PATCH"; a static string. */
@@ -60,7 +60,8 @@ typedef enum devo_status {
     DEVO_ERR_UNSUPPORTED = 5,      /* not built in, no device, or an option the backend lacks */
     DEVO_ERR_BACKEND = 6,          /* the backend (BLAS, CUDA) failed */
     DEVO_ERR_NUMERIC = 7,          /* every fitness was NaN, or a similar numeric dead end */
-    DEVO_ERR_INTERNAL = 8          /* a bug in devo: please report it */
+    DEVO_ERR_INTERNAL = 8,         /* a bug in devo: please report it */
+    DEVO_ERR_CALLBACK = 9          /* since 0.3: a callback asked the run to stop with an error */
 } devo_status;
 
 /* A short constant name for a status ("DEVO_ERR_FORMAT"); never NULL. */
@@ -228,6 +229,18 @@ typedef enum devo_strategy {
 typedef double (*devo_fitness_fn)(const devo_model *candidate, const float *x, const float *y,
                                   size_t n, void *user);
 
+/* A batched custom fitness (since 0.3), higher is better: one call scores `population`
+ * individuals from their outputs, (population, n, outputs) floats (each individual's activated
+ * outputs on the same n samples), against y, the n targets of those samples laid out as the
+ * caller gave them (n x the target width the model's loss implies; n x outputs for
+ * DEVO_LOSS_NONE). Write the population fitnesses to fitness and return 0; nonzero stops the
+ * run with DEVO_ERR_CALLBACK (the model unchanged). One call per generation (an evolution
+ * strategy: one more, population 1, for its centre), so it costs one forward pass of the
+ * population plus the callback: the fast way to a fitness devo does not have built in.
+ * output_dim is the model's output width. */
+typedef int (*devo_batch_fitness_fn)(const float *outputs, const float *y, size_t population,
+                                     size_t n, size_t output_dim, double *fitness, void *user);
+
 /* Called after each generation; return nonzero to stop the run cleanly. */
 typedef int (*devo_generation_fn)(const devo_generation_stats *stats, void *user);
 
@@ -266,17 +279,26 @@ typedef struct devo_evolve_options {
                                  (PGPE: centre -= step * lambda * centre after ClipUp); >= 0 */
     double sigma_final;       /* 0: no schedule; else sigma (and OpenAI-ES/PGPE's learning rate
                                  in proportion) decays geometrically to this by max_generations */
+    /* Fields since 0.3: */
+    devo_batch_fitness_fn batch_fitness_fn; /* NULL; non-NULL replaces `fitness` (not with
+                                 fitness_fn, nor spread over MPI processes); the outputs
+                                 buffer holds population x samples x outputs floats */
+    void *batch_fitness_user; /* passed to batch_fitness_fn */
 } devo_evolve_options;
 
 /* ABI: programs built against devo 0.1's header, whose devo_evolve_options,
  * devo_generation_stats and devo_history end before the fields marked "since 0.2",
+ * and against 0.2's, whose devo_evolve_options ends before the fields "since 0.3",
  * keep working with this library: the calls that read or write those structs are
- * versioned below (the 0.1 symbols remain and see the 0.1 layouts, running the GA). */
-#define devo_evolve_options_init devo_evolve_options_init_v2
-#define devo_fit_evolve devo_fit_evolve_v2
-#define devo_evolver_create devo_evolver_create_v2
+ * versioned below (the older symbols remain and see their own layouts; 0.1's run the GA). */
+#define devo_evolve_options_init devo_evolve_options_init_v3
+#define devo_fit_evolve devo_fit_evolve_v3
+#define devo_evolver_create devo_evolver_create_v3
 #define devo_evolver_stats devo_evolver_stats_v2
 #define devo_history_free devo_history_free_v2
+#define devo_evolver_load_state devo_evolver_load_state_v3
+#define devo_state_options devo_state_options_v3
+#define devo_evolver_options devo_evolver_options_v3
 
 /* Fills *o with the defaults above (deepevolution's). NULL is ignored. */
 DEVO_API void devo_evolve_options_init(devo_evolve_options *o);
@@ -338,6 +360,13 @@ DEVO_API devo_status devo_evolver_stats(const devo_evolver *e, devo_generation_s
  * population x rows x inputs, y (caller-allocated) is population x rows x outputs. */
 DEVO_API devo_status devo_evolver_forward(devo_evolver *e, const float *x, size_t rows, float *y);
 
+/* Since 0.3: runs every individual of the current population on the same inputs: x is
+ * n x inputs, y (caller-allocated) is population x n x outputs, the activated outputs
+ * (individual i's are y + i n outputs). On the CPU a full-rank population takes the path
+ * of the built-in fitness (one GEMM per block of individuals for the first layer). An
+ * evolver spread over MPI processes: DEVO_ERR_UNSUPPORTED. */
+DEVO_API devo_status devo_evolver_predict(devo_evolver *e, const float *x, size_t n, float *y);
+
 /* Copies the best individual of the last told generation into dst (a model of
  * the same architecture) and its fitness into *fitness (may be NULL).
  * DEVO_ERR_INVALID_ARGUMENT before the first tell. */
@@ -382,8 +411,9 @@ DEVO_API devo_status devo_evolver_save_state(const devo_evolver *e, const char *
  * wrong is DEVO_ERR_FORMAT naming it; an unreadable file DEVO_ERR_IO). `overrides` NULL: the
  * saved options (no callbacks). Otherwise only fields that cannot change the trajectory may
  * differ from the saved ones: max_generations, verbose, threads, on_generation and
- * on_generation_user, fitness_user, and fitness_fn, which must be non-NULL exactly when the
- * saved run had a custom fitness (the caller vouches it is the same function). Any other
+ * on_generation_user, fitness_user, batch_fitness_user, and the custom fitness: one of
+ * fitness_fn and batch_fitness_fn must be set exactly when the saved run had a custom fitness
+ * (the caller vouches it is the same function). Any other
  * difference is DEVO_ERR_INVALID_ARGUMENT naming the field (max_generations too for an ES
  * with sigma_final, whose schedule spans the saved max_generations). Version 1 (GA) files
  * still load. */

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "abi_guard.h"
+
 typedef struct devo_model devo_model;
 typedef struct devo_evolver devo_evolver;
 
@@ -54,29 +56,17 @@ int devo_evolver_stats(const devo_evolver *e, stats_v01 *stats);
 void devo_evolver_free(devo_evolver *e);
 void devo_history_free(history_v01 *h);
 
-#define GUARD 0xA5
-
-static int guarded(const unsigned char *guard, const char *what)
-{
-    for (int i = 0; i < 64; i++)
-        if (guard[i] != GUARD) {
-            printf("devo wrote past the end of a 0.1 %s\n", what);
-            return 0;
-        }
-    return 1;
-}
-
 int main(void)
 {
-    struct { options_v01 o; unsigned char guard[64]; } opt;
-    struct { stats_v01 s; unsigned char guard[64]; } stats;
-    struct { history_v01 h; unsigned char guard[64]; } hist;
+    struct { options_v01 o; unsigned char guard[GUARD_BYTES]; } opt;
+    struct { stats_v01 s; unsigned char guard[GUARD_BYTES]; } stats;
+    struct { history_v01 h; unsigned char guard[GUARD_BYTES]; } hist;
     memset(&opt, GUARD, sizeof opt);
     memset(&stats, GUARD, sizeof stats);
     memset(&hist, 0, sizeof hist.h);
     memset(hist.guard, GUARD, sizeof hist.guard);
     devo_evolve_options_init(&opt.o);
-    if (!guarded(opt.guard, "devo_evolve_options")) return 1;
+    if (!guarded(opt.guard, "0.1", "devo_evolve_options")) return 1;
     if (opt.o.population != 16 || opt.o.top_k != 4 || opt.o.mutation_rate != 0.2) {
         printf("devo_evolve_options_init gave 0.1 programs wrong defaults\n");
         return 1;
@@ -93,7 +83,7 @@ int main(void)
         return 1;
     }
     int status = devo_fit_evolve(m, x, y, 2, &opt.o, &hist.h);
-    if (status != 0 || hist.h.generations != 3 || !guarded(hist.guard, "devo_history")) {
+    if (status != 0 || hist.h.generations != 3 || !guarded(hist.guard, "0.1", "devo_history")) {
         printf("devo_fit_evolve failed for a 0.1 program (%d)\n", status);
         return 1;
     }
@@ -101,7 +91,7 @@ int main(void)
     devo_evolver *e = NULL;
     double fitness[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     if (devo_evolver_create(&e, m, &opt.o) || devo_evolver_tell(e, fitness) ||
-        devo_evolver_stats(e, &stats.s) || !guarded(stats.guard, "devo_generation_stats")) {
+        devo_evolver_stats(e, &stats.s) || !guarded(stats.guard, "0.1", "devo_generation_stats")) {
         printf("ask/tell failed for a 0.1 program\n");
         return 1;
     }

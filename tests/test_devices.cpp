@@ -34,7 +34,8 @@ TEST(Devices, EveryDeviceImplementsEveryEntry)
             (void (*)(void))d->load_rows,      (void (*)(void))d->copy_row,
             (void (*)(void))d->view,           (void (*)(void))d->evaluate,
             (void (*)(void))d->evaluate_center, (void (*)(void))d->rank,
-            (void (*)(void))d->forward,        (void (*)(void))d->vary,
+            (void (*)(void))d->forward,        (void (*)(void))d->predict,
+            (void (*)(void))d->vary,
             (void (*)(void))d->perturb,        (void (*)(void))d->update_sums,
             (void (*)(void))d->traffic,        (void (*)(void))d->measure_ceiling,
         };

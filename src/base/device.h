@@ -96,6 +96,10 @@ typedef struct devo_device_i {
     /* Every individual on its own inputs: x (P, rows, inputs) -> y (P, rows, outputs); a
      * device holding only a share: DEVO_ERR_UNSUPPORTED. */
     devo_status (*forward)(void *ctx, const float *x, size_t rows, float *y);
+    /* Every individual on the same inputs: x (n, inputs) -> y (P, n, outputs), activated
+     * (devo_evolver_predict, a batched custom fitness); a device holding only a share:
+     * DEVO_ERR_UNSUPPORTED. */
+    devo_status (*predict)(void *ctx, const float *x, size_t n, float *y);
 
     /* ---- variation */
     /* The GA's next generation: slot r < k gets individual order[r] unchanged; slot k + c the

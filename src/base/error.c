@@ -38,6 +38,7 @@ const char *devo_status_string(devo_status status)
     case DEVO_ERR_BACKEND: return "DEVO_ERR_BACKEND";
     case DEVO_ERR_NUMERIC: return "DEVO_ERR_NUMERIC";
     case DEVO_ERR_INTERNAL: return "DEVO_ERR_INTERNAL";
+    case DEVO_ERR_CALLBACK: return "DEVO_ERR_CALLBACK";
     }
     return "DEVO_ERR_UNKNOWN";
 }

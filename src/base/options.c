@@ -72,7 +72,15 @@ devo_status devo_options_check(const devo_evolve_options *o, const char *fn)
     if ((unsigned)o->precision > DEVO_PRECISION_BF16)
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: unknown precision %d", fn,
                          (int)o->precision);
+    if (o->fitness_fn && o->batch_fitness_fn)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "%s: fitness_fn and batch_fitness_fn are both set; give one", fn);
     return DEVO_OK;
+}
+
+int devo_options_custom_fitness(const devo_evolve_options *o)
+{
+    return o->fitness_fn != NULL || o->batch_fitness_fn != NULL;
 }
 
 int devo_backend_available(devo_backend backend)

@@ -9,6 +9,10 @@
 /* Checks every field the engine uses; `fn` names the caller in the message. */
 devo_status devo_options_check(const devo_evolve_options *o, const char *fn);
 
+/* Nonzero when o scores individuals with the caller's function (fitness_fn or
+ * batch_fitness_fn) rather than a built-in fitness. */
+int devo_options_custom_fitness(const devo_evolve_options *o);
+
 /* Where o runs: DEVO_BACKEND_CPU or DEVO_BACKEND_CUDA (AUTO: CUDA when built and a device is
  * present); DEVO_ERR_UNSUPPORTED, saying why, when o asks for CUDA and it cannot run. */
 devo_status devo_options_resolve_backend(const devo_evolve_options *o, devo_backend *out);

@@ -4,13 +4,13 @@
  * fields marked "since 0.2" in devo.h, so the 0.1 symbols (devo_fit_evolve,
  * devo_evolver_create, devo_evolve_options_init, devo_evolver_stats,
  * devo_history_free) read and write only those prefixes and run the GA; devo.h
- * maps the same names to the *_v2 symbols for programs built against it.
+ * maps the same names to the newest symbols for programs built against it.
  */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "devo.h"
+#include "abi.h"
 
 #undef devo_evolve_options_init
 #undef devo_fit_evolve
@@ -40,22 +40,7 @@ DEVO_API devo_status devo_evolver_create(devo_evolver **out, const devo_model *m
 DEVO_API devo_status devo_evolver_stats(const devo_evolver *e, void *stats);
 DEVO_API void devo_history_free(void *h);
 
-void devo_evolve_options_init(void *o)
-{
-    if (!o) return;
-    devo_evolve_options full;
-    devo_evolve_options_init_v2(&full);
-    memcpy(o, &full, V01_OPTIONS_BYTES);
-}
-
-/* The full options of a 0.1 program's: its fields, and the GA for the rest. */
-static const devo_evolve_options *widen(const void *opt, devo_evolve_options *full)
-{
-    if (!opt) return NULL;
-    devo_evolve_options_init_v2(full);
-    memcpy(full, opt, V01_OPTIONS_BYTES);
-    return full;
-}
+void devo_evolve_options_init(void *o) { devo_abi_options_init(o, V01_OPTIONS_BYTES); }
 
 void devo_history_free(void *h)
 {
@@ -74,7 +59,8 @@ devo_status devo_fit_evolve(devo_model *m, const float *x, const float *y, size_
     devo_history wide;
     memset(&wide, 0, sizeof wide);
     if (hist) devo_history_free(hist); // the contract: a previous history's arrays are freed
-    devo_status status = devo_fit_evolve_v2(m, x, y, n, widen(opt, &full), hist ? &wide : NULL);
+    const devo_evolve_options *o = devo_abi_widen(opt, V01_OPTIONS_BYTES, &full);
+    devo_status status = devo_fit_evolve_v3(m, x, y, n, o, hist ? &wide : NULL);
     if (hist) {
         free(wide.center);
         wide.center = NULL;
@@ -86,7 +72,7 @@ devo_status devo_fit_evolve(devo_model *m, const float *x, const float *y, size_
 devo_status devo_evolver_create(devo_evolver **out, const devo_model *m, const void *opt)
 {
     devo_evolve_options full;
-    return devo_evolver_create_v2(out, m, widen(opt, &full));
+    return devo_evolver_create_v3(out, m, devo_abi_widen(opt, V01_OPTIONS_BYTES, &full));
 }
 
 devo_status devo_evolver_stats(const devo_evolver *e, void *stats)

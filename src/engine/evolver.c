@@ -204,6 +204,23 @@ devo_status devo_evolver_forward(devo_evolver *e, const float *x, size_t rows, f
     return e->device->forward(e->device_ctx, x, rows, y);
 }
 
+devo_status devo_evolver_predict(devo_evolver *e, const float *x, size_t n, float *y)
+{
+    const char *fn = "devo_evolver_predict";
+    DEVO_REQUIRE_NONNULL(e, fn);
+    DEVO_REQUIRE_NONNULL(x, fn);
+    DEVO_REQUIRE_NONNULL(y, fn);
+    size_t outputs = devo_model_output_dim(e->arch);
+    if (n == 0 || n > SIZE_MAX / sizeof(float) / e->P / outputs)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "%s: n must be > 0 and population x n x outputs must fit in memory "
+                         "(got %zu samples)", fn, n);
+    DEVO_TRY(devo_check_finite(x, n, e->arch->input_dim, "x", fn));
+    devo_status status = e->device->predict(e->device_ctx, x, n, y);
+    if (status != DEVO_OK) return devo_fail(status, "%s: %s", fn, devo_last_error());
+    return DEVO_OK;
+}
+
 int devo_same_architecture(const devo_model *a, const devo_model *b)
 {
     if (a->input_dim != b->input_dim || a->layer_count != b->layer_count) return 0;

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "evolver.h"
 #include "history.h"
+#include "options.h"
 #include "report.h"
 #include "rng.h"
 
@@ -24,6 +25,8 @@ typedef struct sample_plan {
     size_t *shuffle;    /* (n): Fisher-Yates work space */
     float *subset_x;    /* (count, inputs): the subset gathered, for a custom fitness */
     float *subset_y;    /* (count, width) */
+    float *outputs;     /* (P, count, outputs): a batched fitness's outputs */
+    size_t outputs_per_sample;
 } sample_plan;
 
 static void plan_free(sample_plan *plan)
@@ -32,8 +35,9 @@ static void plan_free(sample_plan *plan)
     free(plan->shuffle);
     free(plan->subset_x);
     free(plan->subset_y);
+    free(plan->outputs);
     plan->rows = plan->shuffle = NULL;
-    plan->subset_x = plan->subset_y = NULL;
+    plan->subset_x = plan->subset_y = plan->outputs = NULL;
 }
 
 static int compare_size(const void *a, const void *b)
@@ -66,6 +70,19 @@ static void plan_draw(sample_plan *plan, uint64_t seed, uint32_t generation, int
     }
 }
 
+/* The outputs buffer of a batched fitness: P x count x outputs floats. */
+static devo_status plan_outputs(sample_plan *plan, const devo_model *m, const devo_evolve_options *o)
+{
+    size_t outputs = plan->outputs_per_sample = devo_model_output_dim(m);
+    if (plan->count > SIZE_MAX / sizeof(float) / o->population / outputs ||
+        !(plan->outputs = malloc(o->population * plan->count * outputs * sizeof(float))))
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
+                         "devo_fit_evolve: cannot allocate the batched fitness's outputs (%zu "
+                         "individuals x %zu samples x %zu outputs floats); lower "
+                         "fitness_samples", o->population, plan->count, outputs);
+    return DEVO_OK;
+}
+
 static devo_status plan_init(sample_plan *plan, const devo_model *m, const float *x,
                              const float *y, size_t n, const devo_evolve_options *o)
 {
@@ -76,11 +93,12 @@ static devo_status plan_init(sample_plan *plan, const devo_model *m, const float
     plan->inputs = m->input_dim;
     plan->width = devo_model_target_width(m);
     plan->count = o->fitness_samples ? o->fitness_samples : n;
+    if (o->batch_fitness_fn) DEVO_TRY(plan_outputs(plan, m, o));
     if (!o->fitness_samples) return DEVO_OK;
     plan->rows = malloc(plan->count * sizeof(size_t));
     plan->shuffle = malloc(n * sizeof(size_t));
     int ok = plan->rows && plan->shuffle;
-    if (o->fitness_fn) {
+    if (devo_options_custom_fitness(o)) {
         plan->subset_x = malloc(plan->count * plan->inputs * sizeof(float));
         plan->subset_y = malloc(plan->count * plan->width * sizeof(float));
         ok = ok && plan->subset_x && plan->subset_y;
@@ -92,17 +110,32 @@ static devo_status plan_init(sample_plan *plan, const devo_model *m, const float
     return DEVO_OK;
 }
 
+/* The batched fitness of `population` individuals from their outputs in plan->outputs. */
+static devo_status batch_fitness(const devo_evolve_options *o, const sample_plan *plan,
+                                 const float *y, size_t population, double *fitness)
+{
+    if (o->batch_fitness_fn(plan->outputs, y, population, plan->count, plan->outputs_per_sample,
+                            fitness, o->batch_fitness_user) != 0)
+        return devo_fail(DEVO_ERR_CALLBACK, "devo_fit_evolve: batch_fitness_fn asked the run "
+                                            "to stop");
+    return DEVO_OK;
+}
+
 /* An ES's centre on this generation's samples, into e->center_fitness: one individual more. */
 static devo_status evaluate_center(devo_evolver *e, const sample_plan *plan)
 {
     const devo_evolve_options *o = &e->opt;
-    if (!o->fitness_fn)
+    if (!devo_options_custom_fitness(o))
         return e->device->evaluate_center(e->device_ctx, plan->rows, plan->count,
                                           &e->center_fitness);
     DEVO_TRY(e->algorithm->answer(e->algorithm_state, e->order, e->arch->weights));
-    e->center_fitness = o->fitness_fn(e->arch, plan->rows ? plan->subset_x : plan->x,
-                                      plan->rows ? plan->subset_y : plan->y, plan->count,
-                                      o->fitness_user);
+    const float *x = plan->rows ? plan->subset_x : plan->x;
+    const float *y = plan->rows ? plan->subset_y : plan->y;
+    if (o->batch_fitness_fn) {
+        DEVO_TRY(devo_model_predict(e->arch, x, plan->count, plan->outputs));
+        return batch_fitness(o, plan, y, 1, &e->center_fitness);
+    }
+    e->center_fitness = o->fitness_fn(e->arch, x, y, plan->count, o->fitness_user);
     return DEVO_OK;
 }
 
@@ -112,11 +145,15 @@ static devo_status evaluate_range(devo_evolver *e, const sample_plan *plan, size
 {
     const devo_evolve_options *o = &e->opt;
     if (begin >= end) return DEVO_OK;
-    if (!o->fitness_fn)
+    if (!devo_options_custom_fitness(o))
         return e->device->evaluate(e->device_ctx, plan->rows, plan->count, begin, end - begin,
                                    e->fitness);
     const float *x = plan->rows ? plan->subset_x : plan->x;
     const float *y = plan->rows ? plan->subset_y : plan->y;
+    if (o->batch_fitness_fn) { // every individual: a batched fitness is never spread
+        DEVO_TRY(e->device->predict(e->device_ctx, x, plan->count, plan->outputs));
+        return batch_fitness(o, plan, y, e->P, e->fitness);
+    }
     // Each individual into the model the fitness function sees (a row held by this process).
     for (size_t i = begin; i < end; i++) {
         DEVO_TRY(e->device->copy_row(e->device_ctx, i, e->arch->weights));
@@ -150,7 +187,8 @@ static devo_status check_fit_arguments(const devo_model *m, const float *x, cons
     DEVO_REQUIRE_NONNULL(x, fn);
     DEVO_REQUIRE_NONNULL(y, fn);
     if (n == 0) return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: n must be > 0", fn);
-    if (!o->fitness_fn && o->fitness == DEVO_FITNESS_NEG_LOSS && m->loss == DEVO_LOSS_NONE)
+    int custom = devo_options_custom_fitness(o);
+    if (!custom && o->fitness == DEVO_FITNESS_NEG_LOSS && m->loss == DEVO_LOSS_NONE)
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
                          "%s: fitness NEG_LOSS needs a loss, but the model was compiled with "
                          "DEVO_LOSS_NONE (use a custom fitness_fn or DEVO_FITNESS_ACCURACY)", fn);
@@ -159,7 +197,7 @@ static devo_status check_fit_arguments(const devo_model *m, const float *x, cons
                          "%s: fitness_samples (%zu) exceeds the number of samples (%zu)", fn,
                          o->fitness_samples, n);
     DEVO_TRY(devo_check_finite(x, n, m->input_dim, "x", fn));
-    if (!o->fitness_fn) DEVO_TRY(devo_model_check_targets(m, y, n, fn));
+    if (!custom) DEVO_TRY(devo_model_check_targets(m, y, n, fn));
     return DEVO_OK;
 }
 
@@ -180,12 +218,13 @@ static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan)
     const devo_evolve_options *o = &e->opt;
     // The GA's elites keep their fitness when the samples do not change; an ES's population
     // is new every generation.
-    int deterministic = !o->fitness_fn && !o->fitness_samples && e->algorithm->keeps_elites;
+    int deterministic = !devo_options_custom_fitness(o) && !o->fitness_samples &&
+                        e->algorithm->keeps_elites;
     DEVO_TRY(devo_evolver_agree(e, e->device->bind_data(e->device_ctx, plan->x, plan->y,
                                                         plan->n)));
     e->max_generations = o->max_generations;
     for (size_t g = e->generation + 1; g <= o->max_generations; g++) {
-        if (plan->rows) plan_draw(plan, o->seed, (uint32_t)g, o->fitness_fn != NULL);
+        if (plan->rows) plan_draw(plan, o->seed, (uint32_t)g, devo_options_custom_fitness(o));
         DEVO_TRY(evaluate(e, plan, e->generation == 0 || !deterministic ? 0 : e->k));
         DEVO_TRY(devo_evolver_select(e));
         devo_report_generation(&e->last, o->verbose);
@@ -202,6 +241,10 @@ static devo_status run(devo_evolver *e, devo_model *m, sample_plan *plan)
 static devo_status fit(devo_evolver *e, devo_model *m, const float *x, const float *y, size_t n,
                        devo_history *hist)
 {
+    if (e->dist && e->opt.batch_fitness_fn)
+        return devo_evolver_agree(e, devo_fail(DEVO_ERR_UNSUPPORTED, "batch_fitness_fn: a run "
+                                                                     "spread over processes "
+                                                                     "takes fitness_fn"));
     sample_plan plan;
     devo_status status = devo_evolver_agree(e, plan_init(&plan, m, x, y, n, &e->opt));
     if (status == DEVO_OK) status = run(e, m, &plan);

@@ -101,7 +101,7 @@ static json_t *state_metadata(const devo_evolver *e)
     put_double(meta, "mutation_std", o->mutation_std);
     put_double(meta, "init_std", o->init_std);
     put_text(meta, "fitness", fitness_names[o->fitness]);
-    put_uint(meta, "custom_fitness", o->fitness_fn != NULL);
+    put_uint(meta, "custom_fitness", devo_options_custom_fitness(o) != 0);
     put_uint(meta, "batch_size", o->batch_size);
     put_uint(meta, "fitness_samples", o->fitness_samples);
     put_uint(meta, "seed", o->seed);

@@ -45,10 +45,11 @@ static devo_status apply_overrides(devo_evolve_options *saved, int custom_fitnes
     SAME_AS_SAVED(sigma_final);
     if (saved->strategy != DEVO_STRATEGY_GA && saved->sigma_final > 0.0)
         SAME_AS_SAVED(max_generations); // the sigma schedule spans the saved max_generations
-    if ((overrides->fitness_fn != NULL) != custom_fitness)
+    if (devo_options_custom_fitness(overrides) != custom_fitness)
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
-                         "%s: overrides.fitness_fn must be %s: the saved run %s a custom fitness",
-                         fn, custom_fitness ? "set" : "NULL", custom_fitness ? "had" : "had no");
+                         "%s: overrides.fitness_fn or batch_fitness_fn must be %s: the saved run "
+                         "%s a custom fitness", fn, custom_fitness ? "set" : "NULL",
+                         custom_fitness ? "had" : "had no");
     DEVO_TRY(devo_options_check(overrides, fn));
     *saved = *overrides;
     return DEVO_OK;
@@ -111,7 +112,7 @@ devo_status devo_evolver_load_state_part(devo_evolver **out, const char *path,
     if (overrides) status = apply_overrides(&s.opt, s.custom_fitness, overrides, fn);
     else if (s.custom_fitness)
         status = devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: %s was saved with a custom fitness: "
-                                                      "pass it as overrides->fitness_fn", fn, path);
+                                                      "pass it as overrides->fitness_fn or batch_fitness_fn", fn, path);
     devo_evolver *e = NULL;
     if (status == DEVO_OK) status = devo_evolver_open(&e, s.arch, &s.opt, fn, s.population, part);
     if (status == DEVO_OK && s.strategy) status = restore_es(e, &s, fn);

@@ -30,6 +30,8 @@ static devo_evolve_options root_options(const devo_evolve_options *mine, MPI_Com
     o.threads = mine->threads;
     o.fitness_fn = mine->fitness_fn;
     o.fitness_user = mine->fitness_user;
+    o.batch_fitness_fn = mine->batch_fitness_fn;
+    o.batch_fitness_user = mine->batch_fitness_user;
     o.on_generation = mine->on_generation;
     o.on_generation_user = mine->on_generation_user;
     return o;
