@@ -32,9 +32,15 @@ class Hooks:
     fitness_func sees a devo.Model, callbacks are callables (generation, logs) -> stop, or
     objects with Keras' on_epoch_end(epoch, logs) whose `stop_training` attribute stops."""
 
+    loss_is_meaningful = True  # False: the model's loss would misread its outputs
+
     def __init__(self, model, callbacks):
         self.model = model
         self.callbacks = list(callbacks or [])
+
+    def targets(self, y, n, name="y"):
+        """y as the engine takes it (Model.targets)."""
+        return self.model.targets(y, n, name)
 
     def candidate(self, handle):
         """What fitness_func receives for the candidate in devo_model* `handle`."""
@@ -56,6 +62,9 @@ class Hooks:
                 stop = bool(cb(index + 1, logs)) or stop
         return stop
 
+    def finish(self):
+        """After the run, the model holding its answer (or the best found before a stop)."""
+
     def end(self, logs):
         for cb in self.callbacks:
             if hasattr(cb, "on_train_end"):
@@ -70,8 +79,7 @@ class _Loop:
         self.x_user, self.y_user = x, y
         self.x = _arrays.samples(x, "x", model.input_dim)
         self.n = self.x.shape[0]
-        self.y = hooks.targets(y, self.n) if hasattr(hooks, "targets") else \
-            model.targets(y, self.n)
+        self.y = hooks.targets(y, self.n)
         self.verbose = int(settings.get("verbose", 1))
         if self.verbose not in (0, 1, 2):
             raise ValueError("verbose must be 0, 1 or 2 (got %r)" % settings.get("verbose"))
@@ -98,7 +106,7 @@ class _Loop:
         except (TypeError, IndexError, KeyError):
             raise ValueError("validation_data: expected a pair (x, y)") from None
         xv = _arrays.samples(xv, "validation_data[0]", self.model.input_dim)
-        yv = self.model.targets(yv, xv.shape[0], "validation_data[1]")
+        yv = self.hooks.targets(yv, xv.shape[0], "validation_data[1]")
         return xv, yv
 
     # ---------------------------------------------------------- the engine's callbacks
@@ -161,6 +169,7 @@ class _Loop:
             logs["loss"] = -value
         if self.validation is not None:
             loss, accuracy = answer.evaluate(*self.validation)
+            loss = loss if self.hooks.loss_is_meaningful else math.nan
             record["val_loss"] = logs["val_loss"] = loss
             record["val_accuracy"] = logs["val_accuracy"] = accuracy
         self.history.append(record)
@@ -285,10 +294,11 @@ def _drive(loop, model, hooks):
     failed = status != 0 or loop.error is not None or loop.interrupted
     if failed and loop.best is not None:
         model.set_flat_weights(loop.best)  # the best found so far
+    hooks.finish()
     if status == 0 and loop.checkpoint and loop.error is None:
         loop.save_checkpoint()
     logs = {k: v[-1] for k, v in loop.history.items()} if loop.history.epoch else {}
-    if loop.error is None:
+    if loop.error is None and not loop.interrupted:
         hooks.end(logs)
     if loop.error is not None:
         raise loop.error
