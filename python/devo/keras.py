@@ -214,9 +214,14 @@ def check_prediction(model, devo_model, x, to_devo, rows=8):
     if keras_out.shape != devo_out.shape:
         raise PredictionMismatchError("model.predict gives shape %s, devo %s"
                                       % (keras_out.shape, devo_out.shape))
-    scale = max(1.0, float(np.nanmax(np.abs(keras_out))) if keras_out.size else 1.0)
-    diff = np.abs(keras_out - devo_out)
-    if not np.all((diff <= 1e-4 * scale) | (np.isnan(keras_out) & np.isnan(devo_out))):
+    finite = np.abs(keras_out[np.isfinite(keras_out)])
+    scale = max(1.0, float(finite.max()) if finite.size else 1.0)
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(keras_out - devo_out)
+    with np.errstate(invalid="ignore"):
+        same = (keras_out == devo_out) | (diff <= 1e-4 * scale) | \
+            (np.isnan(keras_out) & np.isnan(devo_out))
+    if not np.all(same):
         raise PredictionMismatchError(
             "devo's prediction differs from model.predict by up to %g on the first %d rows: "
             "devo would not evolve the network Keras runs" % (float(np.nanmax(diff)),
@@ -225,7 +230,8 @@ def check_prediction(model, devo_model, x, to_devo, rows=8):
 
 class KerasHooks(_run.Hooks):
     """A Keras run: fitness_func sees the Keras model with the candidate's weights; Keras
-    callbacks are driven one epoch per generation with the run's answer in the model."""
+    callbacks are driven one epoch (of one batch) per generation, with the run's answer in
+    the model."""
 
     def __init__(self, model, devo_model, dense, callbacks, epochs):
         import keras
@@ -257,7 +263,10 @@ class KerasHooks(_run.Hooks):
     def generation(self, index, logs, answer):
         if self.callbacks:
             _set_keras_weights(self.dense, answer)
+            # one epoch of one batch, as Keras' fit would drive them
             self.list.on_epoch_begin(index)
+            self.list.on_train_batch_begin(0)
+            self.list.on_train_batch_end(0, logs)
             self.list.on_epoch_end(index, logs)
         return bool(getattr(self.keras_model, "stop_training", False))
 
@@ -286,7 +295,7 @@ def fit_evolve(model, x, y, max_generations=100, population=16, top_k=4, mutatio
     if callable(population) and fitness_func is None:
         # deepevolution's own positional order puts fitness_func fourth:
         # fit_evolve(X, Y, max_generations, fitness_func)
-        if (top_k, mutation_rate, mutation_std, verbose) != (4, 0.2, 0.03, 1):
+        if (top_k, mutation_rate, mutation_std) != (4, 0.2, 0.03):
             raise TypeError("fit_evolve: give fitness_func by keyword when passing "
                             "population, top_k, ... positionally")
         fitness_func, population = population, 16

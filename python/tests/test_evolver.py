@@ -42,13 +42,13 @@ def test_tell_breeds_and_best_is_the_answer():
 
 def test_forward_and_predict_run_every_individual():
     m = devo.Model(4, [(3, "tanh"), (2, "softmax")])
-    e = devo.Evolver(m, population=5, strategy="openai-es", seed=2)
+    e = devo.Evolver(m, population=6, strategy="openai-es", seed=2)
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(5, 7, 4)).astype(np.float32)
+    x = rng.normal(size=(6, 7, 4)).astype(np.float32)
     own = e.forward(x)
     shared = e.predict(x[0])
     pop = e.ask()
-    for i in range(5):
+    for i in range(6):
         m.set_flat_weights(pop[i])
         np.testing.assert_allclose(own[i], m.predict(x[i]), atol=2e-6)
         np.testing.assert_allclose(shared[i], m.predict(x[0]), atol=2e-6)
