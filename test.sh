@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds devo (Release, warnings as errors; CUDA code too when nvcc
-# is found) and runs the whole test suite, then again under AddressSanitizer + UBSan, then
-# fuzzes every libFuzzer target for 60 s (DEVO_FUZZ_SECONDS) when clang is installed.
+# is found) and runs the whole test suite, then the Python package's (installed into a fresh
+# venv), then the C tests again under AddressSanitizer + UBSan, then fuzzes every libFuzzer
+# target for 60 s (DEVO_FUZZ_SECONDS) when clang is installed.
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/install-deps.sh
+scripts/install-deps.sh --python
 
 jobs=$(nproc)
 cuda_args=()
@@ -20,6 +21,9 @@ echo "== Release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDEVO_WERROR=ON "${cuda_args[@]}"
 cmake --build build -j "$jobs"
 (cd build && ctest --output-on-failure -j "$jobs")
+
+echo "== Python package: pip install into a fresh venv, then pytest"
+scripts/python-tests.sh build
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build (CPU)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDEVO_WERROR=ON -DDEVO_SANITIZE=ON \

@@ -111,8 +111,9 @@ class _Loop:
 
     # ---------------------------------------------------------- the engine's callbacks
     def guarded(self, failed_value, work):
-        """work() unless an earlier callback failed; an exception is kept for the caller."""
-        if self.error is not None or self.interrupted:
+        """work() unless an earlier callback failed; an exception is kept for the caller.
+        (After Ctrl-C the generation finishes: the run stops at its end.)"""
+        if self.error is not None:
             return failed_value
         try:
             return work()
