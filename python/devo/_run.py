@@ -201,15 +201,31 @@ class _Loop:
                 round(s.std, 4)))
             sys.stdout.flush()
         elif self.verbose == 2:
-            width, total = 30, max(s.max_generations, 1)
-            done = int(width * s.generation / total)
-            bar = "=" * max(done - 1, 0) + (">" if done < width else "=") + "." * (width - done)
-            rate = s.generation / max(time.monotonic() - self.started, 1e-9)
-            sys.stdout.write("\rGeneration %d/%d [%s] - score: %.4f - best: %.4f - %.2f gen/s" % (
-                s.generation, total, bar, s.mean, s.best, rate))
-            if s.generation == total:
-                sys.stdout.write("\n")
+            self._progress(s)
+
+    def _progress(self, s):
+        """Keras' style of bar, redrawn in place on a terminal or notebook; elsewhere (a log
+        file) a line every 5 s and at the end."""
+        interactive = sys.stdout.isatty() or "ipykernel" in sys.modules
+        total = max(s.max_generations, 1)
+        if not interactive:
+            now = time.monotonic()
+            if s.generation != total and now - getattr(self, "_shown", 0.0) < 5.0:
+                return
+            self._shown = now
+            sys.stdout.write("generation %d/%d - score: %.4f - best: %.4f\n"
+                             % (s.generation, total, s.mean, s.best))
             sys.stdout.flush()
+            return
+        width = 30
+        done = int(width * s.generation / total)
+        bar = "=" * max(done - 1, 0) + (">" if done < width else "=") + "." * (width - done)
+        rate = s.generation / max(time.monotonic() - self.started, 1e-9)
+        sys.stdout.write("\rGeneration %d/%d [%s] - score: %.4f - best: %.4f - %.2f gen/s" % (
+            s.generation, total, bar, s.mean, s.best, rate))
+        if s.generation == total:
+            sys.stdout.write("\n")
+        sys.stdout.flush()
 
 
 def _interrupt_handler(loop):
@@ -289,7 +305,8 @@ def _drive(loop, model, hooks):
     finally:
         if main:
             signal.signal(signal.SIGINT, previous)
-    if loop.verbose == 2 and loop.history.epoch and \
+    if loop.verbose == 2 and (sys.stdout.isatty() or "ipykernel" in sys.modules) and \
+            loop.history.epoch and \
             len(loop.history.epoch) != loop.history.params.get("max_generations"):
         sys.stdout.write("\n")
     failed = status != 0 or loop.error is not None or loop.interrupted
