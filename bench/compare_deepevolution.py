@@ -4,7 +4,9 @@ Runs the seed's example workload in this one invocation, on the same data: deepe
 (population 10, top_k 3, so 9 members from its second generation on), then devo's CPU backend
 (population 9, top_k 3) and its CUDA backend where a device is present. Prints seconds per
 generation, the ratio, and each one's final training accuracy, for the default fitness
-(negative loss) and for accuracy as the fitness.
+(negative loss) and for accuracy as the fitness. With --devo-keras-python (a Python with Keras 3
+and devo's package: .venv-python), also devo.keras.fit_evolve on the same Keras model
+(population 10, top_k 3, deepevolution's own parameters), run by bench/python_speed.py.
 """
 import argparse
 import gzip
@@ -69,12 +71,30 @@ def run_devo(devo, data_dir, generations, accuracy_fitness, backend):
     return seconds / generations, accuracy
 
 
+def devo_keras(args):
+    """{fitness: (s/gen, train accuracy)} of devo.keras.fit_evolve on the seed's workload,
+    population 10 and top_k 3 as deepevolution is given (devo keeps 10: 3 elites, 7 children)."""
+    out = subprocess.run([args.devo_keras_python, "bench/python_speed.py", "--seed-workload",
+                          "--generations", str(args.generations), "--data", args.data],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit("compare: devo.keras failed: " + out.stderr[-2000:])
+    rows = {}
+    for line in out.stdout.splitlines():
+        m = re.match(r"devo\.keras (\S+) ([0-9.]+) s/gen train_accuracy ([0-9.]+)", line)
+        if m:
+            rows[m.group(1)] = (float(m.group(2)), float(m.group(3)))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--generations", type=int, default=10)
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--devo", default="build/src/cli/devo")
+    parser.add_argument("--devo-keras-python", default=None)
     args = parser.parse_args()
+    keras_rows = devo_keras(args) if args.devo_keras_python else {}
     x = load_idx(find(args.data, "train-images-idx3-ubyte")).astype(np.float32) / 255.0
     y = load_idx(find(args.data, "train-labels-idx1-ubyte")).astype(np.float32)
     print(f"compare: {len(x)} training images, {args.generations} generations, 784-30-10, "
@@ -101,6 +121,12 @@ def main():
             seconds, accuracy = result
             ms = 1e3 * seconds * args.generations / devo_evals
             print(f"{name:9} {'devo ' + backend:14} {seconds:9.3f} {de_seconds / seconds:9.1f} "
+                  f"{ms:9.2f} {de_ms / ms:9.1f} {accuracy:10.4f} {accuracy - de_accuracy:+9.4f}",
+                  flush=True)
+        if name in keras_rows:
+            seconds, accuracy = keras_rows[name]
+            ms = 1e3 * seconds * args.generations / (10 + 7 * (args.generations - 1))
+            print(f"{name:9} {'devo.keras':14} {seconds:9.3f} {de_seconds / seconds:9.1f} "
                   f"{ms:9.2f} {de_ms / ms:9.1f} {accuracy:10.4f} {accuracy - de_accuracy:+9.4f}",
                   flush=True)
     print("The two start from different random initial weights (Keras' unseeded Glorot draw, "
