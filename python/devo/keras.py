@@ -207,7 +207,9 @@ def convert(model, fitness="loss"):
 def check_prediction(model, devo_model, x, to_devo, rows=8):
     """devo's outputs on a few rows equal model.predict's, or PredictionMismatchError."""
     sample = np.asarray(x[:rows])
-    keras_out = np.asarray(model.predict(sample, verbose=0), dtype=np.float64)
+    shape = tuple(model.inputs[0].shape[1:])
+    keras_out = np.asarray(model.predict(sample.reshape((len(sample),) + shape), verbose=0),
+                           dtype=np.float64)
     if to_devo is not None:
         keras_out = to_devo(keras_out)
     devo_out = devo_model.predict(sample.reshape(len(sample), -1)).astype(np.float64)
@@ -305,10 +307,10 @@ def fit_evolve(model, x, y, max_generations=100, population=16, top_k=4, mutatio
         kind = "accuracy" if str(options.get("fitness", "loss")).lower() == "accuracy" else "loss"
     devo_model, dense, to_devo = convert(model, kind)
     x_rows = np.asarray(x)
-    if x_rows.shape[1:] != tuple(model.inputs[0].shape[1:]) and \
-            x_rows.ndim >= 2 and int(np.prod(x_rows.shape[1:])) != devo_model.input_dim:
-        raise ValueError("x: expected samples of shape %s, got %s"
-                         % (tuple(model.inputs[0].shape[1:]), x_rows.shape[1:]))
+    if x_rows.ndim < 2 or int(np.prod(x_rows.shape[1:])) != devo_model.input_dim:
+        raise ValueError("x: expected samples of shape %s (or their %d values flat), got %s"
+                         % (tuple(model.inputs[0].shape[1:]), devo_model.input_dim,
+                            x_rows.shape[1:]))
     if len(x_rows):
         check_prediction(model, devo_model, x_rows, to_devo)
     hooks = KerasHooks(model, devo_model, dense, options.get("callbacks"), max_generations)
