@@ -6,7 +6,6 @@
 // and low rank) evaluating on the GPU. Cuda.* tests skip (GTEST_SKIP) when no CUDA device is present;
 // CudaHost.* tests check the kernels' index math (cuda_layout.h) on the CPU and always run.
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +32,7 @@ extern "C" {
 #include "cuda_layout.h"
 #include "cuda_lowrank.h"
 #include "share.h"
+#include "test_paths.h"
 
 namespace {
 
@@ -426,9 +426,7 @@ std::vector<float> spread_population(size_t P, size_t D, uint32_t salt)
 
 std::string temp_path(const std::string &name)
 {
-    std::string dir = DEVO_TEST_TMP;
-    mkdir(dir.c_str(), 0755);
-    return dir + "/cuda-" + std::to_string(getpid()) + "-" + name;
+    return test_tmp() + "/cuda-" + std::to_string(getpid()) + "-" + name;
 }
 
 /* Quiet options of a run of P individuals, k elites, for `generations` on `backend`. */
