@@ -8,6 +8,7 @@
  */
 #include "cuda_device.h"
 #include "cuda_check.h"
+#include "cuda_hooks.h"
 #include "cuda_layout.h"
 
 extern "C" {
@@ -27,6 +28,16 @@ extern "C" int devo_cuda_device_count(void)
         return 0;
     }
     return count;
+}
+
+static size_t chunk_cap; /* the tests' cap on a chunk's samples (0: none) */
+
+extern "C" void devo_cuda_set_chunk_cap(size_t samples) { chunk_cap = samples; }
+
+size_t cuda_chunk(size_t batch_size, size_t P, size_t max_units, bool bf16)
+{
+    return devo_cuda_capped_chunk(devo_cuda_chunk(batch_size, P, max_units, bf16 ? 1 : 0),
+                                  batch_size, chunk_cap);
 }
 
 devo_status cuda_alloc(cuda_device *b, void **ptr, size_t bytes)
@@ -75,10 +86,9 @@ static void cuda_destroy(void *ctx)
     free(b->scratch);
     if (b->blas) cublasDestroy(b->blas);
     if (b->stream) cudaStreamDestroy(b->stream);
-    free(b->host_sums);
-    free(b->host_correct);
-    free(b->host_order);
-    free(b->host_sources);
+    if (b->sources_copied) cudaEventDestroy(b->sources_copied);
+    void *staging[] = {b->host_sums, b->host_correct, b->host_order, b->host_sources};
+    for (void *p : staging) cudaFreeHost(p);
     if (b->host_population_pinned)
         cudaFreeHost(b->host_population);
     else
@@ -141,12 +151,13 @@ static devo_status allocate(cuda_device *b)
     DEVO_TRY(cuda_alloc(b, (void **)&b->sources, P * sizeof(int2)));
     DEVO_TRY(cuda_alloc(b, &b->gathered_x, b->batch * b->inputs * b->operand_bytes));
     DEVO_TRY(cuda_alloc(b, (void **)&b->gathered_y, b->batch * b->width * sizeof(float)));
-    b->host_sums = static_cast<double *>(malloc(P * sizeof(double)));
-    b->host_correct = static_cast<unsigned long long *>(malloc(P * sizeof(unsigned long long)));
-    b->host_order = static_cast<int *>(malloc(P * sizeof(int)));
-    b->host_sources = static_cast<int2 *>(malloc(P * sizeof(int2)));
-    if (!b->host_sums || !b->host_correct || !b->host_order || !b->host_sources)
-        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda device: out of host memory");
+    // Pinned staging: copies through it neither wait for the stream nor bounce through a
+    // driver buffer; sources_copied says when host_sources may be written again.
+    CUDA_TRY(cudaMallocHost((void **)&b->host_sums, P * sizeof(double)));
+    CUDA_TRY(cudaMallocHost((void **)&b->host_correct, P * sizeof(unsigned long long)));
+    CUDA_TRY(cudaMallocHost((void **)&b->host_order, P * sizeof(int)));
+    CUDA_TRY(cudaMallocHost((void **)&b->host_sources, P * sizeof(int2)));
+    CUDA_TRY(cudaEventCreateWithFlags(&b->sources_copied, cudaEventDisableTiming));
     return DEVO_OK;
 }
 
@@ -200,8 +211,8 @@ static devo_status cuda_create(void **ctx, const devo_device_config *cfg)
     b->outputs = devo_model_output_dim(arch);
     b->width = devo_model_target_width(arch);
     b->max_units = devo_model_max_units(arch);
-    b->batch = devo_cuda_chunk(cfg->batch_size, b->P, b->max_units,
-                               cfg->precision == DEVO_PRECISION_BF16);
+    b->batch = cuda_chunk(cfg->batch_size, b->P, b->max_units,
+                          cfg->precision == DEVO_PRECISION_BF16);
     b->operand_bytes = cfg->precision == DEVO_PRECISION_BF16 ? 2 : 4;
     devo_status status = cfg->directions && cfg->rank ? create_low_rank(b) : create_in(b);
     if (status != DEVO_OK) {

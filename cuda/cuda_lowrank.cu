@@ -305,7 +305,7 @@ extern "C" devo_status devo_cuda_lowrank_create(devo_cuda_lowrank **out, const d
     g->dirs = dirs;
     g->r = rank;
     g->P = population;
-    g->batch = devo_cuda_chunk(batch_size, population, devo_model_max_units(arch), 0);
+    g->batch = cuda_chunk(batch_size, population, devo_model_max_units(arch), false);
     g->cols = arch->layers[0].units + dirs * rank;
     g->inputs = arch->input_dim;
     g->width = devo_model_target_width(arch);
