@@ -1083,9 +1083,11 @@ TEST(CudaHost, CurandInitOffsetCarriesTheIndividualBelow2To30Only)
 TEST_F(Cuda, LowRankEvaluationIsEquivalentToRef)
 {
     devo_model *m = nullptr;
+    // Hidden layers of 40 and 70 units: the thin kernel's warp strides over a later layer's
+    // inputs twice and three times, the last stride partial.
     ASSERT_EQ(devo_model_create(&m, 20), DEVO_OK);
-    ASSERT_EQ(devo_model_add_dense(m, 16, DEVO_ACT_RELU), DEVO_OK);
-    ASSERT_EQ(devo_model_add_dense(m, 8, DEVO_ACT_TANH), DEVO_OK);
+    ASSERT_EQ(devo_model_add_dense(m, 40, DEVO_ACT_RELU), DEVO_OK);
+    ASSERT_EQ(devo_model_add_dense(m, 70, DEVO_ACT_TANH), DEVO_OK);
     ASSERT_EQ(devo_model_add_dense(m, 4, DEVO_ACT_SOFTMAX), DEVO_OK);
     ASSERT_EQ(devo_model_compile(m, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY), DEVO_OK);
     ASSERT_EQ(devo_model_init_weights(m, 9), DEVO_OK);
