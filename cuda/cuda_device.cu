@@ -76,7 +76,7 @@ static void cuda_destroy(void *ctx)
                       b->rows,       b->gathered_x, b->gathered_y,     b->forward_x,
                       b->forward_y,  b->forward_x_bf16, b->center,     b->sigma,
                       b->eps,        b->w,         b->v,               b->s1,
-                      b->s2};
+                      b->s2,         b->tail};
     for (void *p : device) cudaFree(p);
     devo_cuda_lowrank_free(b->lowrank);
     devo_es_noise_release(&b->host_noise);
@@ -108,6 +108,7 @@ static double planned_bytes(const cuda_device *b, size_t sort_temp_bytes)
     double rows = dirs > 0.0 ? S * D * 4.0 + dirs * D * 4.0 + 4.0 * D * 4.0 : 2.0 * S * D * 4.0;
     return rows + (bf16 ? S * D * 2.0 : 0.0) +
            (double)b->inputs * S * (double)b->cfg.arch->layers[0].units * ob +
+           S * (double)devo_tail_stride(b->tail_size) * ob +
            activations * 4.0 + (bf16 ? activations * 2.0 : 0.0) +
            P * (8.0 + 8.0 + 3 * 8.0 + 2 * 4.0 + 8.0) + (double)sort_temp_bytes +
            (double)b->batch * ((double)b->inputs * ob + (double)b->width * 4.0);
@@ -134,6 +135,8 @@ static devo_status allocate(cuda_device *b)
     if (b->cfg.directions) DEVO_TRY(cuda_es_allocate(b));
     else DEVO_TRY(cuda_alloc(b, (void **)&b->next, S * D * sizeof(float)));
     DEVO_TRY(cuda_alloc(b, &b->packed, b->inputs * S * units0 * b->operand_bytes));
+    if (b->tail_size)
+        DEVO_TRY(cuda_alloc(b, &b->tail, S * devo_tail_stride(b->tail_size) * b->operand_bytes));
     for (int i = 0; i < 2; i++) DEVO_TRY(cuda_alloc(b, (void **)&b->pre[i], act * sizeof(float)));
     if (bf16) {
         DEVO_TRY(cuda_alloc(b, (void **)&b->population_bf16, S * D * sizeof(__nv_bfloat16)));
@@ -214,6 +217,10 @@ static devo_status cuda_create(void **ctx, const devo_device_config *cfg)
     b->batch = cuda_chunk(cfg->batch_size, b->P, b->max_units,
                           cfg->precision == DEVO_PRECISION_BF16);
     b->operand_bytes = cfg->precision == DEVO_PRECISION_BF16 ? 2 : 4;
+    if (arch->layer_count > 1) {
+        b->tail_offset = arch->layers[1].kernel_offset;
+        b->tail_size = b->D - b->tail_offset;
+    }
     devo_status status = cfg->directions && cfg->rank ? create_low_rank(b) : create_in(b);
     if (status != DEVO_OK) {
         cuda_destroy(b);

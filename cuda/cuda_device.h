@@ -35,6 +35,10 @@ struct cuda_device {
                                        population */
     void *packed;          /* (inputs, slots * units0) operands: first-layer kernels side by side,
                               written with the population (cuda_vary.cu, cuda_perturb.cu) */
+    void *tail;            /* (slots, devo_tail_stride(tail_size)) operands: each individual's
+                              weights from layer 1's kernel on, rows padded (cuda_layout.h);
+                              written with the population; NULL for one layer */
+    size_t tail_offset, tail_size; /* layer 1's kernel_offset, D - it (0, 0: one layer) */
     float *pre[2];         /* ping-pong (P, batch, max_units) GEMM outputs */
     __nv_bfloat16 *act_bf16[2]; /* the activations as BF16 operands, BF16 only */
     double *loss_sum;      /* (P) */

@@ -166,6 +166,9 @@ static devo_status forward_chunk(cuda_device *b, size_t first, size_t count, siz
         v = {b->pre[0], rows * u0, u0};
     }
     DEVO_TRY(bias_activate(b, v, count, rows, layer, w, L == 1, b->act_bf16[0]));
+    // The later layers' kernels, individual `first` on, in rows padded to tail_stride.
+    size_t tail_stride = devo_tail_stride(b->tail_size);
+    const char *tail = static_cast<const char *>(b->tail) + first * tail_stride * ob;
     for (size_t l = 1; l < L; l++) {
         const devo_layer *prev = layer;
         layer = &arch->layers[l];
@@ -174,11 +177,12 @@ static devo_status forward_chunk(cuda_device *b, size_t first, size_t count, siz
                                    : (const void *)b->pre[(l - 1) % 2];
         // Per individual: out_p (rows, units) = h_p (rows, inputs) . kernel_p (inputs, units);
         // column-major out_p^T = kernel_p^T (units, inputs) . h_p^T (inputs, rows), where h_p^T
-        // has ld = the row stride of the view (count*u0 in the packed first-layer layout).
+        // has ld = the row stride of the view (count*u0 in the packed first-layer layout), and
+        // kernel_p^T is individual p's row of the tail from the layer's offset in it.
         DEVO_TRY(gemm(b, (int)layer->units, (int)rows, (int)prev->units,
-                      w_operand + layer->kernel_offset * ob, (int)layer->units, (long long)b->D,
-                      h, (int)v.row_stride, (long long)v.individual_stride, out, (int)layer->units,
-                      (long long)(rows * layer->units), (int)count));
+                      tail + (layer->kernel_offset - b->tail_offset) * ob, (int)layer->units,
+                      (long long)tail_stride, h, (int)v.row_stride, (long long)v.individual_stride,
+                      out, (int)layer->units, (long long)(rows * layer->units), (int)count));
         v = {out, rows * layer->units, layer->units};
         DEVO_TRY(bias_activate(b, v, count, rows, layer, w, l + 1 == L, b->act_bf16[l % 2]));
     }

@@ -2,7 +2,8 @@
  * cuda_layout.h - the index math of the CUDA kernels that the CPU can check: which crossover
  * bit an element takes, where an element of a first-layer kernel lands in the packed operand,
  * how many slots share one crossover draw, which slots a partial breed makes, the GPU's
- * sample chunk, and the grid of bias and activation. Header-only, C++ and CUDA (host and device), so tests/test_cuda.cpp emulates it
+ * sample chunk, the grid of bias and activation, and the padded rows of the later layers'
+ * operand. Header-only, C++ and CUDA (host and device), so tests/test_cuda.cpp emulates it
  * without a GPU.
  */
 #ifndef DEVO_CUDA_LAYOUT_H
@@ -40,6 +41,20 @@ DEVO_HD int devo_vary_takes_first(uint32_t word, uint64_t base, unsigned q)
 DEVO_HD size_t devo_packed_index(size_t e, size_t slot, size_t units, size_t P)
 {
     return (e / units) * (P * units) + slot * units + e % units;
+}
+
+/* The later layers' operand (slots, stride): of each individual, its weights from layer 1's
+ * kernel on (tail_size = D - layer 1's kernel_offset of them), in a row padded to a multiple of
+ * 8 elements (16 bytes in BF16, 32 in FP32), so every individual's layer-1 kernel starts
+ * aligned for the strided-batched GEMMs; D itself (203,530 for 784-256-10) is not a multiple
+ * of 4. Element e of slot's individual lands at devo_tail_index, or nowhere (SIZE_MAX) when e
+ * lies before the tail. */
+DEVO_HD size_t devo_tail_stride(size_t tail_size) { return (tail_size + 7) / 8 * 8; }
+
+DEVO_HD size_t devo_tail_index(size_t e, size_t slot, size_t tail_offset, size_t tail_size)
+{
+    size_t t = e - tail_offset; // wraps (past tail_size) when e < tail_offset
+    return t < tail_size ? slot * devo_tail_stride(tail_size) + t : SIZE_MAX;
 }
 
 /* The slot ranges [begin[i], end[i]) the variation kernel makes for breed_range(first, count):

@@ -975,6 +975,41 @@ TEST(CudaHost, BiasGridTakesEveryUnitRowAndIndividualOnce)
         }
 }
 
+TEST(CudaHost, LaterLayersOperandRowsArePaddedAndAligned)
+{
+    // The later layers' operand: every weight from layer 1's kernel on lands once, in its
+    // individual's row; rows are a multiple of 8 elements apart, so layer 1's kernel of every
+    // individual starts 16-byte aligned in BF16 (32 in FP32); nothing before the tail lands.
+    const Net wide = {784, {{256, DEVO_ACT_RELU}, {10, DEVO_ACT_SOFTMAX}},
+                      DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY}; // D = 203,530
+    for (const Net &net : {wide, nets[0], nets[1], nets[3]}) {
+        devo_model *m = build(net, 1);
+        size_t D = m->param_count, offset = m->layers[1].kernel_offset, size = D - offset;
+        size_t stride = devo_tail_stride(size), P = 5;
+        EXPECT_EQ(stride % 8, 0u);
+        EXPECT_GE(stride, size);
+        EXPECT_LT(stride, size + 8);
+        std::vector<int> seen(P * stride, 0);
+        for (size_t slot = 0; slot < P; slot++) {
+            EXPECT_EQ(devo_tail_index(offset, slot, offset, size) % 8, 0u);
+            for (size_t e = 0; e < D; e++) {
+                size_t t = devo_tail_index(e, slot, offset, size);
+                if (e < offset) {
+                    ASSERT_EQ(t, SIZE_MAX) << e;
+                    continue;
+                }
+                ASSERT_GE(t, slot * stride);
+                ASSERT_LT(t, slot * stride + size);
+                seen[t]++;
+            }
+        }
+        for (size_t slot = 0; slot < P; slot++)
+            for (size_t t = 0; t < stride; t++)
+                ASSERT_EQ(seen[slot * stride + t], t < size ? 1 : 0) << slot << " " << t;
+        devo_model_free(m);
+    }
+}
+
 TEST(CudaHost, VaryRangesAreTheElitesAndTheShare)
 {
     // breed_range(first, count) runs the variation kernel over devo_vary_ranges: sorted,
