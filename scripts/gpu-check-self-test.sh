@@ -10,6 +10,7 @@
 #      report compute-sanitizer and ncu as missing and FAIL because every Cuda.* test skips (no
 #      GPU here), and StateFile.* must pass from the bundle with a temp folder that does not exist
 #      yet (needs root for the namespace; without it the folders stay visible, and it says so);
+#      and every test the check's sanitizer filters name must be in the binary;
 #   3. fake bundles and tools (shell scripts in place of devo, devo_tests, compute-sanitizer,
 #      nvidia-smi and ncu) for a clean run, a skipped test, a sanitizer that refuses the machine,
 #      a memcheck finding, initcheck reports inside CUB and outside it, and a step that times out.
@@ -143,6 +144,14 @@ expect "real bundle: the check exits 1" equals "$(cat "$real/rc" 2> /dev/null)" 
 expect "real bundle: the test report came back in \$OUT" has "$real/out/tests.xml" '<testcase '
 expect "real bundle: StateFile.* pass from the bundle in a temp folder made at run time" has \
   "$real/state.log" '^\[  PASSED  \] 16 tests'
+
+# Every test the check's sanitizer filters name exists (a renamed test would leave a filter
+# running nothing).
+named=$(sed -n "s/^\(every\|short\)='\(.*\)'$/\2/p" "$here/gpu-check.sh" | tr ':' '\n' | sort -u)
+listed=$(source "$T/bundle/devo-bundle/env.sh" && "$T/bundle/devo-bundle/bin/devo_tests" \
+  --gtest_list_tests --gtest_filter='Cuda.*' | sed -n 's/^  \([A-Za-z0-9_]*\).*/Cuda.\1/p' | sort -u)
+expect "the check's filters name $(wc -l <<< "$named") tests, each in the binary" equals \
+  "$(comm -23 <(echo "$named") <(echo "$listed") | paste -sd' ')" ""
 
 # ------------------------------------------------------------------ 3. fake bundles and tools
 fake="$T/fake"

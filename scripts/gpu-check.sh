@@ -132,11 +132,13 @@ say "Cuda.* tests: $ran run of $listed listed, $skipped skipped, $failed failed"
 [[ "$skipped" == 0 && "$failed" == 0 && "$ran" == "$listed" ]] ||
   fail "Cuda.* tests were skipped, failed or not run (a skip means no GPU was used)"
 
-# Filters: `every` launches each kernel the tests can reach (evaluation in three precisions,
-# bias + activation, softmax, loss, gather, selection's keys and CUB sort, first population,
-# mutation and crossover, cuRAND's layout, low-rank pack/thin/correct/draw, ES perturb and
-# update sums); `short` is evaluation, selection and variation.
-every='Cuda.EvaluationIsEquivalentToRef:Cuda.NanPropagatesThroughEveryActivation:Cuda.SelectionIsEquivalentToRef:Cuda.FirstPopulationIsEquivalentToRef:Cuda.MutationIsEquivalentToRef:Cuda.CrossoverMasksAreBitIdenticalToRef:Cuda.CurandPhiloxUsesTheDocumentedLayout:Cuda.LowRankEvaluationIsEquivalentToRef:Cuda.PerturbationAndUpdateSumsAreEquivalentToRef:Cuda.EmptyRangeIsANoOp'
+# Filters: `every` launches each kernel the tests can reach (evaluation in three precisions:
+# to_bf16, bias + activation, hidden softmax, loss; gather in FP32 and BF16 (subsets, the
+# resumed BF16 run); forward's output; selection's keys and CUB sort; first population,
+# mutation and crossover; cuRAND's layout; low-rank pack/thin/correct/draw; ES perturb and
+# update sums); only the bench's ceiling kernel (fill_uniform) is left out. `short` is
+# evaluation, selection and variation.
+every='Cuda.EvaluationIsEquivalentToRef:Cuda.EvaluationOfSubsetsAndChildrenIsEquivalentToRef:Cuda.NanPropagatesThroughEveryActivation:Cuda.ForwardIsEquivalentToRef:Cuda.SelectionIsEquivalentToRef:Cuda.FirstPopulationIsEquivalentToRef:Cuda.MutationIsEquivalentToRef:Cuda.CrossoverMasksAreBitIdenticalToRef:Cuda.CurandPhiloxUsesTheDocumentedLayout:Cuda.ResumedRunIsEquivalentToRef:Cuda.LowRankEvaluationIsEquivalentToRef:Cuda.PerturbationAndUpdateSumsAreEquivalentToRef:Cuda.EmptyRangeIsANoOp'
 short='Cuda.EvaluationIsBitwiseReproducible:Cuda.SelectionIsEquivalentToRef:Cuda.MutationIsEquivalentToRef'
 # sanitize KEY TOOL LIMIT FILTER: one compute-sanitizer run, judged by sanitizer_verdict.
 sanitize() {
