@@ -159,8 +159,8 @@ if have compute-sanitizer; then
     *) fail "compute-sanitizer probe: $verdict (sanitizer.log)" ;;
   esac
   if [[ $verdict == ok ]]; then
-    for run in "memcheck memcheck 45 $every" "racecheck racecheck 15 $short" \
-      "synccheck synccheck 12 $short"; do
+    for run in "memcheck memcheck 60 $every" "racecheck racecheck 15 $short" \
+      "synccheck synccheck 10 $short"; do
       read -r key tool limit filter <<< "$run"
       sanitize "$key" "$tool" "$limit" "$filter"
       [[ $verdict == ok ]] || fail "$tool: $verdict (sanitizer.log)"
@@ -175,7 +175,7 @@ if have compute-sanitizer; then
   fi
 fi
 
-step evolve "evolve, --top-k = --population (generation 2 evaluates nothing)" 10 "$out/bench.log" \
+step evolve "evolve, --top-k = --population (generation 2 evaluates nothing)" 8 "$out/bench.log" \
   "$devo" evolve --data "$data" --backend cuda --population 16 --top-k 16 --generations 3 \
   --verbose 1 || fail "evolve with --top-k = --population"
 
@@ -201,7 +201,7 @@ cat "$work/bench-es.csv" >> "$out/bench.log" 2> /dev/null
 
 # ------------------------------------------------------------------ 4. one generation's kernels
 if have ncu; then
-  step ncu "ncu, kernels of generations 1-2 (P 256, 2,048 samples)" 20 "$out/ncu.txt" ncu \
+  step ncu "ncu, kernels of generations 1-2 (P 256, 2,048 samples)" 15 "$out/ncu.txt" ncu \
     --clock-control none --section SpeedOfLight --launch-count 200 --print-summary per-kernel \
     "$devo" evolve --data "$data" --backend cuda --population 256 --top-k 64 --generations 2 \
     --fitness-samples 2048 --verbose 0 || say "ncu: no summary (see ncu.txt); not a failure"
