@@ -316,6 +316,14 @@ static devo_status cuda_view(void *ctx, const float **view)
     return DEVO_OK;
 }
 
+/* A low-rank context waits in every call; a full-rank one's vary returns at once. */
+static devo_status cuda_finish(void *ctx)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (b->stream) CUDA_TRY(cudaStreamSynchronize(b->stream));
+    return DEVO_OK;
+}
+
 static devo_status cuda_copy_row(void *ctx, size_t index, float *dst)
 {
     cuda_device *b = static_cast<cuda_device *>(ctx);
@@ -573,6 +581,7 @@ extern "C" const devo_device_i *devo_device_cuda(void)
         cuda_update_sums,
         cuda_traffic,
         cuda_measure_ceiling,
+        cuda_finish,
     };
     return &cuda;
 }
