@@ -124,8 +124,8 @@ typedef struct devo_device_i {
                                    double *copy_bytes_per_second, size_t *gemm_size);
     /* Waits until the work the device has queued is done. A call may return while its work
      * still runs on the device (the CUDA device's vary does), and a later call that needs the
-     * results waits for them; only timing a phase apart (devo bench) needs this. NULL when
-     * every call returns with its work done (the CPU). */
+     * results waits for them; only timing a phase apart (devo bench) needs this. The CPU's
+     * calls return with their work done: its finish returns at once. */
     devo_status (*finish)(void *ctx);
 } devo_device_i;
 
