@@ -10,7 +10,8 @@
 #      report compute-sanitizer and ncu as missing and FAIL because every Cuda.* test skips (no
 #      GPU here), and StateFile.* must pass from the bundle with a temp folder that does not exist
 #      yet (needs root for the namespace; without it the folders stay visible, and it says so);
-#      and every test the check's sanitizer filters name must be in the binary;
+#      every test the check's sanitizer filters name must be in the binary, and test_cuda.cpp
+#      must use none of the paths compiled into the test binary;
 #   3. fake bundles and tools (shell scripts in place of devo, devo_tests, compute-sanitizer,
 #      nvidia-smi and ncu) for a clean run, a skipped test, a sanitizer that refuses the machine,
 #      a memcheck finding, initcheck reports inside CUB and outside it, and a step that times out.
@@ -152,6 +153,13 @@ listed=$(source "$T/bundle/devo-bundle/env.sh" && "$T/bundle/devo-bundle/bin/dev
   --gtest_list_tests --gtest_filter='Cuda.*' | sed -n 's/^  \([A-Za-z0-9_]*\).*/Cuda.\1/p' | sort -u)
 expect "the check's filters name $(wc -l <<< "$named") tests, each in the binary" equals \
   "$(comm -23 <(echo "$named") <(echo "$listed") | paste -sd' ')" ""
+
+# The Cuda.* tests (test_cuda.cpp) use none of the paths compiled into the test binary (the
+# build's programs, the source tree): on the device neither exists. Only test_paths.h, which
+# prefers the environment, may name one.
+compiled=$(grep -oE 'DEVO_[A-Z0-9_]+="' "$src/tests/CMakeLists.txt" | tr -d '="' | sort -u | paste -sd'|')
+expect "the Cuda.* tests use no compiled-in path (${compiled//|/, })" \
+  lacks "$src/tests/test_cuda.cpp" "\b($compiled)\b"
 
 # ------------------------------------------------------------------ 3. fake bundles and tools
 fake="$T/fake"
