@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds devo (Release, warnings as errors; CUDA code too when nvcc
-# is found) and runs the whole test suite, then the Python package's (installed into a fresh
-# venv), then the C tests again under AddressSanitizer + UBSan, then fuzzes every libFuzzer
-# target for 60 s (DEVO_FUZZ_SECONDS) when clang is installed.
+# is found) and runs the whole test suite (with CUDA, the GPU check's dry run too:
+# scripts/gpu-check.sh --self-test), then the Python package's (installed into a fresh venv),
+# then the C tests again under AddressSanitizer + UBSan, then fuzzes every libFuzzer target
+# for 60 s (DEVO_FUZZ_SECONDS) when clang is installed.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install-deps.sh --python
@@ -21,6 +22,10 @@ echo "== Release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDEVO_WERROR=ON "${cuda_args[@]}"
 cmake --build build -j "$jobs"
 (cd build && ctest --output-on-failure -j "$jobs")
+if [[ ${#cuda_args[@]} -gt 1 ]]; then
+  echo "== The GPU check's dry run (scripts/gpu-check.sh --self-test: everything but the GPU)"
+  scripts/gpu-check.sh --self-test build
+fi
 
 echo "== Python package: pip install into a fresh venv, then pytest"
 scripts/python-tests.sh build

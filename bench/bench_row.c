@@ -88,6 +88,7 @@ static devo_status generation(const bench_row_config *c, row_state *s, uint32_t 
     if (status == DEVO_OK)
         status = s->algorithm->next(s->algorithm_state, s->fitness, s->order, g, 0,
                                     c->population);
+    if (status == DEVO_OK) status = d->finish(s->device_ctx); // the breed's kernels too
     double t3 = devo_now_seconds();
     t[0] = t1 - t0;
     t[1] = t2 - t1;

@@ -408,6 +408,13 @@ static void cpu_traffic(void *ctx, devo_device_traffic *out)
     out->directions = es(b) ? b->noise.dirs : 0;
 }
 
+/* Every call returns with its work done: nothing to wait for. */
+static devo_status cpu_finish(void *ctx)
+{
+    (void)ctx;
+    return DEVO_OK;
+}
+
 /* Seconds of the fastest of `runs` calls of fn(state). */
 static double fastest_seconds(void (*fn)(void *), void *state, int runs)
 {
@@ -500,6 +507,7 @@ const devo_device_i *devo_device_cpu(void)
         .update_sums = cpu_update_sums,
         .traffic = cpu_traffic,
         .measure_ceiling = cpu_measure_ceiling,
+        .finish = cpu_finish,
     };
     return &cpu;
 }

@@ -8,6 +8,7 @@
  */
 #include "cuda_device.h"
 #include "cuda_check.h"
+#include "cuda_hooks.h"
 #include "cuda_layout.h"
 
 extern "C" {
@@ -28,6 +29,16 @@ extern "C" int devo_cuda_device_count(void)
         return 0;
     }
     return count;
+}
+
+static size_t chunk_cap; /* the tests' cap on a chunk's samples (0: none) */
+
+extern "C" void devo_cuda_set_chunk_cap(size_t samples) { chunk_cap = samples; }
+
+size_t cuda_chunk(size_t batch_size, size_t P, size_t max_units, bool bf16)
+{
+    return devo_cuda_capped_chunk(devo_cuda_chunk(batch_size, P, max_units, bf16 ? 1 : 0),
+                                  batch_size, chunk_cap);
 }
 
 devo_status cuda_alloc(cuda_device *b, void **ptr, size_t bytes)
@@ -66,7 +77,7 @@ static void cuda_destroy(void *ctx)
                       b->rows,       b->gathered_x, b->gathered_y,     b->forward_x,
                       b->forward_y,  b->forward_x_bf16, b->center,     b->sigma,
                       b->eps,        b->w,         b->v,               b->s1,
-                      b->s2};
+                      b->s2,         b->tail};
     for (void *p : device) cudaFree(p);
     devo_cuda_lowrank_free(b->lowrank);
     devo_es_noise_release(&b->host_noise);
@@ -76,10 +87,9 @@ static void cuda_destroy(void *ctx)
     free(b->scratch);
     if (b->blas) cublasDestroy(b->blas);
     if (b->stream) cudaStreamDestroy(b->stream);
-    free(b->host_sums);
-    free(b->host_correct);
-    free(b->host_order);
-    free(b->host_sources);
+    if (b->sources_copied) cudaEventDestroy(b->sources_copied);
+    void *staging[] = {b->host_sums, b->host_correct, b->host_order, b->host_sources};
+    for (void *p : staging) cudaFreeHost(p);
     if (b->host_population_pinned)
         cudaFreeHost(b->host_population);
     else
@@ -99,6 +109,7 @@ static double planned_bytes(const cuda_device *b, size_t sort_temp_bytes)
     double rows = dirs > 0.0 ? S * D * 4.0 + dirs * D * 4.0 + 4.0 * D * 4.0 : 2.0 * S * D * 4.0;
     return rows + (bf16 ? S * D * 2.0 : 0.0) +
            (double)b->inputs * S * (double)b->cfg.arch->layers[0].units * ob +
+           S * (double)devo_tail_stride(b->tail_size) * ob +
            activations * 4.0 + (bf16 ? activations * 2.0 : 0.0) +
            P * (8.0 + 8.0 + 3 * 8.0 + 2 * 4.0 + 8.0) + (double)sort_temp_bytes +
            (double)b->batch * ((double)b->inputs * ob + (double)b->width * 4.0);
@@ -125,6 +136,8 @@ static devo_status allocate(cuda_device *b)
     if (b->cfg.directions) DEVO_TRY(cuda_es_allocate(b));
     else DEVO_TRY(cuda_alloc(b, (void **)&b->next, S * D * sizeof(float)));
     DEVO_TRY(cuda_alloc(b, &b->packed, b->inputs * S * units0 * b->operand_bytes));
+    if (b->tail_size)
+        DEVO_TRY(cuda_alloc(b, &b->tail, S * devo_tail_stride(b->tail_size) * b->operand_bytes));
     for (int i = 0; i < 2; i++) DEVO_TRY(cuda_alloc(b, (void **)&b->pre[i], act * sizeof(float)));
     if (bf16) {
         DEVO_TRY(cuda_alloc(b, (void **)&b->population_bf16, S * D * sizeof(__nv_bfloat16)));
@@ -142,12 +155,13 @@ static devo_status allocate(cuda_device *b)
     DEVO_TRY(cuda_alloc(b, (void **)&b->sources, P * sizeof(int2)));
     DEVO_TRY(cuda_alloc(b, &b->gathered_x, b->batch * b->inputs * b->operand_bytes));
     DEVO_TRY(cuda_alloc(b, (void **)&b->gathered_y, b->batch * b->width * sizeof(float)));
-    b->host_sums = static_cast<double *>(malloc(P * sizeof(double)));
-    b->host_correct = static_cast<unsigned long long *>(malloc(P * sizeof(unsigned long long)));
-    b->host_order = static_cast<int *>(malloc(P * sizeof(int)));
-    b->host_sources = static_cast<int2 *>(malloc(P * sizeof(int2)));
-    if (!b->host_sums || !b->host_correct || !b->host_order || !b->host_sources)
-        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda device: out of host memory");
+    // Pinned staging: copies through it neither wait for the stream nor bounce through a
+    // driver buffer; sources_copied says when host_sources may be written again.
+    CUDA_TRY(cudaMallocHost((void **)&b->host_sums, P * sizeof(double)));
+    CUDA_TRY(cudaMallocHost((void **)&b->host_correct, P * sizeof(unsigned long long)));
+    CUDA_TRY(cudaMallocHost((void **)&b->host_order, P * sizeof(int)));
+    CUDA_TRY(cudaMallocHost((void **)&b->host_sources, P * sizeof(int2)));
+    CUDA_TRY(cudaEventCreateWithFlags(&b->sources_copied, cudaEventDisableTiming));
     return DEVO_OK;
 }
 
@@ -201,9 +215,13 @@ static devo_status cuda_create(void **ctx, const devo_device_config *cfg)
     b->outputs = devo_model_output_dim(arch);
     b->width = devo_model_target_width(arch);
     b->max_units = devo_model_max_units(arch);
-    b->batch = devo_cuda_chunk(cfg->batch_size, b->P, b->max_units,
-                               cfg->precision == DEVO_PRECISION_BF16);
+    b->batch = cuda_chunk(cfg->batch_size, b->P, b->max_units,
+                          cfg->precision == DEVO_PRECISION_BF16);
     b->operand_bytes = cfg->precision == DEVO_PRECISION_BF16 ? 2 : 4;
+    if (arch->layer_count > 1) {
+        b->tail_offset = arch->layers[1].kernel_offset;
+        b->tail_size = b->D - b->tail_offset;
+    }
     devo_status status = cfg->directions && cfg->rank ? create_low_rank(b) : create_in(b);
     if (status != DEVO_OK) {
         cuda_destroy(b);
@@ -296,6 +314,14 @@ static devo_status cuda_view(void *ctx, const float **view)
         CUDA_TRY(cudaStreamSynchronize(b->stream));
     }
     *view = b->host_population;
+    return DEVO_OK;
+}
+
+/* A low-rank context waits in every call; a full-rank one's vary returns at once. */
+static devo_status cuda_finish(void *ctx)
+{
+    cuda_device *b = static_cast<cuda_device *>(ctx);
+    if (b->stream) CUDA_TRY(cudaStreamSynchronize(b->stream));
     return DEVO_OK;
 }
 
@@ -567,6 +593,7 @@ extern "C" const devo_device_i *devo_device_cuda(void)
         cuda_update_sums,
         cuda_traffic,
         cuda_measure_ceiling,
+        cuda_finish,
     };
     return &cuda;
 }

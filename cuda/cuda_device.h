@@ -35,11 +35,15 @@ struct cuda_device {
                                        population */
     void *packed;          /* (inputs, slots * units0) operands: first-layer kernels side by side,
                               written with the population (cuda_vary.cu, cuda_perturb.cu) */
+    void *tail;            /* (slots, devo_tail_stride(tail_size)) operands: each individual's
+                              weights from layer 1's kernel on, rows padded (cuda_layout.h);
+                              written with the population; NULL for one layer */
+    size_t tail_offset, tail_size; /* layer 1's kernel_offset, D - it (0, 0: one layer) */
     float *pre[2];         /* ping-pong (P, batch, max_units) GEMM outputs */
     __nv_bfloat16 *act_bf16[2]; /* the activations as BF16 operands, BF16 only */
     double *loss_sum;      /* (P) */
     unsigned long long *correct; /* (P) */
-    double *host_sums;     /* (P) staging of loss_sum */
+    double *host_sums;     /* (P) staging of loss_sum; every host_ staging buffer is pinned */
     unsigned long long *host_correct; /* (P) */
 
     /* selection */
@@ -50,6 +54,7 @@ struct cuda_device {
     int *host_order;                      /* (P) */
     int2 *sources;                        /* (P): per slot the two parents (elites: the same one) */
     int2 *host_sources;                   /* (P) */
+    cudaEvent_t sources_copied;           /* recorded after each upload of host_sources */
 
     /* bound data */
     float *x;              /* (n, inputs) */
@@ -134,6 +139,9 @@ devo_status cuda_download(cuda_device *b, void *dst, const void *src, size_t byt
 
 /* out (count) = in (count) rounded to BF16, on b's stream (cuda_device.cu). */
 devo_status cuda_to_bf16(cuda_device *b, const float *in, __nv_bfloat16 *out, size_t count);
+
+/* Samples per evaluation chunk of a context (devo_cuda_chunk under the tests' cap, cuda_hooks.h). */
+size_t cuda_chunk(size_t batch_size, size_t P, size_t max_units, bool bf16);
 
 /* Allocates `bytes` on the device into *ptr and counts them in b->device_bytes. */
 devo_status cuda_alloc(cuda_device *b, void **ptr, size_t bytes);

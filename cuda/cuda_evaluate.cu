@@ -14,6 +14,7 @@
 #include "cuda_device.h"
 #include "cuda_check.h"
 #include "cuda_gather.cuh"
+#include "cuda_layout.h"
 #include "cuda_loss.cuh"
 
 extern "C" {
@@ -23,33 +24,33 @@ extern "C" {
 /* ----------------------------------------------------------------------------- kernels */
 
 // h holds count individuals x rows x units pre-activations in view v; adds the bias of each
-// individual (w is (count, D)) and, unless last, applies an elementwise activation. When
-// operand is not NULL the result goes there instead, as the next GEMM's operand at the same
-// offsets (the FP32 activations are then never read again).
+// individual (w is (count, D)) and, unless last, applies an elementwise activation (NaN in,
+// NaN out: devo_activate). When operand is not NULL the result goes there instead, as the next
+// GEMM's operand at the same offsets (the FP32 activations are then never read again). Grid
+// devo_bias_grid, blocks (DEVO_BIAS_X, DEVO_BIAS_Y): thread (x, y) of block (bx, by, bz) takes
+// unit bx * DEVO_BIAS_X + x of rows by * DEVO_BIAS_Y + y, ... of individuals bz, ...; each
+// bias is read once per thread and individual.
 template <typename T>
 __global__ void bias_activate_kernel(cuda_view v, size_t count, size_t rows, size_t units,
                                      const float *__restrict__ w, size_t D, size_t bias_offset,
                                      devo_activation act, int last, T *__restrict__ operand)
 {
-    size_t total = count * rows * units;
-    int row_major = v.individual_stride < v.row_stride; // packed layout: rows outermost
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
-         i += (size_t)gridDim.x * blockDim.x) {
-        size_t j = i % units, rest = i / units, p, r;
-        if (row_major) {
-            p = rest % count;
-            r = rest / count;
-        } else {
-            r = rest % rows;
-            p = rest / rows;
+    size_t j = (size_t)blockIdx.x * DEVO_BIAS_X + threadIdx.x;
+    if (j >= units) return;
+    for (size_t p = blockIdx.z; p < count; p += gridDim.z) {
+        float bias = w[p * D + bias_offset + j];
+        float *h = v.base + p * v.individual_stride + j;
+        T *out = operand ? operand + p * v.individual_stride + j : nullptr;
+        for (size_t r = (size_t)blockIdx.y * DEVO_BIAS_Y + threadIdx.y; r < rows;
+             r += (size_t)gridDim.y * DEVO_BIAS_Y) {
+            size_t at = r * v.row_stride;
+            float z = h[at] + bias;
+            if (!last) z = devo_activate(act, z);
+            if (out)
+                out[at] = to_operand<T>(z);
+            else
+                h[at] = z;
         }
-        size_t offset = p * v.individual_stride + r * v.row_stride + j;
-        float z = v.base[offset] + w[p * D + bias_offset + j];
-        if (!last) z = devo_activate(act, z);
-        if (operand)
-            operand[offset] = to_operand<T>(z);
-        else
-            v.base[offset] = z;
     }
 }
 
@@ -116,10 +117,13 @@ static devo_status bias_activate(cuda_device *b, cuda_view v, size_t count, size
     if (layer->act == DEVO_ACT_SOFTMAX && !last)
         bias_softmax_kernel<<<cuda_grid_for(count * rows), 256, 0, b->stream>>>(
             v, count, rows, layer->units, w, b->D, layer->bias_offset, operand);
-    else
-        bias_activate_kernel<<<cuda_grid_for(count * rows * layer->units), 256, 0, b->stream>>>(
+    else {
+        devo_grid3 g = devo_bias_grid(count, rows, layer->units);
+        dim3 grid(g.x, g.y, g.z), block(DEVO_BIAS_X, DEVO_BIAS_Y);
+        bias_activate_kernel<<<grid, block, 0, b->stream>>>(
             v, count, rows, layer->units, w, b->D, layer->bias_offset, layer->act, last ? 1 : 0,
             last ? nullptr : operand);
+    }
     CUDA_TRY_LAUNCH();
     return DEVO_OK;
 }
@@ -162,6 +166,9 @@ static devo_status forward_chunk(cuda_device *b, size_t first, size_t count, siz
         v = {b->pre[0], rows * u0, u0};
     }
     DEVO_TRY(bias_activate(b, v, count, rows, layer, w, L == 1, b->act_bf16[0]));
+    // The later layers' kernels, individual `first` on, in rows padded to tail_stride.
+    size_t tail_stride = devo_tail_stride(b->tail_size);
+    const char *tail = static_cast<const char *>(b->tail) + first * tail_stride * ob;
     for (size_t l = 1; l < L; l++) {
         const devo_layer *prev = layer;
         layer = &arch->layers[l];
@@ -170,11 +177,12 @@ static devo_status forward_chunk(cuda_device *b, size_t first, size_t count, siz
                                    : (const void *)b->pre[(l - 1) % 2];
         // Per individual: out_p (rows, units) = h_p (rows, inputs) . kernel_p (inputs, units);
         // column-major out_p^T = kernel_p^T (units, inputs) . h_p^T (inputs, rows), where h_p^T
-        // has ld = the row stride of the view (count*u0 in the packed first-layer layout).
+        // has ld = the row stride of the view (count*u0 in the packed first-layer layout), and
+        // kernel_p^T is individual p's row of the tail from the layer's offset in it.
         DEVO_TRY(gemm(b, (int)layer->units, (int)rows, (int)prev->units,
-                      w_operand + layer->kernel_offset * ob, (int)layer->units, (long long)b->D,
-                      h, (int)v.row_stride, (long long)v.individual_stride, out, (int)layer->units,
-                      (long long)(rows * layer->units), (int)count));
+                      tail + (layer->kernel_offset - b->tail_offset) * ob, (int)layer->units,
+                      (long long)tail_stride, h, (int)v.row_stride, (long long)v.individual_stride,
+                      out, (int)layer->units, (long long)(rows * layer->units), (int)count));
         v = {out, rows * layer->units, layer->units};
         DEVO_TRY(bias_activate(b, v, count, rows, layer, w, l + 1 == L, b->act_bf16[l % 2]));
     }

@@ -5,6 +5,7 @@
 #ifndef DEVO_CUDA_HOOKS_H
 #define DEVO_CUDA_HOOKS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "devo.h"
@@ -20,6 +21,12 @@ extern "C" {
 devo_status devo_cuda_philox_blocks(uint64_t seed, devo_rng_stream stream, uint32_t generation,
                                     uint32_t individual, uint32_t count, uint32_t *via_init,
                                     uint32_t *direct);
+
+/* Tests only: contexts created from now on (full-rank and low-rank) evaluate at most `samples`
+ * samples per GPU chunk (whole batches, at least one: devo_cuda_capped_chunk), so tests on a
+ * few thousand samples cover sums over several chunks and a partial last one. 0, the default,
+ * removes the cap. Set it between runs, not while another thread creates a context. */
+void devo_cuda_set_chunk_cap(size_t samples);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,9 @@
 /*
  * cuda_layout.h - the index math of the CUDA kernels that the CPU can check: which crossover
  * bit an element takes, where an element of a first-layer kernel lands in the packed operand,
- * how many slots share one crossover draw, which slots a partial breed makes, and the GPU's
- * sample chunk. Header-only, C++ and CUDA (host and device), so tests/test_cuda.cpp emulates it
+ * how many slots share one crossover draw, which slots a partial breed makes, the GPU's
+ * sample chunk, the grid of bias and activation, and the padded rows of the later layers'
+ * operand. Header-only, C++ and CUDA (host and device), so tests/test_cuda.cpp emulates it
  * without a GPU.
  */
 #ifndef DEVO_CUDA_LAYOUT_H
@@ -42,6 +43,20 @@ DEVO_HD size_t devo_packed_index(size_t e, size_t slot, size_t units, size_t P)
     return (e / units) * (P * units) + slot * units + e % units;
 }
 
+/* The later layers' operand (slots, stride): of each individual, its weights from layer 1's
+ * kernel on (tail_size = D - layer 1's kernel_offset of them), in a row padded to a multiple of
+ * 8 elements (16 bytes in BF16, 32 in FP32), so every individual's layer-1 kernel starts
+ * aligned for the strided-batched GEMMs; D itself (203,530 for 784-256-10) is not a multiple
+ * of 4. Element e of slot's individual lands at devo_tail_index, or nowhere (SIZE_MAX) when e
+ * lies before the tail. */
+DEVO_HD size_t devo_tail_stride(size_t tail_size) { return (tail_size + 7) / 8 * 8; }
+
+DEVO_HD size_t devo_tail_index(size_t e, size_t slot, size_t tail_offset, size_t tail_size)
+{
+    size_t t = e - tail_offset; // wraps (past tail_size) when e < tail_offset
+    return t < tail_size ? slot * devo_tail_stride(tail_size) + t : SIZE_MAX;
+}
+
 /* The slot ranges [begin[i], end[i]) the variation kernel makes for breed_range(first, count):
  * the elites [0, k) always, and the children of slots [max(first, k), first + count); one range
  * when they touch. Sorted, disjoint, none empty; returns how many (0 to 2). */
@@ -73,6 +88,34 @@ static inline size_t devo_cuda_chunk(size_t batch_size, size_t P, size_t max_uni
            (chunk + batch_size) * bytes_per_sample <= budget)
         chunk += batch_size;
     return chunk;
+}
+
+/* Bias and activation (cuda_evaluate.cu) run on blocks of DEVO_BIAS_X units x DEVO_BIAS_Y rows of
+ * one individual: the grid's x covers a layer's units, y its rows and z the individuals, y and
+ * z at most 65,535 blocks that loop (grid-stride) over the rest; no division per element. */
+#define DEVO_BIAS_X 32
+#define DEVO_BIAS_Y 8
+
+typedef struct {
+    unsigned x, y, z;
+} devo_grid3;
+
+static inline devo_grid3 devo_bias_grid(size_t count, size_t rows, size_t units)
+{
+    size_t y = (rows + DEVO_BIAS_Y - 1) / DEVO_BIAS_Y, most = 65535;
+    devo_grid3 g = {(unsigned)((units + DEVO_BIAS_X - 1) / DEVO_BIAS_X),
+                    (unsigned)(y < most ? (y ? y : 1) : most),
+                    (unsigned)(count < most ? (count ? count : 1) : most)};
+    return g;
+}
+
+/* A chunk under a test's cap (devo_cuda_set_chunk_cap): at most cap samples in whole batches,
+ * never below one batch; the chunk as it is when cap is 0 or does not bind. */
+static inline size_t devo_cuda_capped_chunk(size_t chunk, size_t batch_size, size_t cap)
+{
+    if (cap == 0 || chunk <= cap) return chunk;
+    size_t capped = cap / batch_size * batch_size;
+    return capped < batch_size ? batch_size : capped;
 }
 
 #endif /* DEVO_CUDA_LAYOUT_H */

@@ -112,20 +112,29 @@ __global__ void correct_kernel(float *out, const float *base,
 }
 
 // thin (count, rows, r) = in_p (rows, inputs) A_d (inputs, r) for individuals first + p,
-// A_d at eps + d F + a_offset.
+// A_d at eps + d F + a_offset. One warp per row (p, row): its lanes read the row's inputs side
+// by side (coalesced; a thread per row read them `inputs` floats apart), and each of the r
+// sums is reduced across the warp in a fixed order, so the result is the same on every run.
+// Blocks of a multiple of 32 threads; a warp's lanes loop together.
 __global__ void thin_kernel(const float *__restrict__ in, size_t first, size_t count, size_t rows,
                             size_t inputs, const float *__restrict__ eps, size_t F,
                             size_t a_offset, size_t r, int antithetic, float *__restrict__ thin)
 {
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count * rows * r;
-         i += (size_t)gridDim.x * blockDim.x) {
-        size_t q = i % r, pr = i / r, p = pr / rows;
+    unsigned lane = threadIdx.x % 32;
+    size_t warps = (size_t)gridDim.x * blockDim.x / 32;
+    for (size_t pr = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) / 32; pr < count * rows;
+         pr += warps) {
         float sign;
-        const float *a = eps + direction_of(first + p, antithetic, &sign) * F + a_offset;
+        const float *a =
+            eps + direction_of(first + pr / rows, antithetic, &sign) * F + a_offset;
         const float *h = in + pr * inputs;
-        float sum = 0.0f;
-        for (size_t j = 0; j < inputs; j++) sum += h[j] * a[j * r + q];
-        thin[i] = sum;
+        for (size_t q = 0; q < r; q++) {
+            float sum = 0.0f;
+            for (size_t j = lane; j < inputs; j += 32) sum += h[j] * a[j * r + q];
+            for (unsigned offset = 16; offset > 0; offset /= 2)
+                sum += __shfl_down_sync(0xffffffffu, sum, offset);
+            if (lane == 0) thin[pr * r + q] = sum;
+        }
     }
 }
 
@@ -179,7 +188,7 @@ static devo_status forward(devo_cuda_lowrank *g, const lowrank_pass *s, const fl
                                g->center + layer->kernel_offset, (int)layer->units, src,
                                (int)layer->inputs, &zero, dst, (int)layer->units));
         if (!centre) {
-            thin_kernel<<<cuda_grid_for(count * rows * r), 256, 0, g->stream>>>(
+            thin_kernel<<<cuda_grid_for(count * rows * 32), 256, 0, g->stream>>>(
                 src, s->first, count, rows, layer->inputs, g->eps, g->F, at, r, s->antithetic,
                 g->thin);
             CUDA_TRY_LAUNCH();
@@ -305,7 +314,7 @@ extern "C" devo_status devo_cuda_lowrank_create(devo_cuda_lowrank **out, const d
     g->dirs = dirs;
     g->r = rank;
     g->P = population;
-    g->batch = devo_cuda_chunk(batch_size, population, devo_model_max_units(arch), 0);
+    g->batch = cuda_chunk(batch_size, population, devo_model_max_units(arch), false);
     g->cols = arch->layers[0].units + dirs * rank;
     g->inputs = arch->input_dim;
     g->width = devo_model_target_width(arch);

@@ -2,7 +2,8 @@
  * cuda_operands.cuh - what the kernels that write a population share (cuda_vary.cu,
  * cuda_perturb.cu): rng.h's Philox blocks drawn on the device, and the store of one element
  * of a new individual into the FP32 population and the operand copies evaluation reads (the
- * first-layer kernels packed side by side, and BF16). CUDA C++ only.
+ * first-layer kernels packed side by side, the later layers in padded rows, and BF16). CUDA
+ * C++ only.
  */
 #ifndef DEVO_CUDA_OPERANDS_CUH
 #define DEVO_CUDA_OPERANDS_CUH
@@ -31,6 +32,8 @@ __device__ __forceinline__ devo_philox_block curand_block(uint64_t seed, devo_rn
 /* Where the kernels write the operands evaluation reads besides the FP32 population. */
 template <typename T> struct operand_out {
     T *packed;                      /* (inputs, P * units0) first-layer kernels, or NULL */
+    T *tail;                        /* (P, devo_tail_stride) the later layers, or NULL */
+    size_t tail_offset, tail_size;  /* layer 1's kernel_offset, D - it */
     __nv_bfloat16 *bf16;            /* (P, D) the population as BF16, or NULL */
     size_t kernel_offset, kernel_size, units; /* layer 0's kernel in an individual */
     size_t P;                       /* the population's slots (cuda_device's slots) */
@@ -46,12 +49,15 @@ __device__ __forceinline__ void store(float *row, size_t slot, size_t D, size_t 
     size_t k = e - op.kernel_offset; // wraps above the kernel when e < kernel_offset
     if (op.packed && k < op.kernel_size)
         op.packed[devo_packed_index(k, slot, op.units, op.P)] = to_operand<T>(value);
+    size_t t = devo_tail_index(e, slot, op.tail_offset, op.tail_size);
+    if (op.tail && t != SIZE_MAX) op.tail[t] = to_operand<T>(value);
 }
 
 template <typename T> static inline operand_out<T> operands(cuda_device *b)
 {
     const devo_layer *first = &b->cfg.arch->layers[0];
-    operand_out<T> op = {static_cast<T *>(b->packed), b->population_bf16, first->kernel_offset,
+    operand_out<T> op = {static_cast<T *>(b->packed), static_cast<T *>(b->tail), b->tail_offset,
+                         b->tail_size, b->population_bf16, first->kernel_offset,
                          first->inputs * first->units, first->units, b->slots};
     return op;
 }

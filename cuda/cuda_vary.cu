@@ -77,7 +77,8 @@ __global__ void vary_kernel(const float *__restrict__ pop, float *__restrict__ n
     }
 }
 
-// pop (P, D): row 0 = w0, row i > 0 = w0 + init_std * N(0,1) from stream INIT_NOISE.
+// pop (P, D): row 0 = w0 copied (bit for bit: w0 + init_std * 0 would turn -0.0 into +0.0),
+// row i > 0 = w0 + init_std * N(0,1) from stream INIT_NOISE.
 template <typename T>
 __global__ void init_population_kernel(const float *__restrict__ w0, float *__restrict__ pop,
                                        size_t P, size_t D, uint64_t seed, float init_std,
@@ -95,7 +96,9 @@ __global__ void init_population_kernel(const float *__restrict__ w0, float *__re
         for (unsigned q = 0; q < 4; q++)
             if (base + q < D)
                 store(pop + i * D, i, D, base + q,
-                      __fadd_rn(w0[base + q], __fmul_rn(init_std, noise[q])), op); // no fma
+                      i == 0 ? w0[base + q]
+                             : __fadd_rn(w0[base + q], __fmul_rn(init_std, noise[q])), // no fma
+                      op);
     }
 }
 
@@ -141,6 +144,14 @@ static devo_status vary(cuda_device *b, const float *pop, float *next, size_t fi
     return DEVO_OK;
 }
 
+/* Waits until the last upload of the pinned host_sources has left it (at once, as a rule:
+ * a generation's evaluation waited for the stream since). */
+static devo_status sources_writable(cuda_device *b)
+{
+    CUDA_TRY(cudaEventSynchronize(b->sources_copied));
+    return DEVO_OK;
+}
+
 devo_status cuda_vary(void *ctx, const size_t *order, const uint32_t *pairs, uint32_t generation,
                       size_t first, size_t count)
 {
@@ -149,6 +160,7 @@ devo_status cuda_vary(void *ctx, const size_t *order, const uint32_t *pairs, uin
         return devo_fail(DEVO_ERR_INTERNAL, "cuda device: an ES population is perturbed");
     size_t begin[2], end[2];
     int ranges = devo_vary_ranges(b->k, first, count, begin, end);
+    DEVO_TRY(sources_writable(b));
     for (int i = 0; i < ranges; i++) {
         for (size_t slot = begin[i]; slot < end[i]; slot++) {
             if (slot < b->k) {
@@ -161,10 +173,11 @@ devo_status cuda_vary(void *ctx, const size_t *order, const uint32_t *pairs, uin
         DEVO_TRY(cuda_upload(b, b->sources + begin[i], b->host_sources + begin[i],
                              (end[i] - begin[i]) * sizeof(int2)));
     }
+    CUDA_TRY(cudaEventRecord(b->sources_copied, b->stream));
     // The operand copies are overwritten in place: nothing reads them while the kernel runs.
+    // No wait here: what comes next on the stream (evaluation, a download) runs after it.
     for (int i = 0; i < ranges; i++)
         DEVO_TRY(vary(b, b->population, b->next, begin[i], end[i], b->k, generation));
-    CUDA_TRY(cudaStreamSynchronize(b->stream));
     float *swap = b->population;
     b->population = b->next;
     b->next = swap;
@@ -181,6 +194,7 @@ devo_status cuda_load_rows(void *ctx, const float *rows, size_t first, size_t co
     // below `end` an elite of itself) writes them to the population with their operand copies.
     size_t end = first + count;
     DEVO_TRY(cuda_upload(b, b->next + first * b->D, rows, count * b->D * sizeof(float)));
+    DEVO_TRY(sources_writable(b));
     for (size_t slot = first; slot < end; slot++)
         b->host_sources[slot] = make_int2((int)slot, (int)slot);
     DEVO_TRY(cuda_upload(b, b->sources + first, b->host_sources + first, count * sizeof(int2)));

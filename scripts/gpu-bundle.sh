@@ -14,6 +14,7 @@
 # Usage: scripts/gpu-bundle.sh                  configure + build build/ (the same Release tree
 #                                               ./test.sh builds with nvcc), then pack .gpu-bundle
 #        scripts/gpu-bundle.sh --pack BUILD OUT pack an already built CUDA tree BUILD into OUT
+# DEVO_BUNDLE_XZ_LEVEL (default -6) sets xz's level: the check's self-test packs with -0.
 # Prove it: tests/gpu_bundle_test.sh (a ctest when CUDA is on) unpacks it into an empty folder
 # and checks with ldd that every library resolves inside it, to the C runtime or to CUDA.
 set -euo pipefail
@@ -88,6 +89,6 @@ ENV
 
 rm -rf "$out"
 mkdir -p "$out/data"
-tar -C "$stage" -cf - devo-bundle | xz -T2 -6 > "$out/devo-bundle.tar.xz"
+tar -C "$stage" -cf - devo-bundle | xz -T2 "${DEVO_BUNDLE_XZ_LEVEL:--6}" > "$out/devo-bundle.tar.xz"
 cp "$data_dir"/*-ubyte.gz "$out/data/"
 echo "gpu-bundle: $out holds $(du -sm "$out" | cut -f1) MiB ($(du -sm "$root" | cut -f1) MiB unpacked + data)"

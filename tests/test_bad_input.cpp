@@ -11,6 +11,7 @@
 
 #include "devo.h"
 #include "test_expect.h"
+#include "test_paths.h"
 
 namespace {
 
@@ -63,8 +64,7 @@ TEST(BadInput, SavingNonFiniteWeightsIsNumericErrorNamingTheTensor)
     std::vector<float> w(devo_model_param_count(m), 0.25f);
     w[6 + 3] = INFINITY; // dense_1/kernel, element 3
     ASSERT_EQ(devo_model_set_weights(m, w.data(), w.size()), DEVO_OK);
-    mkdir(DEVO_TEST_TMP, 0755);
-    std::string path = std::string(DEVO_TEST_TMP) + "/nonfinite.safetensors";
+    std::string path = test_tmp() + "/nonfinite.safetensors";
     remove(path.c_str());
     expect_error(devo_model_save(m, path.c_str()), DEVO_ERR_NUMERIC, {"dense_1/kernel", "3"});
     struct stat st;

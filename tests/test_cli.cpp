@@ -114,7 +114,7 @@ TEST(Cli, VerboseTwoOffATerminalWritesPlainLines)
 // training width (a heap over-read inside sgemm): every command refuses it, evolve before the run.
 TEST(Cli, ASplitOfAnotherWidthIsRefusedByEveryCommand)
 {
-    std::string dir = small_dataset(1), model = std::string(DEVO_TEST_TMP) + "/width.safetensors";
+    std::string dir = small_dataset(1), model = test_tmp() + "/width.safetensors";
     Result r = run("evolve --data " + dir + " --layers 10:softmax --generations 2 --population 4 "
                    "--top-k 2 --backend cpu --save " + model);
     EXPECT_EQ(r.code, 1) << r.out;
@@ -127,7 +127,7 @@ TEST(Cli, ASplitOfAnotherWidthIsRefusedByEveryCommand)
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("takes 36 inputs but the test samples have 1"), std::string::npos)
         << r.out;
-    r = run("predict --model " + model + " --data " + dir + " --out " + DEVO_TEST_TMP + "/w.csv");
+    r = run("predict --model " + model + " --data " + dir + " --out " + test_tmp() + "/w.csv");
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("takes 36 inputs but the t10k samples have 1"), std::string::npos)
         << r.out;
@@ -151,7 +151,7 @@ std::vector<std::string> split(const std::string &line, char sep)
 
 TEST(Cli, BenchSmokeRunWritesEveryFieldAndAllAreFinite)
 {
-    std::string dir = small_dataset(), csv = std::string(DEVO_TEST_TMP) + "/bench.csv";
+    std::string dir = small_dataset(), csv = test_tmp() + "/bench.csv";
     Result r = run("bench --data " + dir + " --population 8,16 --layers 8:relu,10:softmax "
                    "--layers 10:softmax --generations 2 --warmup 1 --backend cpu "
                    "--strategy ga,openai-es --rank 1 --csv " + csv);
@@ -220,7 +220,7 @@ std::string read_all(const std::string &path)
 
 TEST(Cli, EvolveSavesAModelThatEvalPredictAndInfoRead)
 {
-    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string dir = small_dataset(), tmp = test_tmp();
     std::string model = tmp + "/cli.safetensors", history = tmp + "/history.csv";
     Result r = run("evolve --data " + dir + " --layers 4:tanh,10:softmax --generations 4 "
                    "--population 10 --top-k 3 --verbose 0 --save " + model + " --history " +
@@ -297,7 +297,7 @@ std::string write_deep_model(const std::string &path, size_t layers)
 
 TEST(Cli, InfoPrintsALongLayerDescriptionWhole)
 {
-    std::string path = std::string(DEVO_TEST_TMP) + "/deep.safetensors";
+    std::string path = test_tmp() + "/deep.safetensors";
     std::string description = write_deep_model(path, 700);
     ASSERT_GT(description.size(), 6000u);
     Result info = run("info " + path);
@@ -308,7 +308,7 @@ TEST(Cli, InfoPrintsALongLayerDescriptionWhole)
 
 TEST(Cli, ModelCommandsRejectBadUseAndBadFiles)
 {
-    std::string tmp = DEVO_TEST_TMP, dir = small_dataset();
+    std::string tmp = test_tmp(), dir = small_dataset();
     EXPECT_EQ(run("eval --data " + dir).code, 2);               // no --model
     EXPECT_EQ(run("predict --model x.safetensors").code, 2);    // no --out
     EXPECT_EQ(run("info").code, 2);
@@ -331,7 +331,7 @@ TEST(Cli, ModelCommandsRejectBadUseAndBadFiles)
 TEST(Cli, PlotDrawsAPngFromAHistory)
 {
     if (system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot missing";
-    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string dir = small_dataset(), tmp = test_tmp();
     std::string history = tmp + "/plot-history.csv", png = tmp + "/fitness.png";
     remove(png.c_str());
     ASSERT_EQ(run("evolve --data " + dir + " --layers 10:softmax --generations 3 --verbose 0 "
@@ -353,7 +353,7 @@ TEST(Cli, PlotDrawsAPngFromAHistory)
 
 TEST(Cli, EvolveWithAStrategyWritesTheCentreAndTestAccuracy)
 {
-    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP, history = tmp + "/es-history.csv";
+    std::string dir = small_dataset(), tmp = test_tmp(), history = tmp + "/es-history.csv";
     Result r = run("evolve --data " + dir + " --layers 4:relu,10:softmax --generations 4 "
                    "--strategy pgpe --rank 1 --population 10 --lr 0.1 --sigma 0.05 "
                    "--weight-decay 0.001 --sigma-final 0.01 --test-every 2 --verbose 0 "
@@ -397,7 +397,7 @@ TEST(Cli, EvolveWithAStrategyWritesTheCentreAndTestAccuracy)
 TEST(Cli, BenchPlotPassesFileNamesSafely)
 {
     if (system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot missing";
-    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string dir = small_dataset(), tmp = test_tmp();
     std::string pwned = "/tmp/devo-bench-pwned-" + std::to_string(getpid());
     std::string odd = tmp + "/b'; system 'touch " + pwned + "'; '";
     std::string png = tmp + "/bench-plot.png";
@@ -415,7 +415,7 @@ TEST(Cli, BenchPlotPassesFileNamesSafely)
 TEST(Cli, PlotPassesStringsSafelyAndChecksGnuplot)
 {
     if (system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot missing";
-    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string dir = small_dataset(), tmp = test_tmp();
     std::string history = tmp + "/inject-history.csv", png = tmp + "/inject.png";
     std::string pwned = "/tmp/devo-pwned-" + std::to_string(getpid());
     remove(pwned.c_str());
@@ -483,7 +483,7 @@ TEST(Cli, CommandsAreCleanUnderValgrind)
 {
     if (DEVO_TEST_SANITIZED) GTEST_SKIP() << "sanitizer build: valgrind does not run it";
     if (system("command -v valgrind > /dev/null 2>&1") != 0) GTEST_SKIP() << "no valgrind";
-    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP, model = tmp + "/valgrind.safetensors";
+    std::string dir = small_dataset(), tmp = test_tmp(), model = tmp + "/valgrind.safetensors";
     // --backend cpu: on a machine with a GPU, auto would pick CUDA, whose driver valgrind
     // cannot check (and OpenBLAS, which ASan does not see into, is what valgrind is here for).
     const std::string evolve = "evolve --backend cpu --layers 4:tanh,10:softmax --generations 2 "
@@ -530,7 +530,7 @@ std::vector<std::string> entries(const std::string &dir)
 // with a message naming the flag and the path, and the check leaves no file behind.
 TEST(Cli, UnwritableOutputPathsAreRefusedBeforeTheRun)
 {
-    std::string dir = small_dataset(), out = std::string(DEVO_TEST_TMP) + "/outputs";
+    std::string dir = small_dataset(), out = test_tmp() + "/outputs";
     mkdir(out.c_str(), 0755);
     std::string read_only = out + "/read-only";
     mkdir(read_only.c_str(), 0555);
@@ -569,7 +569,7 @@ TEST(Cli, AHistoryThatFailsToWriteStillLetsTheModelSave)
 {
     // Only root may create (and the check then removes) a probe file in /dev.
     if (geteuid() != 0) GTEST_SKIP() << "needs root to pass the writability check on /dev/full";
-    std::string model = std::string(DEVO_TEST_TMP) + "/full-history.safetensors";
+    std::string model = test_tmp() + "/full-history.safetensors";
     remove(model.c_str());
     Result r = run("evolve --data " + small_dataset() + " --layers 10:softmax --generations 2 "
                    "--population 4 --top-k 2 --backend cpu --verbose 0 --history /dev/full "
@@ -585,7 +585,7 @@ TEST(Cli, AHistoryThatFailsToWriteStillLetsTheModelSave)
 // it into place; the exit code is 1.
 TEST(Cli, AModelWhoseSaveFailsAfterTheRunIsRescued)
 {
-    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string dir = small_dataset(), tmp = test_tmp();
     std::string work = tmp + "/rescue-" + std::to_string(getpid()), gone = work + "/gone";
     std::string history = work + "/history.csv", log = work + "/log.txt";
     mkdir(work.c_str(), 0755);

@@ -6,7 +6,6 @@
 // and low rank) evaluating on the GPU. Cuda.* tests skip (GTEST_SKIP) when no CUDA device is present;
 // CudaHost.* tests check the kernels' index math (cuda_layout.h) on the CPU and always run.
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,16 +32,22 @@ extern "C" {
 #include "cuda_layout.h"
 #include "cuda_lowrank.h"
 #include "share.h"
+#include "test_paths.h"
 
 namespace {
 
+// Every Cuda.* test evaluates one batch per GPU chunk (the tests' cap, cuda_hooks.h), so a few
+// thousand samples make several chunks and a partial last one; production chunks are up to
+// 16,384 samples, which EvaluationIsEquivalentToRef checks too.
 class Cuda : public ::testing::Test {
   protected:
     void SetUp() override
     {
         if (devo_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device present";
         ASSERT_NE(devo_device_cuda(), nullptr);
+        devo_cuda_set_chunk_cap(1);
     }
+    void TearDown() override { devo_cuda_set_chunk_cap(0); }
 };
 
 struct Net {
@@ -191,13 +196,16 @@ TEST_F(Cuda, EvaluationIsEquivalentToRef)
     for (const Net &net : nets)
         for (size_t P : {7, 33}) {
             devo_model *m = build(net, P);
-            Data d = make_data(m, 2500, (uint32_t)P); // three chunks of 1024
+            Data d = make_data(m, 2500, (uint32_t)P);
             std::vector<double> cpu =
                 evaluate(devo_device_cpu(), config(m, P, 3, DEVO_PRECISION_FP32), m, d);
-            for (auto &p : precisions) {
-                std::vector<double> gpu =
-                    evaluate(devo_device_cuda(), config(m, P, 3, p.precision), m, d);
-                expect_equivalent(gpu, cpu, p.tolerance, p.name);
+            for (size_t cap : {0, 1}) { // one chunk of 2500; chunks of 1024, 1024 and 452
+                devo_cuda_set_chunk_cap(cap);
+                for (auto &p : precisions) {
+                    std::vector<double> gpu =
+                        evaluate(devo_device_cuda(), config(m, P, 3, p.precision), m, d);
+                    expect_equivalent(gpu, cpu, p.tolerance, p.name);
+                }
             }
             devo_model_free(m);
         }
@@ -264,6 +272,7 @@ TEST_F(Cuda, FirstPopulationIsEquivalentToRef)
     devo_model *m = build(nets[0], 2);
     auto cfg = config(m, 9, 3, DEVO_PRECISION_FP32);
     size_t D = devo_model_param_count(m);
+    m->weights[5] = -0.0f; // individual 0 keeps the sign of a zero: copied, not w0 + std * 0
     void *cpu_ctx = nullptr, *gpu_ctx = nullptr;
     ASSERT_EQ(devo_device_cpu()->create(&cpu_ctx, &cfg), DEVO_OK);
     ASSERT_EQ(devo_device_cuda()->create(&gpu_ctx, &cfg), DEVO_OK) << devo_last_error();
@@ -271,7 +280,8 @@ TEST_F(Cuda, FirstPopulationIsEquivalentToRef)
     ASSERT_EQ(devo_device_cuda()->init_population(gpu_ctx, m->weights), DEVO_OK);
     std::vector<float> cpu = population_of(devo_device_cpu(), cpu_ctx, 9 * D);
     std::vector<float> gpu = population_of(devo_device_cuda(), gpu_ctx, 9 * D);
-    for (size_t e = 0; e < D; e++) ASSERT_EQ(gpu[e], cpu[e]); // individual 0 unchanged
+    ASSERT_TRUE(std::signbit(cpu[5]));
+    ASSERT_EQ(std::memcmp(gpu.data(), cpu.data(), D * sizeof(float)), 0); // individual 0: w0
     for (size_t e = D; e < 9 * D; e++) ASSERT_NEAR(gpu[e], cpu[e], 1e-6) << e;
     devo_device_cpu()->destroy(cpu_ctx);
     devo_device_cuda()->destroy(gpu_ctx);
@@ -426,9 +436,7 @@ std::vector<float> spread_population(size_t P, size_t D, uint32_t salt)
 
 std::string temp_path(const std::string &name)
 {
-    std::string dir = DEVO_TEST_TMP;
-    mkdir(dir.c_str(), 0755);
-    return dir + "/cuda-" + std::to_string(getpid()) + "-" + name;
+    return test_tmp() + "/cuda-" + std::to_string(getpid()) + "-" + name;
 }
 
 /* Quiet options of a run of P individuals, k elites, for `generations` on `backend`. */
@@ -932,6 +940,76 @@ TEST(CudaHost, VaryKernelWritesEverySlotAndElementOnceWithItsWarpsDraw)
             }
 }
 
+TEST(CudaHost, BiasGridTakesEveryUnitRowAndIndividualOnce)
+{
+    // bias_activate_kernel's loops emulated over devo_bias_grid, in both layouts of a view
+    // (individual-major, and the packed first layer's rows outermost): every element of
+    // count x rows x units once, also past 65,535 blocks in y (rows) and z (individuals).
+    struct Shape {
+        size_t count, rows, units;
+    } shapes[] = {{1, 1, 1}, {7, 452, 30}, {3, 1024, 256}, {33, 9, 10}, {65537, 2, 3},
+                  {2, 8 * 65535 + 9, 1}};
+    for (const Shape &s : shapes)
+        for (int packed = 0; packed < 2; packed++) {
+            size_t individual_stride = packed ? s.units : s.rows * s.units;
+            size_t row_stride = packed ? s.count * s.units : s.units;
+            std::vector<uint8_t> seen(s.count * s.rows * s.units, 0);
+            devo_grid3 g = devo_bias_grid(s.count, s.rows, s.units);
+            ASSERT_LE(g.y, 65535u);
+            ASSERT_LE(g.z, 65535u);
+            for (size_t bx = 0; bx < g.x; bx++)
+                for (size_t x = 0; x < DEVO_BIAS_X; x++) {
+                    size_t j = bx * DEVO_BIAS_X + x;
+                    if (j >= s.units) continue;
+                    for (size_t bz = 0; bz < g.z; bz++)
+                        for (size_t p = bz; p < s.count; p += g.z)
+                            for (size_t by = 0; by < g.y; by++)
+                                for (size_t y = 0; y < DEVO_BIAS_Y; y++)
+                                    for (size_t r = by * DEVO_BIAS_Y + y; r < s.rows;
+                                         r += (size_t)g.y * DEVO_BIAS_Y)
+                                        seen[p * individual_stride + r * row_stride + j]++;
+                }
+            for (size_t i = 0; i < seen.size(); i++)
+                ASSERT_EQ(seen[i], 1) << s.count << "x" << s.rows << "x" << s.units << " packed "
+                                      << packed << " element " << i;
+        }
+}
+
+TEST(CudaHost, LaterLayersOperandRowsArePaddedAndAligned)
+{
+    // The later layers' operand: every weight from layer 1's kernel on lands once, in its
+    // individual's row; rows are a multiple of 8 elements apart, so layer 1's kernel of every
+    // individual starts 16-byte aligned in BF16 (32 in FP32); nothing before the tail lands.
+    const Net wide = {784, {{256, DEVO_ACT_RELU}, {10, DEVO_ACT_SOFTMAX}},
+                      DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY}; // D = 203,530
+    for (const Net &net : {wide, nets[0], nets[1], nets[3]}) {
+        devo_model *m = build(net, 1);
+        size_t D = m->param_count, offset = m->layers[1].kernel_offset, size = D - offset;
+        size_t stride = devo_tail_stride(size), P = 5;
+        EXPECT_EQ(stride % 8, 0u);
+        EXPECT_GE(stride, size);
+        EXPECT_LT(stride, size + 8);
+        std::vector<int> seen(P * stride, 0);
+        for (size_t slot = 0; slot < P; slot++) {
+            EXPECT_EQ(devo_tail_index(offset, slot, offset, size) % 8, 0u);
+            for (size_t e = 0; e < D; e++) {
+                size_t t = devo_tail_index(e, slot, offset, size);
+                if (e < offset) {
+                    ASSERT_EQ(t, SIZE_MAX) << e;
+                    continue;
+                }
+                ASSERT_GE(t, slot * stride);
+                ASSERT_LT(t, slot * stride + size);
+                seen[t]++;
+            }
+        }
+        for (size_t slot = 0; slot < P; slot++)
+            for (size_t t = 0; t < stride; t++)
+                ASSERT_EQ(seen[slot * stride + t], t < size ? 1 : 0) << slot << " " << t;
+        devo_model_free(m);
+    }
+}
+
 TEST(CudaHost, VaryRangesAreTheElitesAndTheShare)
 {
     // breed_range(first, count) runs the variation kernel over devo_vary_ranges: sorted,
@@ -1007,6 +1085,15 @@ TEST(CudaHost, GpuChunkIsAWholeNumberOfBatchesWithinItsBudget)
     }
 }
 
+TEST(CudaHost, TheTestsCapOnAChunkKeepsWholeBatches)
+{
+    EXPECT_EQ(devo_cuda_capped_chunk(16384, 1024, 0), 16384u); // no cap
+    EXPECT_EQ(devo_cuda_capped_chunk(16384, 1024, 1), 1024u);  // one batch at least
+    EXPECT_EQ(devo_cuda_capped_chunk(16384, 1024, 2500), 2048u);
+    EXPECT_EQ(devo_cuda_capped_chunk(16384, 16, 50), 48u);
+    EXPECT_EQ(devo_cuda_capped_chunk(2048, 1024, 5000), 2048u); // a cap that does not bind
+}
+
 TEST(CudaHost, CurandInitOffsetCarriesTheIndividualBelow2To30Only)
 {
     // curand_init(seed, subsequence, offset) starts the Philox counter at (offset / 4 as 64 bits
@@ -1031,9 +1118,11 @@ TEST(CudaHost, CurandInitOffsetCarriesTheIndividualBelow2To30Only)
 TEST_F(Cuda, LowRankEvaluationIsEquivalentToRef)
 {
     devo_model *m = nullptr;
+    // Hidden layers of 40 and 70 units: the thin kernel's warp strides over a later layer's
+    // inputs twice and three times, the last stride partial.
     ASSERT_EQ(devo_model_create(&m, 20), DEVO_OK);
-    ASSERT_EQ(devo_model_add_dense(m, 16, DEVO_ACT_RELU), DEVO_OK);
-    ASSERT_EQ(devo_model_add_dense(m, 8, DEVO_ACT_TANH), DEVO_OK);
+    ASSERT_EQ(devo_model_add_dense(m, 40, DEVO_ACT_RELU), DEVO_OK);
+    ASSERT_EQ(devo_model_add_dense(m, 70, DEVO_ACT_TANH), DEVO_OK);
     ASSERT_EQ(devo_model_add_dense(m, 4, DEVO_ACT_SOFTMAX), DEVO_OK);
     ASSERT_EQ(devo_model_compile(m, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY), DEVO_OK);
     ASSERT_EQ(devo_model_init_weights(m, 9), DEVO_OK);

@@ -38,6 +38,7 @@ TEST(Devices, EveryDeviceImplementsEveryEntry)
             (void (*)(void))d->vary,
             (void (*)(void))d->perturb,        (void (*)(void))d->update_sums,
             (void (*)(void))d->traffic,        (void (*)(void))d->measure_ceiling,
+            (void (*)(void))d->finish,
         };
         for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++)
             EXPECT_NE(entries[i], nullptr) << "entry " << i;

@@ -9,7 +9,7 @@ namespace {
 
 TEST(Examples, TheSeedsTwoMnistExamplesRunTenGenerations)
 {
-    std::string dir = small_dataset(), tmp = DEVO_TEST_TMP;
+    std::string dir = small_dataset(), tmp = test_tmp();
     for (const char *program : {DEVO_EXAMPLE_MNIST_LOSS, DEVO_EXAMPLE_MNIST_ACCURACY}) {
         Result r = run_program(program, dir + " " + tmp + "/example-history.csv");
         ASSERT_EQ(r.code, 0) << program << "\n" << r.out;

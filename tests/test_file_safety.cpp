@@ -21,14 +21,14 @@
 
 #include "devo.h"
 #include "test_expect.h"
+#include "test_paths.h"
 
 namespace {
 
 std::string dir()
 {
-    std::string d = std::string(DEVO_TEST_TMP) + "/safety";
-    mkdir(DEVO_TEST_TMP, 0755);
-    mkdir(d.c_str(), 0755);
+    std::string d = test_tmp() + "/safety";
+    make_dirs(d);
     return d;
 }
 

@@ -1,7 +1,6 @@
 // The IDX loader on valid files (plain and gzip) and on corrupted ones.
 #include <gtest/gtest.h>
 
-#include <sys/stat.h>
 #include <zlib.h>
 
 #include <cstdio>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "devo.h"
+#include "test_paths.h"
 
 namespace {
 
@@ -16,8 +16,7 @@ using Bytes = std::vector<unsigned char>;
 
 std::string tmp_path(const std::string &name)
 {
-    mkdir(DEVO_TEST_TMP, 0755);
-    return std::string(DEVO_TEST_TMP) + "/" + name;
+    return test_tmp() + "/" + name;
 }
 
 Bytes idx_header(unsigned char type, std::vector<uint32_t> dims)
@@ -102,11 +101,11 @@ TEST(Idx, LoadsGzipFilesAndFindsThemInADirectory)
     write_gzip("train-images-idx3-ubyte.gz", images(7, 2, 2));
     write_gzip("train-labels-idx1-ubyte.gz", labels(7));
     devo_dataset *d = nullptr;
-    ASSERT_EQ(devo_dataset_load_idx_dir(&d, DEVO_TEST_TMP, "train"), DEVO_OK) << devo_last_error();
+    ASSERT_EQ(devo_dataset_load_idx_dir(&d, test_tmp().c_str(), "train"), DEVO_OK) << devo_last_error();
     EXPECT_EQ(devo_dataset_count(d), 7u);
     EXPECT_EQ(devo_dataset_dim(d), 4u);
     devo_dataset_free(d);
-    EXPECT_EQ(devo_dataset_load_idx_dir(&d, DEVO_TEST_TMP, "nosuchsplit"), DEVO_ERR_IO);
+    EXPECT_EQ(devo_dataset_load_idx_dir(&d, test_tmp().c_str(), "nosuchsplit"), DEVO_ERR_IO);
 }
 
 TEST(Idx, RejectsTruncatedImages)

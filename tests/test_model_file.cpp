@@ -11,14 +11,14 @@
 #include <vector>
 
 #include "devo.h"
+#include "test_paths.h"
 
 namespace {
 
 std::string dir()
 {
-    std::string d = std::string(DEVO_TEST_TMP) + "/files";
-    mkdir(DEVO_TEST_TMP, 0755);
-    mkdir(d.c_str(), 0755);
+    std::string d = test_tmp() + "/files";
+    make_dirs(d);
     return d;
 }
 

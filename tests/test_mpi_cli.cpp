@@ -30,7 +30,7 @@ std::string args(const std::string &data, size_t generations)
 
 struct MpiCli : ::testing::Test {
     std::string data = small_dataset();
-    std::string dir = std::string(DEVO_TEST_TMP) + "/mpi-cli-" + std::to_string(getpid());
+    std::string dir = test_tmp() + "/mpi-cli-" + std::to_string(getpid());
     void SetUp() override { mkdir(dir.c_str(), 0755); }
     void expect_same_run(const std::string &a, const std::string &b)
     {

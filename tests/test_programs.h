@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "test_paths.h"
+
 struct Result {
     int code;
     std::string out; // stdout and stderr together
@@ -69,10 +71,9 @@ inline void write_split(const std::string &dir, const char *split, uint32_t n, u
 inline std::string small_dataset(unsigned test_side = 6)
 {
     // One directory per process and shape: ctest runs tests in parallel processes.
-    std::string dir = std::string(DEVO_TEST_TMP) + "/cli-data-" + std::to_string(getpid()) +
+    std::string dir = test_tmp() + "/cli-data-" + std::to_string(getpid()) +
                       (test_side == 6 ? "" : "-t" + std::to_string(test_side));
-    mkdir(DEVO_TEST_TMP, 0755);
-    mkdir(dir.c_str(), 0755);
+    make_dirs(dir);
     write_split(dir, "train", 400, 6);
     write_split(dir, "t10k", 100, test_side);
     return dir;

@@ -87,7 +87,7 @@ struct Dirs {
 
 Dirs dirs(const char *name)
 {
-    Dirs d{small_dataset(), std::string(DEVO_TEST_TMP) + "/resume-" + name + "-" +
+    Dirs d{small_dataset(), test_tmp() + "/resume-" + name + "-" +
                                 std::to_string(getpid())};
     mkdir(d.dir.c_str(), 0755);
     return d;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "devo.h"
+#include "test_paths.h"
 
 namespace {
 
@@ -72,9 +73,7 @@ devo_evolve_options options(size_t generations, int threads, size_t fitness_samp
 
 std::string temp_path(const std::string &name)
 {
-    std::string dir = std::string(DEVO_TEST_TMP);
-    mkdir(dir.c_str(), 0755);
-    return dir + "/state-" + std::to_string(getpid()) + "-" + name;
+    return test_tmp() + "/state-" + std::to_string(getpid()) + "-" + name;
 }
 
 std::vector<float> weights(const devo_model *m)
@@ -176,7 +175,7 @@ TEST(StateFile, SnesResumesBitIdentically)
 // A version-1 file (written before the ES strategies; the fuzz corpus's) loads and runs.
 TEST(StateFile, VersionOneGaStateStillLoads)
 {
-    std::string path = std::string(DEVO_STATE_CORPUS) + "/generation3.ckpt";
+    std::string path = test_source("tests/fuzz/corpus/state_load/generation3.ckpt");
     devo_evolver *e = nullptr;
     ASSERT_EQ(devo_evolver_load_state(&e, path.c_str(), nullptr), DEVO_OK) << devo_last_error();
     EXPECT_EQ(devo_evolver_generation(e), 3u);

@@ -126,6 +126,11 @@ typedef struct devo_device_i {
      * a large device-to-device (or memcpy) copy. */
     devo_status (*measure_ceiling)(int threads, devo_precision precision, double *gemm_flops,
                                    double *copy_bytes_per_second, size_t *gemm_size);
+    /* Waits until the work the device has queued is done. A call may return while its work
+     * still runs on the device (the CUDA device's vary does), and a later call that needs the
+     * results waits for them; only timing a phase apart (devo bench) needs this. The CPU's
+     * calls return with their work done: its finish returns at once. */
+    devo_status (*finish)(void *ctx);
 } devo_device_i;
 
 /* The CPU device (cpu/); always built. */

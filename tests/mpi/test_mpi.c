@@ -36,6 +36,13 @@ static int rank, size, failures;
 enum { N = 120, INPUTS = 6, CLASSES = 3, G = 12 };
 static float x[N * INPUTS], y[N];
 
+/* The folder for temporary files: $DEVO_TEST_TMP (ctest sets it), else /tmp/devo-tests. */
+static const char *test_tmp(void)
+{
+    const char *dir = getenv("DEVO_TEST_TMP");
+    return dir && *dir ? dir : "/tmp/devo-tests";
+}
+
 static void make_data(void)
 {
     uint32_t s = 99;
@@ -162,10 +169,10 @@ static void checkpoint_resumes_anywhere(void)
     devo_fit_evolve(full, x, y, N, &o, &hf);
 
     char path[256];
-    snprintf(path, sizeof path, "%s/mpi-state-%d-%d", DEVO_TEST_TMP, size, (int)getppid());
+    snprintf(path, sizeof path, "%s/mpi-state-%d-%d", test_tmp(), size, (int)getppid());
     if (rank == 0) {
         char command[300];
-        snprintf(command, sizeof command, "mkdir -p %s", DEVO_TEST_TMP);
+        snprintf(command, sizeof command, "mkdir -p '%s'", test_tmp());
         CHECK(system(command) == 0, "mkdir");
     }
     MPI_Barrier(MPI_COMM_WORLD);
@@ -220,7 +227,7 @@ static void es_checkpoint_resumes_anywhere(void)
     devo_history hf = {0}, h = {0};
     devo_fit_evolve(full, x, y, N, &o, &hf);
     char path[256];
-    snprintf(path, sizeof path, "%s/mpi-es-state-%d-%d", DEVO_TEST_TMP, size, (int)getppid());
+    snprintf(path, sizeof path, "%s/mpi-es-state-%d-%d", test_tmp(), size, (int)getppid());
     devo_evolver *e = NULL;
     devo_evolve_options first = o;
     first.on_generation = stop_at_five;
