@@ -208,8 +208,10 @@ def check_prediction(model, devo_model, x, to_devo, rows=8):
     """devo's outputs on a few rows equal model.predict's, or PredictionMismatchError."""
     sample = np.asarray(x[:rows])
     shape = tuple(model.inputs[0].shape[1:])
-    keras_out = np.asarray(model.predict(sample.reshape((len(sample),) + shape), verbose=0),
-                           dtype=np.float64)
+    import keras
+    # a direct call: model.predict would compile a predict function for 8 rows
+    outputs = model(sample.reshape((len(sample),) + shape).astype(np.float32), training=False)
+    keras_out = np.asarray(keras.ops.convert_to_numpy(outputs), dtype=np.float64)
     if to_devo is not None:
         keras_out = to_devo(keras_out)
     devo_out = devo_model.predict(sample.reshape(len(sample), -1)).astype(np.float64)
