@@ -327,6 +327,39 @@ static void sweep_free(sweep *s)
     free(s->precision_copy);
 }
 
+/* Row i of a network's rows (series by series: population fastest), on the CPU in FP32. */
+static bench_row_config row_config(const bench_args *a, const sweep *s, size_t i,
+                                   const char *spec, const devo_dataset *data, const float *y,
+                                   size_t n)
+{
+    size_t P = s->populations[i % s->population_count];
+    row_kind kind = s->kinds[i / s->population_count];
+    size_t k = a->top_k ? a->top_k : (P / 4 ? P / 4 : 1);
+    return (bench_row_config){
+        .device = devo_device_cpu(), .precision = DEVO_PRECISION_FP32, .layers = spec,
+        .population = P, .top_k = k > P ? P : k, .x = devo_dataset_x(data), .y = y, .n = n,
+        .inputs = devo_dataset_dim(data), .batch_size = a->batch_size, .threads = a->threads,
+        .warmup = a->warmup, .generations = a->generations, .strategy = kind.strategy,
+        .rank = kind.rank,
+    };
+}
+
+/* Checks every row of the sweep before any is measured (bench_check_row); the exit code. */
+static int check_sweep(const bench_args *a, const sweep *s, const devo_dataset *data)
+{
+    for (size_t li = 0; li < a->layers.count; li++) {
+        char spec[512];
+        if (!layer_spec(a->layers.items[li], devo_dataset_dim(data), spec, sizeof spec))
+            return 2;
+        for (size_t i = 0; i < s->population_count * s->kind_count; i++) {
+            bench_row_config c = row_config(a, s, i, spec, data, devo_dataset_y(data), 0);
+            int code = bench_check_row(&c);
+            if (code) return code;
+        }
+    }
+    return 0;
+}
+
 /* The rows of one device; returns the worst exit code. */
 static int bench_backend(const bench_args *a, const sweep *s, const devo_device_i *backend,
                          const devo_dataset *data, const float *y, size_t n, FILE *csv,
@@ -370,19 +403,13 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_device_
             }
             // series by series (each one's rows together, so that its plotted line is whole)
             for (size_t i = 0; i < s->population_count * s->kind_count; i++) {
-                size_t P = s->populations[i % s->population_count];
-                row_kind kind = s->kinds[i / s->population_count];
-                size_t k = a->top_k ? a->top_k : (P / 4 ? P / 4 : 1);
-                if (k > P) k = P;
                 devo_precision precision;
                 cli_precision(s->precisions[pi], &precision);
-                bench_row_config c = {
-                    .device = backend, .precision = precision, .layers = spec,
-                    .population = P, .top_k = k, .x = devo_dataset_x(data), .y = y, .n = n,
-                    .inputs = devo_dataset_dim(data), .batch_size = a->batch_size,
-                    .threads = a->threads, .warmup = a->warmup, .generations = a->generations,
-                    .strategy = kind.strategy, .rank = kind.rank,
-                };
+                bench_row_config c = row_config(a, s, i, spec, data, y, n);
+                c.device = backend;
+                c.precision = precision;
+                size_t P = c.population, k = c.top_k;
+                row_kind kind = s->kinds[i / s->population_count];
                 bench_row_result r;
                 int code = bench_measure_row(&c, &r);
                 if (code == 2) return 2;
@@ -419,6 +446,12 @@ int cmd_bench(int argc, char **argv)
     }
     size_t n = a.samples && a.samples < devo_dataset_count(data) ? a.samples
                                                                   : devo_dataset_count(data);
+    int checked = check_sweep(&a, &s, data);
+    if (checked) {
+        devo_dataset_free(data);
+        sweep_free(&s);
+        return checked;
+    }
     // --plot without --csv: the rows the plot is drawn from go to a temporary file, removed
     // after drawing, never into the working directory.
     char temporary[4096] = "";

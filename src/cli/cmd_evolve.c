@@ -77,37 +77,6 @@ static int on_generation(const devo_generation_stats *s, void *user)
     return !cli_checkpoint_generation(&log->checkpoint, s) || interrupted;
 }
 
-/* The flag that sets each option the library checks, by the option's name in its messages. */
-static const struct {
-    const char *option, *flag;
-} option_flags[] = {
-    {"max_generations", "generations"}, {"population", "population"},
-    {"top_k", "top-k"},                 {"mutation_rate", "mutation-rate"},
-    {"mutation_std", "mutation-std"},   {"init_std", "init-std"},
-    {"batch_size", "batch-size"},       {"fitness_samples", "fitness-samples"},
-    {"threads", "threads"},             {"verbose", "verbose"},
-    {"learning_rate", "lr"},            {"sigma", "sigma"},
-    {"perturbation_rank", "rank"},      {"weight_decay", "weight-decay"},
-    {"sigma_final", "sigma-final"},     {"strategy", "strategy"},
-};
-
-/* When the library's last error refuses an option ("FN: top_k must be ..."), prints it with
- * the flag that set the option and returns 1 (a usage error); 0 when it is about another thing. */
-static int refused_flag(void)
-{
-    const char *message = devo_last_error(), *colon = strstr(message, ": ");
-    if (!colon) return 0;
-    for (size_t i = 0; i < sizeof option_flags / sizeof option_flags[0]; i++) {
-        size_t len = strlen(option_flags[i].option);
-        if (strncmp(colon + 2, option_flags[i].option, len) == 0 && colon[2 + len] == ' ') {
-            fprintf(stderr, "devo: bad value for flag '--%s': %s\n", option_flags[i].flag,
-                    message);
-            return 1;
-        }
-    }
-    return 0;
-}
-
 typedef struct evolve_args {
     const char *data, *layers, *loss, *fitness, *backend, *precision, *save, *history, *strategy;
     size_t test_every;
@@ -185,7 +154,7 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
     }
     // The library's bounds (population >= 2, top-k <= population, ...), before any data loads.
     if (devo_options_check(o, "devo evolve") == DEVO_OK) return CLI_OK;
-    if (!refused_flag()) fprintf(stderr, "devo: %s\n", devo_last_error());
+    if (!cli_refused_flag()) fprintf(stderr, "devo: %s\n", devo_last_error());
     return CLI_USAGE_ERROR;
 }
 
@@ -274,7 +243,7 @@ static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log
     if (!history_ok)
         fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(log->error));
     // A bound that needs the data (--fitness-samples <= samples) is a usage error too.
-    if (status == DEVO_ERR_INVALID_ARGUMENT && refused_flag()) return 2;
+    if (status == DEVO_ERR_INVALID_ARGUMENT && cli_refused_flag()) return 2;
     if (status != DEVO_OK) return cli_library_failure();
     if (log->checkpoint.failed || !cli_checkpoint_write(&log->checkpoint)) return 1;
     // A failed save still reports: the model may be in a rescue file (see cli_save_model).
@@ -317,7 +286,7 @@ static int open_run(evolve_args *a, int argc, char **argv, const devo_dataset *t
     devo_status status = cli_evolver_create(e, *m, &a->opt);
     // Bounds that need the network (--rank against a layer, an even --population for
     // antithetic strategies) are usage errors too.
-    if (status == DEVO_ERR_INVALID_ARGUMENT && refused_flag()) return (*code = 2), 0;
+    if (status == DEVO_ERR_INVALID_ARGUMENT && cli_refused_flag()) return (*code = 2), 0;
     return status == DEVO_OK || !cli_library_failure();
 }
 

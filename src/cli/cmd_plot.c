@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "args.h"
 #include "commands.h"
@@ -77,6 +78,21 @@ static void runs_script(char *script, size_t size, size_t count, int x, int y)
                                  "title ARG%zu", i ? ", " : "", i + 3, x, y, i + 3);
 }
 
+/* Nonzero when the PNG `png` would overwrite one of the histories: the same file (device and
+ * inode, whatever the names: a link, "./h.csv"), printing which. */
+static int output_is_input(const char *png, const char *const *paths, size_t runs)
+{
+    struct stat out, in;
+    if (stat(png, &out) != 0) return 0; // a new file is none of the inputs
+    for (size_t i = 0; i < runs; i++)
+        if (stat(paths[i], &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+            fprintf(stderr, "devo: -o '%s' is the history '%s' itself: name another file for "
+                            "the PNG\n", png, paths[i]);
+            return 1;
+        }
+    return 0;
+}
+
 int cmd_plot(int argc, char **argv)
 {
     const char *paths[MAX_RUNS];
@@ -119,6 +135,7 @@ int cmd_plot(int argc, char **argv)
                         "--y fitness|test-accuracy)\n");
         return 2;
     }
+    if (output_is_input(png, paths, runs)) return 2;
     int full = 1;
     for (size_t i = 0; i < runs; i++) {
         int has_all;

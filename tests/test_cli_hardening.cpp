@@ -1,0 +1,138 @@
+// The second hardening round's defects of the devo command (docs/robustness.md, "Round 2"),
+// each a case that once went wrong: plot writing over its own input, bench measuring rows the
+// library refuses or that cannot fit, flags checked as doubles although used as floats.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <string>
+
+#include "test_programs.h"
+
+namespace {
+
+Result run(const std::string &args) { return run_program(DEVO_CLI_PATH, args); }
+
+std::string tmp_path(const std::string &name)
+{
+    mkdir(DEVO_TEST_TMP, 0755);
+    return std::string(DEVO_TEST_TMP) + "/hardening-" + std::to_string(getpid()) + "-" + name;
+}
+
+// A history of a short GA run, written by devo evolve.
+std::string ga_history(const std::string &name)
+{
+    std::string history = tmp_path(name);
+    Result r = run("evolve --data " + small_dataset() + " --layers 10:softmax --generations 3 "
+                   "--verbose 0 --history " + history);
+    EXPECT_EQ(r.code, 0) << r.out;
+    return history;
+}
+
+// Round 2, item 7: -o naming one of the histories (by any name) is refused and the history
+// stays as it was.
+TEST(CliHardening, PlotRefusesAnOutputThatIsOneOfItsInputs)
+{
+    std::string a = ga_history("a.csv"), b = ga_history("b.csv"), link = tmp_path("link.csv");
+    std::string before_a = slurp(a), before_b = slurp(b);
+    unlink(link.c_str());
+    ASSERT_EQ(symlink(b.c_str(), link.c_str()), 0);
+    struct Case {
+        std::string args, named;
+    } cases[] = {
+        {a + " -o " + a, a},
+        {a + " " + b + " -o " + b, b},
+        {a + " " + b + " -o " + link, b}, // the same file under another name
+    };
+    for (const Case &c : cases) {
+        Result r = run("plot " + c.args);
+        EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+        EXPECT_NE(r.out.find("is the history '" + c.named + "' itself"), std::string::npos)
+            << r.out;
+    }
+    EXPECT_EQ(slurp(a), before_a);
+    EXPECT_EQ(slurp(b), before_b);
+}
+
+// Round 2, items 8 and 13: bench checks each row as devo evolve would before measuring any:
+// an odd population for an antithetic strategy (once a heap overflow) and a rank wider than
+// a layer exit 2 naming the flag, and no row is printed.
+TEST(CliHardening, BenchRefusesRowsTheLibraryRefusesNamingTheFlag)
+{
+    std::string dir = small_dataset();
+    struct Case {
+        const char *args, *flag;
+    } cases[] = {
+        {"--strategy openai-es --population 3", "--population"},
+        {"--strategy ga,openai-es --population 8,3", "--population"},
+        {"--strategy pgpe --rank 5 --layers 3:relu,10:softmax --population 8", "--rank"},
+        {"--strategy snes --rank 100000 --population 8", "--rank"},
+    };
+    for (const Case &c : cases) {
+        Result r = run("bench --data " + dir + " --backend cpu --generations 1 " + c.args);
+        EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+        EXPECT_NE(r.out.find(std::string("bad value for flag '") + c.flag), std::string::npos)
+            << c.args << "\n" << r.out;
+        EXPECT_EQ(r.out.find("cpu ceiling"), std::string::npos) << "measured: " << r.out;
+    }
+}
+
+// Round 2, item 15: a population that cannot fit in this machine's memory is refused with the
+// figure before anything is allocated (it was killed by the kernel, or took minutes).
+TEST(CliHardening, BenchRefusesAPopulationLargerThanMemoryWithTheFigure)
+{
+    Result r = run("bench --data " + small_dataset() + " --backend cpu --population 16777216 "
+                   "--layers 4096:relu,10:softmax --generations 1");
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("its population alone needs"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("GB of memory"), std::string::npos) << r.out;
+}
+
+// Round 2, item 14: --plot without --csv leaves no devo-bench.csv (nor any CSV) behind in the
+// working directory.
+TEST(CliHardening, BenchPlotWithoutCsvWritesNoFileInTheWorkingDirectory)
+{
+    if (system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot missing";
+    std::string dir = tmp_path("bench-cwd"), png = tmp_path("bench.png");
+    mkdir(dir.c_str(), 0755);
+    unlink((dir + "/devo-bench.csv").c_str());
+    unlink(png.c_str());
+    Result r = run_program("cd " + dir + " && " + DEVO_CLI_PATH,
+                           "bench --data " + small_dataset() + " --backend cpu --population 8 "
+                           "--layers 10:softmax --generations 1 --plot " + png);
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_FALSE(slurp(png).empty()) << "no PNG drawn";
+    Result listing = run_program("ls -A", dir);
+    EXPECT_EQ(listing.out, "") << "left in the working directory: " << listing.out;
+}
+
+// Round 2, item 11: the ES flags are floats where they are used: 1e-300 (0 as a float) and
+// 1e39 (infinite as a float) exit 2 naming the flag.
+TEST(CliHardening, EsFlagsOutsideFloatRangeExitTwoNamingTheFlag)
+{
+    std::string dir = small_dataset();
+    for (const char *flag : {"sigma", "sigma-final", "lr", "weight-decay"})
+        for (const char *value : {"1e-300", "1e39"}) {
+            Result r = run("evolve --data " + dir + " --strategy openai-es --layers 10:softmax "
+                           "--generations 2 --verbose 0 --" + flag + " " + value);
+            EXPECT_EQ(r.code, 2) << flag << " " << value << "\n" << r.out;
+            EXPECT_NE(r.out.find(std::string("bad value for flag '--") + flag + "'"),
+                      std::string::npos) << r.out;
+        }
+}
+
+// Round 2, item 17: --resume naming a directory says so (an I/O error, as devo info does), not
+// "9223372036854775807 bytes, too short".
+TEST(CliHardening, ResumeFromADirectorySaysItIsADirectory)
+{
+    std::string dir = tmp_path("resume-dir");
+    mkdir(dir.c_str(), 0755);
+    for (const std::string &extra : {std::string(""), " --checkpoint " + tmp_path("c.ckpt")}) {
+        Result r = run("evolve --data " + small_dataset() + " --resume " + dir + extra);
+        EXPECT_EQ(r.code, 1) << r.out;
+        EXPECT_NE(r.out.find("is a directory"), std::string::npos) << r.out;
+        EXPECT_EQ(r.out.find("too short"), std::string::npos) << r.out;
+    }
+}
+
+} // namespace
