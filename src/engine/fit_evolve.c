@@ -219,10 +219,12 @@ devo_status devo_evolver_fit(devo_evolver *e, devo_model *m, const float *x, con
 {
     const char *fn = "devo_evolver_fit";
     DEVO_REQUIRE_NONNULL(e, fn);
-    devo_status status = check_fit_arguments(m, x, y, n, &e->opt, fn);
+    // The shapes first: x is scanned with the evolver's width, never a wider model's.
+    devo_status status = devo_model_check_compiled(m, fn);
     if (status == DEVO_OK && !devo_same_architecture(m, e->arch))
         status = devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: m's architecture differs from the "
                                                       "evolver's", fn);
+    if (status == DEVO_OK) status = check_fit_arguments(m, x, y, n, &e->opt, fn);
     DEVO_TRY(devo_evolver_agree(e, status));
     return fit(e, m, x, y, n, hist);
 }

@@ -123,6 +123,28 @@ static json_t *state_metadata(const devo_evolver *e)
     return meta;
 }
 
+static int all_finite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+/* What save writes, load accepts: a state the loader would refuse (an ES gone out of its
+ * bounds, a non-finite weight) is DEVO_ERR_NUMERIC and no file is written. */
+static devo_status check_loadable(const devo_evolver *e, const float *population,
+                                  const devo_state_tensor *es, size_t es_count, const char *fn)
+{
+    char where[64];
+    snprintf(where, sizeof where, "%s: generation %zu", fn, e->generation);
+    for (size_t i = 0; i < es_count; i++)
+        DEVO_TRY(devo_state_tensor_check(&es[i], DEVO_ERR_NUMERIC, where));
+    if ((population && !all_finite(population, e->P * e->D)) || !all_finite(e->best, e->D))
+        return devo_fail(DEVO_ERR_NUMERIC, "%s: the population or the best individual holds a "
+                                           "non-finite weight: not written", where);
+    return DEVO_OK;
+}
+
 /* Writes e's state with `population` (P x D; NULL: the device's; unused for an ES) to path. */
 static devo_status write_state(const devo_evolver *e, const char *path, const float *population,
                                const char *fn)
@@ -130,6 +152,7 @@ static devo_status write_state(const devo_evolver *e, const char *path, const fl
     devo_state_tensor es[DEVO_ALGORITHM_STATE_MAX];
     size_t es_count = e->algorithm->list(e->algorithm_state, es);
     if (!es_count && !population) DEVO_TRY(e->device->view(e->device_ctx, &population));
+    DEVO_TRY(check_loadable(e, population, es, es_count, fn));
     int64_t *order = malloc(e->P * sizeof *order);
     json_t *meta = order ? state_metadata(e) : NULL;
     if (!meta) {
@@ -204,17 +227,20 @@ static devo_status meta_size(const devo_st_file *st, const char *key, uint64_t m
     return DEVO_OK;
 }
 
-/* Metadata `key` as a double ("nan" allowed only when allow_nan). */
-static devo_status meta_double(const devo_st_file *st, const char *key, int allow_nan,
+/* Metadata `key` as a finite double; a fitness (allow_fitness: best_ever) may also be "nan",
+ * "inf" or "-inf" (the scores told may be infinite). */
+static devo_status meta_double(const devo_st_file *st, const char *key, int allow_fitness,
                                double *out)
 {
     const char *text = devo_st_meta(st, key);
     char *end = NULL;
     double v = text ? strtod(text, &end) : 0.0;
-    int ok = text && text[0] && !*end && (isfinite(v) || (allow_nan && strcmp(text, "nan") == 0));
+    int special = strcmp(text ? text : "", "nan") == 0 || strcmp(text ? text : "", "inf") == 0 ||
+                  strcmp(text ? text : "", "-inf") == 0;
+    int ok = text && text[0] && !*end && (isfinite(v) || (allow_fitness && special));
     if (!ok)
         return devo_fail(DEVO_ERR_FORMAT, "%s: __metadata__ '%s' is not a finite number%s",
-                         st->path, key, allow_nan ? " or nan" : "");
+                         st->path, key, allow_fitness ? " or nan, inf, -inf" : "");
     *out = v;
     return DEVO_OK;
 }
@@ -392,29 +418,13 @@ static devo_status read_es(const devo_st_file *st, devo_state *s)
                                  t->name);
             continue;
         }
-        for (size_t j = 0; j < t->length; j++) {
-            float v = t->f32[j];
-            if (!isfinite(v) || (t->bound == DEVO_STATE_NONNEGATIVE && v < 0.0f) ||
-                (t->bound == DEVO_STATE_POSITIVE && !(v > 0.0f)))
-                return devo_fail(DEVO_ERR_FORMAT, "%s: tensor '%s' entry %zu is %g, not a "
-                                                  "finite value%s", st->path, t->name, j, v,
-                                 t->bound == DEVO_STATE_POSITIVE      ? " > 0"
-                                 : t->bound == DEVO_STATE_NONNEGATIVE ? " >= 0"
-                                                                      : "");
-        }
+        DEVO_TRY(devo_state_tensor_check(t, DEVO_ERR_FORMAT, st->path));
     }
     if (s->told != s->generation)
         return devo_fail(DEVO_ERR_FORMAT, "%s: tensor 'es/told' (%llu) differs from generation "
                                           "(%zu)", st->path, (unsigned long long)s->told,
                          s->generation);
     return DEVO_OK;
-}
-
-static int all_finite(const float *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i])) return 0;
-    return 1;
 }
 
 /* Reads the ranking (a permutation of 0..P-1) into s->order. */
