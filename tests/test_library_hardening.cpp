@@ -147,4 +147,27 @@ TEST(LibraryHardening, EvolverFitChecksTheArchitectureBeforeReadingX)
     devo_model_free(wide);
 }
 
+// Round 2, item 16: a layer list longer than 4 KiB checkpoints and resumes (it failed with
+// "out of memory" although model files took that limit away).
+TEST(LibraryHardening, LayerListsLongerThanFourKibCheckpoint)
+{
+    devo_model *m = nullptr;
+    ASSERT_EQ(devo_model_create(&m, 3), DEVO_OK);
+    for (int l = 0; l < 700; l++) ASSERT_EQ(devo_model_add_dense(m, 3, DEVO_ACT_RELU), DEVO_OK);
+    ASSERT_EQ(devo_model_add_dense(m, 3, DEVO_ACT_SOFTMAX), DEVO_OK); // "3:relu," x 700: 4.9 KB
+    ASSERT_EQ(devo_model_compile(m, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY), DEVO_OK);
+    ASSERT_EQ(devo_model_init_weights(m, 1), DEVO_OK);
+    for (devo_strategy s : {DEVO_STRATEGY_GA, DEVO_STRATEGY_SNES}) {
+        devo_evolve_options o = options(s);
+        devo_evolver *e = nullptr;
+        ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK) << devo_last_error();
+        std::vector<double> f(10);
+        for (size_t i = 0; i < f.size(); i++) f[i] = (double)i;
+        ASSERT_EQ(devo_evolver_tell(e, f.data()), DEVO_OK) << devo_last_error();
+        expect_save_loads(e, temp_path("deep.devostate"), "strategy " + std::to_string(s));
+        devo_evolver_free(e);
+    }
+    devo_model_free(m);
+}
+
 } // namespace

@@ -86,14 +86,15 @@ static void put_double(json_t *meta, const char *key, double value)
 
 static json_t *state_metadata(const devo_evolver *e)
 {
-    char layers[4096];
-    if (!devo_layers_format(e->arch, layers, sizeof layers)) return NULL;
+    char *layers = devo_layers_text(e->arch); // no limit: a model file has none either
+    if (!layers) return NULL;
     const devo_evolve_options *o = &e->opt;
     json_t *meta = json_object();
     put_uint(meta, "devo_state_version", DEVO_STATE_VERSION);
     put_text(meta, "strategy", strategy_names[o->strategy]);
     put_uint(meta, "input_dim", e->arch->input_dim);
     put_text(meta, "layers", layers);
+    free(layers);
     put_text(meta, "loss", devo_loss_name(e->arch->loss));
     put_uint(meta, "population", o->population);
     put_uint(meta, "top_k", o->top_k);
