@@ -275,6 +275,10 @@ static devo_status read_architecture(const devo_st_file *st, devo_model **out)
     DEVO_TRY(devo_model_create(&m, input_dim));
     devo_status status = devo_layers_parse(m, layers, st->path);
     if (status != DEVO_OK) status = devo_fail(DEVO_ERR_FORMAT, "%s", devo_last_error());
+    // The declared shape against the file before the weights are allocated: 'best' holds D
+    // floats, and the file's data section holds 'best'.
+    if (status == DEVO_OK)
+        status = devo_st_check(st, "best", DEVO_ST_F32, 1, (uint64_t[2]){m->param_count, 0});
     if (status == DEVO_OK) status = devo_model_compile(m, loss);
     if (status != DEVO_OK) {
         devo_model_free(m);
