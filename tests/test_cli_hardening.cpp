@@ -135,4 +135,61 @@ TEST(CliHardening, ResumeFromADirectorySaysItIsADirectory)
     }
 }
 
+// A dataset like small_dataset() with `train` training samples, its pixels shifted by `shift`
+// (the same width, other data).
+std::string other_dataset(const std::string &name, uint32_t train, unsigned shift)
+{
+    std::string dir = tmp_path(name);
+    mkdir(dir.c_str(), 0755);
+    write_split(dir, "train", train, 6);
+    write_split(dir, "t10k", 100, 6);
+    if (shift) { // one pixel of the first image changed
+        std::string images = dir + "/train-images-idx3-ubyte", bytes = slurp(images);
+        bytes[16] = (char)(bytes[16] + shift);
+        FILE *f = fopen(images.c_str(), "wb");
+        fwrite(bytes.data(), 1, bytes.size(), f);
+        fclose(f);
+    }
+    return dir;
+}
+
+// Round 2, item 1: --resume without --data continues on the checkpoint's data (it trained on
+// the default data set); other data of the same width is refused naming both fingerprints
+// unless --other-data.
+TEST(CliHardening, ResumeContinuesOnTheCheckpointsDataAndRefusesOtherData)
+{
+    std::string a = other_dataset("data-a", 400, 0), b = other_dataset("data-b", 400, 9);
+    std::string ckpt = tmp_path("data.ckpt");
+    std::string common = " --layers 10:softmax --population 8 --top-k 2 --verbose 0";
+    Result r = run("evolve --data " + a + " --generations 2 --checkpoint " + ckpt + common);
+    ASSERT_EQ(r.code, 0) << r.out;
+    r = run("evolve --resume " + ckpt + " --generations 3 --verbose 0");
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("400 samples of 36 features"), std::string::npos) << r.out;
+    r = run("evolve --resume " + ckpt + " --generations 4 --verbose 0 --data " + b);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("differs from the data the state was saved with ('" + a + "'"),
+              std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("--other-data"), std::string::npos) << r.out;
+    r = run("evolve --resume " + ckpt + " --generations 4 --verbose 0 --other-data --data " + b);
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(run("evolve --other-data --data " + a).code, 2);
+}
+
+// Round 2, item 18: resuming onto fewer samples than the checkpoint's --fitness-samples names
+// the checkpoint's value and the data's size, not a flag the user cannot give.
+TEST(CliHardening, ResumeOntoFewerSamplesNamesTheCheckpointsValueAndTheDataSize)
+{
+    std::string a = other_dataset("data-400", 400, 0), small = other_dataset("data-200", 200, 0);
+    std::string ckpt = tmp_path("samples.ckpt");
+    Result r = run("evolve --data " + a + " --generations 2 --fitness-samples 300 --layers "
+                   "10:softmax --population 8 --top-k 2 --verbose 0 --checkpoint " + ckpt);
+    ASSERT_EQ(r.code, 0) << r.out;
+    r = run("evolve --resume " + ckpt + " --generations 3 --other-data --data " + small);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("scores 300 samples a generation"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("only 200 training samples"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("bad value for flag"), std::string::npos) << r.out;
+}
+
 } // namespace

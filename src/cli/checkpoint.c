@@ -44,7 +44,8 @@ int cli_resume_flags_ok(int argc, char **argv)
 {
     static const char *const allowed[] = {"data",    "generations", "threads",
                                           "verbose", "save",        "history",
-                                          "checkpoint", "checkpoint-every", "resume"};
+                                          "checkpoint", "checkpoint-every", "resume",
+                                          "other-data"};
     for (int i = 0; i < argc; i++) {
         if (strncmp(argv[i], "--", 2) != 0) continue;
         size_t len = strcspn(argv[i] + 2, "=");

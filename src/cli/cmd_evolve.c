@@ -83,6 +83,8 @@ typedef struct evolve_args {
     devo_evolve_options opt;
     const char *checkpoint, *resume; /* NULL when not given */
     size_t checkpoint_every;
+    int other_data;                  /* --other-data: resume on data unlike the checkpoint's */
+    char saved_data[4096];           /* --resume without --data: the checkpoint's data */
 } evolve_args;
 
 static int parse_evolve(int argc, char **argv, evolve_args *a)
@@ -136,7 +138,9 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
         {"checkpoint-every", CLI_SIZE, &a->checkpoint_every,
          "checkpoint every N generations (0: after each taking > 1 s) and at the end (0)"},
         {"resume", CLI_STRING, &a->resume,
-         "continue the run checkpointed here (to it, or to --checkpoint)"},
+         "continue the run checkpointed here (to it, or to --checkpoint), on its data"},
+        {"other-data", CLI_SWITCH, &a->other_data,
+         "with --resume: accept --data unlike the data the checkpoint was made on"},
     };
     int parsed = cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0],
                            "devo evolve [--data DIR] [--layers 30:relu,10:softmax] [options]");
@@ -244,6 +248,11 @@ static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log
         fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(log->error));
     // A bound that needs the data (--fitness-samples <= samples) is a usage error too.
     if (status == DEVO_ERR_INVALID_ARGUMENT && cli_refused_flag()) return 2;
+    if (status == DEVO_ERR_INVALID_ARGUMENT && strstr(devo_last_error(), "differs from the data")) {
+        fprintf(stderr, "devo: %s\ndevo: give --other-data to resume on %s anyway\n",
+                devo_last_error(), a->data);
+        return 1;
+    }
     if (status != DEVO_OK) return cli_library_failure();
     if (log->checkpoint.failed || !cli_checkpoint_write(&log->checkpoint)) return 1;
     // A failed save still reports: the model may be in a rescue file (see cli_save_model).
@@ -268,11 +277,18 @@ static int open_run(evolve_args *a, int argc, char **argv, const devo_dataset *t
         a->opt.on_generation = on_generation;
         a->opt.on_generation_user = log;
         if (cli_evolver_load_state(e, a->resume, &a->opt) != DEVO_OK ||
-            devo_evolver_model(*e, m) != DEVO_OK)
+            devo_evolver_model(*e, m) != DEVO_OK ||
+            devo_evolver_set_data(*e, a->data, a->other_data) != DEVO_OK)
             return !cli_library_failure();
         if (devo_model_input_dim(*m) != devo_dataset_dim(train)) {
             fprintf(stderr, "devo: the checkpoint's model takes %zu inputs, but %s has %zu\n",
                     devo_model_input_dim(*m), a->data, devo_dataset_dim(train));
+            return 0;
+        }
+        if (a->opt.fitness_samples > devo_dataset_count(train)) {
+            fprintf(stderr, "devo: the checkpoint's run scores %zu samples a generation "
+                            "(its --fitness-samples), but %s has only %zu training samples\n",
+                    a->opt.fitness_samples, a->data, devo_dataset_count(train));
             return 0;
         }
         return 1;
@@ -287,6 +303,7 @@ static int open_run(evolve_args *a, int argc, char **argv, const devo_dataset *t
     // Bounds that need the network (--rank against a layer, an even --population for
     // antithetic strategies) are usage errors too.
     if (status == DEVO_ERR_INVALID_ARGUMENT && cli_refused_flag()) return (*code = 2), 0;
+    if (status == DEVO_OK) status = devo_evolver_set_data(*e, a->data, 0);
     return status == DEVO_OK || !cli_library_failure();
 }
 
@@ -295,6 +312,16 @@ static int evolve_command(int argc, char **argv)
     evolve_args a;
     int parsed = parse_evolve(argc, argv, &a);
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
+    if (a.other_data && !a.resume) {
+        fprintf(stderr, "devo: --other-data is for --resume\n");
+        return 2;
+    }
+    // A resumed run continues on the checkpoint's data unless --data says otherwise.
+    if (a.resume && !cli_flag_given(argc, argv, "data")) {
+        if (devo_state_data(a.resume, a.saved_data, sizeof a.saved_data) != DEVO_OK)
+            return cli_library_failure();
+        if (a.saved_data[0]) a.data = a.saved_data;
+    }
     const char *checkpoint = a.checkpoint ? a.checkpoint : a.resume;
     // Output paths are checked before the data is loaded and the run spent.
     if ((a.save && !cli_check_writable("save", a.save)) ||
