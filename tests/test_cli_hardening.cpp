@@ -192,4 +192,79 @@ TEST(CliHardening, ResumeOntoFewerSamplesNamesTheCheckpointsValueAndTheDataSize)
     EXPECT_EQ(r.out.find("bad value for flag"), std::string::npos) << r.out;
 }
 
+// Round 2, item 5: --checkpoint (or --save) through a dangling symlink or a symlink loop is
+// refused before the run, as the write would fail after it.
+TEST(CliHardening, OutputsThroughDanglingOrLoopingSymlinksAreRefusedBeforeTheRun)
+{
+    std::string dangling = tmp_path("dangling.ckpt"), loop_a = tmp_path("loop-a"),
+                loop_b = tmp_path("loop-b"), model = tmp_path("symlinked.safetensors");
+    for (const std::string &p : {dangling, loop_a, loop_b, model}) unlink(p.c_str());
+    ASSERT_EQ(symlink("/nonexistent-devo-dir/run.ckpt", dangling.c_str()), 0);
+    ASSERT_EQ(symlink(loop_b.c_str(), loop_a.c_str()), 0);
+    ASSERT_EQ(symlink(loop_a.c_str(), loop_b.c_str()), 0);
+    std::string run_args = "evolve --data " + small_dataset() + " --layers 10:softmax "
+                           "--generations 3 --verbose 1 --save " + model;
+    for (const std::string &flag : {" --checkpoint " + dangling, " --checkpoint " + loop_a}) {
+        Result r = run(run_args + flag);
+        EXPECT_EQ(r.code, 1) << flag << "\n" << r.out;
+        EXPECT_NE(r.out.find("cannot write --checkpoint"), std::string::npos) << r.out;
+        EXPECT_EQ(r.out.find("[Generation"), std::string::npos) << "the run started: " << r.out;
+    }
+    Result r = run("evolve --data " + small_dataset() + " --generations 1 --save " + dangling);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("cannot write --save"), std::string::npos) << r.out;
+}
+
+// Round 2, item 6: a checkpoint write that fails mid-run (its folder removed) stops the run but
+// still saves the --save model on its own, healthy file system, and says the run cannot be
+// resumed from the lost checkpoint.
+TEST(CliHardening, ACheckpointFailingMidRunStillSavesTheModel)
+{
+    std::string dir = tmp_path("ckpt-dir"), model = tmp_path("kept.safetensors");
+    mkdir(dir.c_str(), 0755);
+    unlink(model.c_str());
+    FILE *p = start_program(DEVO_CLI_PATH, "evolve --data " + small_dataset() + " --layers "
+                            "8:relu,10:softmax --generations 3000 --checkpoint-every 1 "
+                            "--checkpoint " + dir + "/run.ckpt --save " + model);
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char line[512];
+    while (fgets(line, sizeof line, p)) {
+        out += line;
+        if (out.find("[Generation 3 /") != std::string::npos) break;
+    }
+    ASSERT_EQ(system(("rm -rf " + dir).c_str()), 0);
+    Result r = finish_program(p);
+    r.out = out + r.out;
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_EQ(r.out.find("[Generation 3000 /"), std::string::npos) << "the run went on";
+    EXPECT_NE(r.out.find("saved " + model), std::string::npos) << r.out;
+    EXPECT_FALSE(slurp(model).empty()) << "the model was dropped";
+    EXPECT_NE(r.out.find("is gone: this run cannot be resumed"), std::string::npos) << r.out;
+}
+
+// Round 2, item 3: a run whose ES diverges (a huge weight decay and learning rate make Adam's
+// moment infinite in generation 2) stops naming the divergence, keeps the last good checkpoint
+// (generation 1: it loads and resumes) and saves the last good generation's model.
+TEST(CliHardening, ADivergingRunStopsAndKeepsTheLastGoodCheckpointAndModel)
+{
+    std::string ckpt = tmp_path("diverge.ckpt"), model = tmp_path("diverge.safetensors");
+    unlink(ckpt.c_str());
+    unlink(model.c_str());
+    std::string data = small_dataset();
+    Result r = run("evolve --data " + data + " --layers 10:softmax --strategy openai-es "
+                   "--population 8 --generations 20 --checkpoint-every 1 --weight-decay 1e18 "
+                   "--lr 1000 --verbose 0 --checkpoint " + ckpt + " --save " + model);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("openai-es diverged at generation 2"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("saved " + model), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("checkpoint of generation 1 in " + ckpt + "; resume with"),
+              std::string::npos) << r.out;
+    EXPECT_EQ(run("info " + model).code, 0);
+    Result resumed = run("evolve --resume " + ckpt + " --generations 20 --verbose 0");
+    EXPECT_NE(resumed.out.find("resuming " + ckpt + " at generation 2"), std::string::npos)
+        << resumed.out;
+    EXPECT_NE(resumed.out.find("diverged at generation 2"), std::string::npos) << resumed.out;
+}
+
 } // namespace

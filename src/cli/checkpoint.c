@@ -18,6 +18,8 @@ int cli_checkpoint_write(cli_checkpoint *c)
         cli_library_failure();
         return 0;
     }
+    c->written = 1;
+    c->written_generation = devo_evolver_generation(c->evolver);
     return 1;
 }
 

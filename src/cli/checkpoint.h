@@ -17,6 +17,8 @@ typedef struct cli_checkpoint {
     devo_evolver *evolver;  /* the running evolver */
     double previous_seconds; /* the run's wall time at the previous generation */
     int failed;             /* a write failed (message printed): the run stops */
+    int written;            /* path holds a checkpoint of this run (or the one resumed) */
+    size_t written_generation; /* ... of this generation */
 } cli_checkpoint;
 
 /* After generation s: writes the checkpoint when one is due. Returns 0 when a write failed

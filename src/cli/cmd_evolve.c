@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "checkpoint.h"
@@ -192,19 +193,46 @@ static FILE *open_history(const evolve_args *a, devo_evolver *e)
     return f;
 }
 
+/* Says which checkpoint holds the run (c: written by it, or the one resumed) and the command
+ * that resumes it, or that none does. */
+static void print_resume(FILE *out, const evolve_args *a, const cli_checkpoint *c)
+{
+    if (c->written && access(c->path, F_OK) != 0)
+        fprintf(out, "the checkpoint %s is gone: this run cannot be resumed\n", c->path);
+    else if (c->written)
+        fprintf(out, "checkpoint of generation %zu in %s; resume with: devo evolve --resume %s "
+                     "--data %s%s%s\n", c->written_generation, c->path, c->path, a->data,
+                a->save ? " --save " : "", a->save ? a->save : "");
+    else if (c->path)
+        fprintf(out, "no checkpoint was written to %s: this run cannot be resumed\n", c->path);
+    else
+        fprintf(out, "no --checkpoint was given: this run cannot be resumed\n");
+}
+
 /* After SIGINT or SIGTERM: says where the run stopped and how to resume it; the exit code. */
-static int interrupted_exit(const evolve_args *a, devo_evolver *e)
+static int interrupted_exit(const evolve_args *a, devo_evolver *e, const cli_checkpoint *c)
 {
     int sigint = interrupted == SIGINT;
     printf("interrupted by %s after generation %zu\n", sigint ? "SIGINT" : "SIGTERM",
            devo_evolver_generation(e));
-    const char *path = a->checkpoint ? a->checkpoint : a->resume;
-    if (path)
-        printf("checkpoint written to %s; resume with: devo evolve --resume %s --data %s%s%s\n",
-               path, path, a->data, a->save ? " --save " : "", a->save ? a->save : "");
-    else
-        printf("no --checkpoint was given: this run cannot be resumed\n");
+    print_resume(stdout, a, c);
     return sigint ? 130 : 143;
+}
+
+/* A run that stopped on an error after some generations (an ES that diverged): the answer of
+ * its last good generation goes to --save (or a rescue file), and the command that resumes
+ * from the last checkpoint is printed. Returns 1, the exit code. */
+static int failed_run_exit(const evolve_args *a, devo_evolver *e, const cli_checkpoint *c)
+{
+    devo_model *last = NULL;
+    if (a->save && devo_evolver_generation(e) > 0 && devo_evolver_model(e, &last) == DEVO_OK) {
+        fprintf(stderr, "devo: saving the answer of generation %zu, the last one completed\n",
+                devo_evolver_generation(e));
+        cli_save_model(last, a->save);
+    }
+    devo_model_free(last);
+    print_resume(stderr, a, c);
+    return 1;
 }
 
 /* Evolves m on train with e as the flags say, checkpointing, then saves and reports.
@@ -253,16 +281,21 @@ static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log
                 devo_last_error(), a->data);
         return 1;
     }
-    if (status != DEVO_OK) return cli_library_failure();
-    if (log->checkpoint.failed || !cli_checkpoint_write(&log->checkpoint)) return 1;
+    if (status != DEVO_OK) {
+        cli_library_failure();
+        return failed_run_exit(a, e, &log->checkpoint);
+    }
+    // A checkpoint that failed (now or during the run, which stopped there) loses no model.
+    int checkpointed = !log->checkpoint.failed && cli_checkpoint_write(&log->checkpoint);
     // A failed save still reports: the model may be in a rescue file (see cli_save_model).
     int saved = !a->save || cli_save_model(m, a->save);
-    int stopped_code = interrupted ? interrupted_exit(a, e) : 0;
+    if (!checkpointed) print_resume(stderr, a, &log->checkpoint);
+    int stopped_code = interrupted ? interrupted_exit(a, e, &log->checkpoint) : 0;
     cli_mpi_report(e, devo_evolver_generation(e));
     if (!cli_report_split("train", m, train) || (test && !cli_report_split("test", m, test)))
         return 1;
     printf("time  %.2f s\n", seconds);
-    return !saved || !history_ok ? 1 : stopped_code;
+    return !saved || !history_ok || !checkpointed ? 1 : stopped_code;
 }
 
 /* The model and evolver of a fresh run (--layers, --seed) or of a resumed one (the
@@ -333,10 +366,16 @@ static int evolve_command(int argc, char **argv)
     if (cli_mpi_any(!cli_load_split(&train, a.data, "train", "train", NULL, 0))) return 1;
     devo_model *m = NULL;
     devo_evolver *e = NULL;
-    generation_log log = {NULL, 0, {checkpoint, a.checkpoint_every, NULL, 0.0, 0}, 0, NULL, NULL};
+    generation_log log = {NULL, 0, {checkpoint, a.checkpoint_every, NULL, 0.0, 0, 0, 0}, 0,
+                          NULL, NULL};
     int code;
     // The model takes the training split's width; the test split must have it too.
-    if (open_run(&a, argc, argv, train, &log, &m, &e, &code))
+    int opened = open_run(&a, argc, argv, train, &log, &m, &e, &code);
+    if (opened && a.resume && !a.checkpoint) { // the checkpoint resumed is the one written to
+        log.checkpoint.written = 1;
+        log.checkpoint.written_generation = devo_evolver_generation(e);
+    }
+    if (opened)
         code = cli_mpi_any(!cli_load_split(&test, a.data, "t10k", "test", m, 1))
                    ? 1
                    : evolve(&a, m, e, &log, train, test);
