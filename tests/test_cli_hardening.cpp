@@ -5,7 +5,9 @@
 
 #include <unistd.h>
 
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "test_programs.h"
 
@@ -265,6 +267,45 @@ TEST(CliHardening, ADivergingRunStopsAndKeepsTheLastGoodCheckpointAndModel)
     EXPECT_NE(resumed.out.find("resuming " + ckpt + " at generation 2"), std::string::npos)
         << resumed.out;
     EXPECT_NE(resumed.out.find("diverged at generation 2"), std::string::npos) << resumed.out;
+}
+
+// Column c (0-based) of every data row of a CSV.
+std::vector<std::string> column(const std::string &csv, size_t c)
+{
+    std::vector<std::string> out;
+    std::istringstream in(slurp(csv));
+    std::string line;
+    std::getline(in, line); // the header
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string field;
+        for (size_t i = 0; i <= c && std::getline(fields, field, ','); i++) {}
+        out.push_back(field);
+    }
+    return out;
+}
+
+// Round 2, item 9: a resume keeps the test accuracy its history recorded (it rewrote every
+// one as nan) and takes --test-every (it was refused with --resume).
+TEST(CliHardening, ResumeKeepsTheRecordedTestAccuracyAndTakesTestEvery)
+{
+    std::string ckpt = tmp_path("accuracy.ckpt"), history = tmp_path("accuracy.csv");
+    std::string data = small_dataset();
+    Result r = run("evolve --data " + data + " --layers 10:softmax --population 8 "
+                   "--generations 4 --verbose 0 --test-every 2 --checkpoint " + ckpt +
+                   " --history " + history);
+    ASSERT_EQ(r.code, 0) << r.out;
+    std::vector<std::string> before = column(history, 10);
+    ASSERT_EQ(before.size(), 4u);
+    ASSERT_NE(before[1], "nan");
+    ASSERT_NE(before[3], "nan");
+    r = run("evolve --resume " + ckpt + " --generations 6 --verbose 0 --test-every 2 "
+            "--history " + history);
+    ASSERT_EQ(r.code, 0) << r.out;
+    std::vector<std::string> after = column(history, 10);
+    ASSERT_EQ(after.size(), 6u);
+    for (size_t g = 0; g < 4; g++) EXPECT_EQ(after[g], before[g]) << "generation " << g + 1;
+    EXPECT_NE(after[5], "nan") << "--test-every on the resumed generations";
 }
 
 } // namespace

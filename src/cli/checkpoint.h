@@ -32,8 +32,8 @@ int cli_checkpoint_write(cli_checkpoint *c);
 int cli_flag_given(int argc, char **argv, const char *name);
 
 /* Nonzero when every flag in argv may be given with --resume (data, generations, threads,
- * verbose, save, history, checkpoint, checkpoint-every, resume); else prints which flag the
- * checkpoint fixes and returns 0. */
+ * verbose, save, history, checkpoint, checkpoint-every, resume, other-data, test-every); else
+ * prints which flag the checkpoint fixes and returns 0. */
 int cli_resume_flags_ok(int argc, char **argv);
 
 /* The options to resume `path` with: the saved ones, with --generations, --threads and

@@ -22,6 +22,7 @@
 #include "cli_data.h"
 #include "blas.h"
 #include "clock.h"
+#include "history_file.h"
 #include "commands.h"
 #include "devo.h"
 #include "cli_names.h"
@@ -168,27 +169,32 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
     "generation,max_generations,best,mean,std,population_mean,best_ever,evaluations,seconds," \
     "center,test_accuracy\n"
 
-/* Opens the history CSV; a resumed run's earlier generations are written again first. */
+/* Opens the history CSV; a resumed run's earlier generations are written again first, with
+ * the test accuracy the file recorded for them (the checkpoint has none). */
 static FILE *open_history(const evolve_args *a, devo_evolver *e)
 {
-    FILE *f = fopen(a->history, "w");
-    if (!f) {
-        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(errno));
-        return NULL;
-    }
-    fputs(HISTORY_HEADER, f);
     devo_history h = {0};
     if (devo_evolver_history(e, &h) != DEVO_OK) {
-        fclose(f);
         cli_library_failure();
         return NULL;
     }
+    double *accuracy = cli_history_test_accuracy(a->history, h.generations);
+    FILE *f = accuracy ? fopen(a->history, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history,
+                accuracy ? strerror(errno) : "out of memory");
+        free(accuracy);
+        devo_history_free(&h);
+        return NULL;
+    }
+    fputs(HISTORY_HEADER, f);
     for (size_t g = 0; g < h.generations; g++) {
         devo_generation_stats s = {g + 1, a->opt.max_generations, h.best[g], h.mean[g], h.std[g],
                                    h.population_mean[g], h.best_ever[g], h.evaluations[g],
                                    h.seconds[g], h.center[g], NULL};
-        history_row(f, &s, NAN);
+        history_row(f, &s, accuracy[g]);
     }
+    free(accuracy);
     devo_history_free(&h);
     return f;
 }
