@@ -308,4 +308,23 @@ TEST(CliHardening, ResumeKeepsTheRecordedTestAccuracyAndTakesTestEvery)
     EXPECT_NE(after[5], "nan") << "--test-every on the resumed generations";
 }
 
+// Round 2, item 12: several histories plot each run's centre if it has values, else its best:
+// two GA histories (centre all nan) drew nothing and failed; a GA beside an ES drew no GA curve.
+TEST(CliHardening, PlotOfSeveralRunsDrawsEachRunsCentreOrElseItsBest)
+{
+    if (system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot missing";
+    std::string ga1 = ga_history("ga1.csv"), ga2 = ga_history("ga2.csv");
+    std::string es = tmp_path("es.csv"), png = tmp_path("runs.png");
+    Result r = run("evolve --data " + small_dataset() + " --layers 10:softmax --generations 3 "
+                   "--strategy pgpe --population 8 --verbose 0 --history " + es);
+    ASSERT_EQ(r.code, 0) << r.out;
+    for (const std::string &pair : {ga1 + " " + ga2, ga1 + " " + es}) {
+        unlink(png.c_str());
+        r = run("plot " + pair + " -o " + png);
+        EXPECT_EQ(r.code, 0) << pair << "\n" << r.out;
+        EXPECT_FALSE(slurp(png).empty()) << pair;
+        EXPECT_EQ(r.out.find("no valid points"), std::string::npos) << pair << "\n" << r.out;
+    }
+}
+
 } // namespace
