@@ -273,6 +273,7 @@ static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log
     double seconds = devo_now_seconds() - start;
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    interrupted = cli_mpi_max(interrupted); // a signal to any rank stopped them all
     free(y);
     free(test_y);
     // A history that failed to write (a full disk) fails the command, but the model still saves.

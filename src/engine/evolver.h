@@ -32,6 +32,9 @@ typedef struct devo_dist {
     devo_status (*agree)(void *ctx, devo_status status);
     /* Nonzero when flag is nonzero in any process. */
     int (*any)(void *ctx, int flag);
+    /* DEVO_OK in every process when text ("key=value" lines) is the root's; else a failure
+     * in every process naming the first difference (fn names the caller). */
+    devo_status (*same)(void *ctx, const char *text, const char *fn);
     /* Frees ctx (and this table, if it lives there) with the evolver. */
     void (*destroy)(void *ctx);
 } devo_dist;

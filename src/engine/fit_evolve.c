@@ -5,6 +5,7 @@
  * output; devo_evolver_fit runs the same loop on an existing (or resumed) evolver.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,6 +248,11 @@ devo_status devo_evolver_fit(devo_evolver *e, devo_model *m, const float *x, con
     if (status == DEVO_OK) status = check_fit_arguments(m, x, y, n, &e->opt, fn);
     if (status == DEVO_OK) status = check_same_data(e, m, x, y, n, fn);
     DEVO_TRY(devo_evolver_agree(e, status));
+    if (e->dist) { // every process fits the same data
+        char text[48];
+        snprintf(text, sizeof text, "data_fingerprint=%s\n", e->data_fingerprint);
+        DEVO_TRY(e->dist->same(e->dist->ctx, text, fn));
+    }
     return fit(e, m, x, y, n, hist);
 }
 
