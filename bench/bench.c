@@ -138,16 +138,22 @@ static void network_name(const char *layers, size_t inputs, char *out, size_t si
 
 /* Throughput against population, one line per series ("backend/precision/network/kind",
  * kind as kind_name writes it, all in ARG3, space-separated) from the bench CSV ARG2, drawn
- * into the PNG ARG1. The strings travel as gnuplot arguments, never as script text. */
+ * into the PNG ARG1. A series none of whose rows the CSV holds is an error (a line that
+ * would be missing). The strings travel as gnuplot arguments, never as script text. */
 static const char bench_plot_script[] =
     "set terminal pngcairo size 900,600 noenhanced\n"
     "set output ARG1\n"
     "set datafile separator ','\nset logscale xy\nset key left top\nset grid\n"
     "set xlabel 'population'\nset ylabel 'individual evaluations per second'\n"
     "set title 'devo bench: throughput'\n"
-    "plot for [i=1:words(ARG3)] ARG2 using "
-    "((strcol(1).'/'.strcol(2).'/'.strcol(3).'/'.(strcol(21) eq 'ga' ? 'ga' : "
-    "strcol(21).'-r'.strcol(22))) eq word(ARG3, i) ? $4 : NaN):9 "
+    "series(x) = strcol(1).'/'.strcol(2).'/'.strcol(3).'/'.(strcol(21) eq 'ga' ? 'ga' : "
+    "strcol(21).'-r'.strcol(22))\n"
+    "do for [i=1:words(ARG3)] {\n"
+    "  undefine STATS_*\n"
+    "  stats ARG2 using (series(0) eq word(ARG3, i) ? $4 : NaN) nooutput\n"
+    "  if (!exists('STATS_records')) { exit error 'no rows of series '.word(ARG3, i) }\n"
+    "}\n"
+    "plot for [i=1:words(ARG3)] ARG2 using (series(0) eq word(ARG3, i) ? $4 : NaN):9 "
     "with linespoints title word(ARG3, i)\n";
 
 static int draw_plot(const char *csv_path, const char *png, const char **series, size_t count)
@@ -164,6 +170,7 @@ static int draw_plot(const char *csv_path, const char *png, const char **series,
             used += (size_t)snprintf(names + used, size - used, "%s%s", i ? " " : "", series[i]);
         const char *args[] = {png_name, csv_name, names};
         drawn = cli_gnuplot_run(bench_plot_script, args, 3, png);
+        if (drawn) printf("plotted %zu lines into %s: %s\n", count, png, names);
     } else {
         fprintf(stderr, "devo: out of memory\n");
     }
