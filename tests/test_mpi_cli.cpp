@@ -81,6 +81,8 @@ TEST_F(MpiCli, EvolutionStrategyRunsMatchTheOneProcessRun)
         std::string name = "es-ranks" + std::to_string(ranks);
         Result r = run_program(mpirun(ranks) + DEVO_CLI_PATH, args(data, 15) + pgpe + outputs(name));
         ASSERT_EQ(r.code, 0) << r.out;
+        EXPECT_NE(r.out.find("mpi   " + std::to_string(ranks) + " ranks"), std::string::npos)
+            << "not spread over the ranks:\n" << r.out;
         expect_same_run("es-alone", name);
     }
 }
