@@ -230,8 +230,9 @@ static int interrupted_exit(const evolve_args *a, devo_evolver *e, const cli_che
  * from the last checkpoint is printed. Returns 1, the exit code. */
 static int failed_run_exit(const evolve_args *a, devo_evolver *e, const cli_checkpoint *c)
 {
+    if (devo_evolver_generation(e) == 0) return 1; // nothing evolved, nothing to keep
     devo_model *last = NULL;
-    if (a->save && devo_evolver_generation(e) > 0 && devo_evolver_model(e, &last) == DEVO_OK) {
+    if (a->save && devo_evolver_model(e, &last) == DEVO_OK) {
         fprintf(stderr, "devo: saving the answer of generation %zu, the last one completed\n",
                 devo_evolver_generation(e));
         cli_save_model(last, a->save);
