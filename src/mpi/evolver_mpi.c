@@ -318,7 +318,7 @@ devo_status devo_evolver_create_mpi(devo_evolver **out, MPI_Comm comm, const dev
     devo_evolve_options_init(&defaults);
     devo_status checked = devo_model_check_compiled(m, fn);
     DEVO_TRY(devo_mpi_agree(comm, checked));
-    DEVO_TRY(same_as_root(comm, devo_mpi_run_text(opt ? opt : &defaults, m), fn));
+    DEVO_TRY(same_as_root(comm, devo_mpi_start_text(opt ? opt : &defaults, m), fn));
     choose_device(comm);
     devo_evolver *e = NULL;
     devo_status status = devo_evolver_open(&e, m, opt, fn, NULL, part_of(comm));

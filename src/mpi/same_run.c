@@ -103,6 +103,16 @@ char *devo_mpi_run_text(const devo_evolve_options *o, const devo_model *m)
     return ok ? text : NULL;
 }
 
+char *devo_mpi_start_text(const devo_evolve_options *o, const devo_model *m)
+{
+    char *run = devo_mpi_run_text(o, m), line[48];
+    size_t used = run ? strlen(run) : 0, size = used + 1;
+    uLong crc = crc32_z(crc32(0L, Z_NULL, 0), (const Bytef *)m->weights,
+                        m->param_count * sizeof(float));
+    snprintf(line, sizeof line, "weights=%08lx\n", crc & 0xffffffffUL);
+    return run && append(&run, &used, &size, line) ? run : NULL;
+}
+
 char *devo_mpi_state_text(const devo_evolver *e)
 {
     uLong crc = crc32(0L, Z_NULL, 0);

@@ -165,6 +165,18 @@ static void failing_rank_fails_every_rank(void)
           "options differing on one rank");
     devo_evolver_free(e);
     devo_model_free(m);
+    // Starting weights that differ on one rank (an ES's centre would differ): refused, named.
+    m = model(30);
+    if (rank == size - 1) devo_model_init_weights(m, 6);
+    o = options(0);
+    o.strategy = DEVO_STRATEGY_OPENAI_ES;
+    e = NULL;
+    s = devo_evolver_create_mpi(&e, MPI_COMM_WORLD, m, &o);
+    CHECK(size == 1 ? s == DEVO_OK
+                    : s == DEVO_ERR_INVALID_ARGUMENT && strstr(devo_last_error(), "weights="),
+          "starting weights differing on one rank: %s", devo_last_error());
+    devo_evolver_free(e);
+    devo_model_free(m);
 }
 
 static int stop_at_five(const devo_generation_stats *s, void *user)
