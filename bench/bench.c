@@ -138,16 +138,22 @@ static void network_name(const char *layers, size_t inputs, char *out, size_t si
 
 /* Throughput against population, one line per series ("backend/precision/network/kind",
  * kind as kind_name writes it, all in ARG3, space-separated) from the bench CSV ARG2, drawn
- * into the PNG ARG1. The strings travel as gnuplot arguments, never as script text. */
+ * into the PNG ARG1. A series none of whose rows the CSV holds is an error (a line that
+ * would be missing). The strings travel as gnuplot arguments, never as script text. */
 static const char bench_plot_script[] =
     "set terminal pngcairo size 900,600 noenhanced\n"
     "set output ARG1\n"
     "set datafile separator ','\nset logscale xy\nset key left top\nset grid\n"
     "set xlabel 'population'\nset ylabel 'individual evaluations per second'\n"
     "set title 'devo bench: throughput'\n"
-    "plot for [i=1:words(ARG3)] ARG2 using "
-    "((strcol(1).'/'.strcol(2).'/'.strcol(3).'/'.(strcol(21) eq 'ga' ? 'ga' : "
-    "strcol(21).'-r'.strcol(22))) eq word(ARG3, i) ? $4 : NaN):9 "
+    "series(x) = strcol(1).'/'.strcol(2).'/'.strcol(3).'/'.(strcol(21) eq 'ga' ? 'ga' : "
+    "strcol(21).'-r'.strcol(22))\n"
+    "do for [i=1:words(ARG3)] {\n"
+    "  undefine STATS_*\n"
+    "  stats ARG2 using (series(0) eq word(ARG3, i) ? $4 : NaN) nooutput\n"
+    "  if (!exists('STATS_records')) { exit error 'no rows of series '.word(ARG3, i) }\n"
+    "}\n"
+    "plot for [i=1:words(ARG3)] ARG2 using (series(0) eq word(ARG3, i) ? $4 : NaN):9 "
     "with linespoints title word(ARG3, i)\n";
 
 static int draw_plot(const char *csv_path, const char *png, const char **series, size_t count)
@@ -164,6 +170,7 @@ static int draw_plot(const char *csv_path, const char *png, const char **series,
             used += (size_t)snprintf(names + used, size - used, "%s%s", i ? " " : "", series[i]);
         const char *args[] = {png_name, csv_name, names};
         drawn = cli_gnuplot_run(bench_plot_script, args, 3, png);
+        if (drawn) printf("plotted %zu lines into %s: %s\n", count, png, names);
     } else {
         fprintf(stderr, "devo: out of memory\n");
     }
@@ -327,6 +334,39 @@ static void sweep_free(sweep *s)
     free(s->precision_copy);
 }
 
+/* Row i of a network's rows (series by series: population fastest), on the CPU in FP32. */
+static bench_row_config row_config(const bench_args *a, const sweep *s, size_t i,
+                                   const char *spec, const devo_dataset *data, const float *y,
+                                   size_t n)
+{
+    size_t P = s->populations[i % s->population_count];
+    row_kind kind = s->kinds[i / s->population_count];
+    size_t k = a->top_k ? a->top_k : (P / 4 ? P / 4 : 1);
+    return (bench_row_config){
+        .device = devo_device_cpu(), .precision = DEVO_PRECISION_FP32, .layers = spec,
+        .population = P, .top_k = k > P ? P : k, .x = devo_dataset_x(data), .y = y, .n = n,
+        .inputs = devo_dataset_dim(data), .batch_size = a->batch_size, .threads = a->threads,
+        .warmup = a->warmup, .generations = a->generations, .strategy = kind.strategy,
+        .rank = kind.rank,
+    };
+}
+
+/* Checks every row of the sweep before any is measured (bench_check_row); the exit code. */
+static int check_sweep(const bench_args *a, const sweep *s, const devo_dataset *data)
+{
+    for (size_t li = 0; li < a->layers.count; li++) {
+        char spec[512];
+        if (!layer_spec(a->layers.items[li], devo_dataset_dim(data), spec, sizeof spec))
+            return 2;
+        for (size_t i = 0; i < s->population_count * s->kind_count; i++) {
+            bench_row_config c = row_config(a, s, i, spec, data, devo_dataset_y(data), 0);
+            int code = bench_check_row(&c);
+            if (code) return code;
+        }
+    }
+    return 0;
+}
+
 /* The rows of one device; returns the worst exit code. */
 static int bench_backend(const bench_args *a, const sweep *s, const devo_device_i *backend,
                          const devo_dataset *data, const float *y, size_t n, FILE *csv,
@@ -370,19 +410,13 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_device_
             }
             // series by series (each one's rows together, so that its plotted line is whole)
             for (size_t i = 0; i < s->population_count * s->kind_count; i++) {
-                size_t P = s->populations[i % s->population_count];
-                row_kind kind = s->kinds[i / s->population_count];
-                size_t k = a->top_k ? a->top_k : (P / 4 ? P / 4 : 1);
-                if (k > P) k = P;
                 devo_precision precision;
                 cli_precision(s->precisions[pi], &precision);
-                bench_row_config c = {
-                    .device = backend, .precision = precision, .layers = spec,
-                    .population = P, .top_k = k, .x = devo_dataset_x(data), .y = y, .n = n,
-                    .inputs = devo_dataset_dim(data), .batch_size = a->batch_size,
-                    .threads = a->threads, .warmup = a->warmup, .generations = a->generations,
-                    .strategy = kind.strategy, .rank = kind.rank,
-                };
+                bench_row_config c = row_config(a, s, i, spec, data, y, n);
+                c.device = backend;
+                c.precision = precision;
+                size_t P = c.population, k = c.top_k;
+                row_kind kind = s->kinds[i / s->population_count];
                 bench_row_result r;
                 int code = bench_measure_row(&c, &r);
                 if (code == 2) return 2;
@@ -419,6 +453,12 @@ int cmd_bench(int argc, char **argv)
     }
     size_t n = a.samples && a.samples < devo_dataset_count(data) ? a.samples
                                                                   : devo_dataset_count(data);
+    int checked = check_sweep(&a, &s, data);
+    if (checked) {
+        devo_dataset_free(data);
+        sweep_free(&s);
+        return checked;
+    }
     // --plot without --csv: the rows the plot is drawn from go to a temporary file, removed
     // after drawing, never into the working directory.
     char temporary[4096] = "";

@@ -3,13 +3,17 @@
  */
 #include "bench_row.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "cli_names.h"
 #include "names.h"
+#include "options.h"
+#include "strategy.h"
 #include "rng.h"
 
 /* Resets the kernel's peak-RSS mark of this process (Linux clear_refs "5"). */
@@ -96,6 +100,70 @@ static devo_status generation(const bench_row_config *c, row_state *s, uint32_t 
     return status;
 }
 
+/* The seed's variation, seed 1, and the row's settings. */
+static void row_options(const bench_row_config *c, devo_evolve_options *o)
+{
+    devo_evolve_options_init(o);
+    o->population = c->population;
+    o->top_k = c->top_k;
+    o->seed = 1;
+    o->batch_size = c->batch_size;
+    o->threads = c->threads;
+    o->precision = c->precision;
+    o->strategy = c->strategy;
+    o->perturbation_rank = c->rank;
+    o->max_generations = c->warmup + c->generations;
+}
+
+/* Bytes of host memory the population alone takes on the CPU device: the GA's rows and their
+ * next generation (2 P D floats), a full-rank ES's rows (P D), a low-rank ES's factors
+ * (P rank (inputs + units) floats per layer). A lower bound of what the row allocates. */
+static double population_bytes(const devo_model *m, const devo_evolve_options *o)
+{
+    double P = (double)o->population, D = (double)devo_model_param_count(m);
+    if (o->strategy == DEVO_STRATEGY_GA) return 2.0 * P * D * sizeof(float);
+    if (o->perturbation_rank == 0) return P * D * sizeof(float);
+    double factors = 0.0;
+    size_t inputs = devo_model_input_dim(m);
+    for (size_t l = 0; l < devo_model_layer_count(m); l++) {
+        size_t units = 0;
+        devo_model_layer(m, l, &units, NULL);
+        factors += (double)o->perturbation_rank * (double)(inputs + units);
+        inputs = units;
+    }
+    return P * factors * sizeof(float);
+}
+
+static double physical_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (double)pages * (double)page : INFINITY;
+}
+
+int bench_check_row(const bench_row_config *c)
+{
+    devo_model *m = NULL;
+    if (!cli_build_model(c->layers, c->inputs, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &m))
+        return 2;
+    devo_evolve_options o;
+    row_options(c, &o);
+    int code = 0;
+    // The bounds devo evolve checks (an even population for an antithetic strategy, --rank
+    // within every layer), named by their flags.
+    if (devo_options_check(&o, "devo bench") != DEVO_OK ||
+        devo_strategy_check(&o, m, "devo bench") != DEVO_OK) {
+        if (!cli_refused_flag()) fprintf(stderr, "devo: %s\n", devo_last_error());
+        code = 2;
+    } else if (population_bytes(m, &o) > physical_memory_bytes()) {
+        fprintf(stderr, "devo: bench P=%zu %s: its population alone needs %.1f GB, more than "
+                        "this machine's %.1f GB of memory\n", c->population, c->layers,
+                population_bytes(m, &o) / 1e9, physical_memory_bytes() / 1e9);
+        code = 1;
+    }
+    devo_model_free(m);
+    return code;
+}
+
 int bench_measure_row(const bench_row_config *c, bench_row_result *r)
 {
     devo_model *m = NULL;
@@ -113,17 +181,8 @@ int bench_measure_row(const bench_row_config *c, bench_row_result *r)
     // Elites copied (read + write), children read two parents and write themselves.
     r->variation_bytes = (double)D * sizeof(float) * (2.0 * (double)k + 3.0 * (double)(P - k));
     reset_peak_rss();
-    devo_evolve_options options; // the seed's variation, seed 1, and the row's settings
-    devo_evolve_options_init(&options);
-    options.population = P;
-    options.top_k = k;
-    options.seed = 1;
-    options.batch_size = c->batch_size;
-    options.threads = c->threads;
-    options.precision = c->precision;
-    options.strategy = c->strategy;
-    options.perturbation_rank = c->rank;
-    options.max_generations = c->warmup + c->generations;
+    devo_evolve_options options;
+    row_options(c, &options);
     devo_device_config cfg;
     devo_algorithm_device_config(&options, m, &cfg);
     row_state s = {.algorithm = devo_algorithm_for(&options)};

@@ -36,6 +36,11 @@ typedef struct bench_row_result {
                                      n samples: the base network's inference */
 } bench_row_result;
 
+/* Checks a row before anything is measured: the options devo evolve checks (exit code 2,
+ * the message naming the flag) and the population's memory against the machine's (1, the
+ * figures named). Returns 0 when the row may run. */
+int bench_check_row(const bench_row_config *c);
+
 /* Builds the network, runs `warmup` untimed then `generations` timed generations
  * (each evaluates all P individuals, ranks, breeds; an ES also tells) and fills *r with
  * medians. vary_ms is then the ES's update and next draw.

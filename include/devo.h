@@ -424,6 +424,19 @@ DEVO_API devo_status devo_evolver_load_state(devo_evolver **out, const char *pat
  * validated as devo_evolver_load_state does: a base for its overrides. */
 DEVO_API devo_status devo_state_options(const char *path, devo_evolve_options *opt);
 
+/* Names the data e is fitted on (the CLI: its --data directory; NULL keeps the name), kept in
+ * its state file beside the data's fingerprint (a CRC-32 of n, x and y that devo_evolver_fit
+ * takes). The first devo_evolver_fit of an evolver loaded from a state file refuses data whose
+ * fingerprint differs from the saved one (DEVO_ERR_INVALID_ARGUMENT naming both) unless
+ * accept_other_data is nonzero. */
+DEVO_API devo_status devo_evolver_set_data(devo_evolver *e, const char *name,
+                                           int accept_other_data);
+
+/* The data name a state file was saved with into name (size bytes, NUL-terminated; "" when it
+ * has none: ask/tell, or a file older than version 3). DEVO_ERR_INVALID_ARGUMENT when it does
+ * not fit. */
+DEVO_API devo_status devo_state_data(const char *path, char *name, size_t size);
+
 /* The evolver's options (as created, loaded or overridden). */
 DEVO_API devo_status devo_evolver_options(const devo_evolver *e, devo_evolve_options *opt);
 
@@ -436,7 +449,7 @@ DEVO_API devo_status devo_evolver_model(const devo_evolver *e, devo_model **out)
 DEVO_API devo_status devo_evolver_history(const devo_evolver *e, devo_history *hist);
 
 /* The state file version devo writes ("devo_state_version" in __metadata__). */
-#define DEVO_STATE_VERSION 2
+#define DEVO_STATE_VERSION 3
 
 /* ------------------------------------------------------------------ datasets */
 typedef struct devo_dataset devo_dataset;

@@ -178,15 +178,28 @@ TEST(Cli, BenchSmokeRunWritesEveryFieldAndAllAreFinite)
         EXPECT_TRUE(fields[2] == "36-8-10" || fields[2] == "36-10") << fields[2];
         EXPECT_EQ(fields[21], fields[20] == "ga" ? "0" : "1") << lines[row];
         EXPECT_TRUE(fields[20] == "ga" || fields[20] == "openai-es") << lines[row];
+        std::vector<double> v(fields.size(), 0.0);
         for (size_t c = 3; c < fields.size(); c++) {
             if (columns[c] == "strategy" || columns[c] == "rank") continue;
             char *end = nullptr;
-            double v = strtod(fields[c].c_str(), &end);
-            EXPECT_TRUE(*end == '\0' && std::isfinite(v)) << columns[c] << " = " << fields[c];
+            v[c] = strtod(fields[c].c_str(), &end);
+            EXPECT_TRUE(*end == '\0' && std::isfinite(v[c])) << columns[c] << " = " << fields[c];
             if (columns[c] != "device_mb" && columns[c] != "select_ms") {
-                EXPECT_GT(v, 0.0) << columns[c];
+                EXPECT_GT(v[c], 0.0) << columns[c];
             }
         }
+        // The figures agree with each other and with the network (written with 6 digits).
+        auto near = [](double a, double b) { return std::fabs(a - b) <= 1e-5 * std::fabs(b); };
+        double P = v[3], hidden = fields[2] == "36-8-10" ? 8 : 0;
+        EXPECT_EQ(v[4], std::max(1.0, std::floor(P / 4))) << "top_k: " << lines[row];
+        EXPECT_EQ(v[5], hidden ? 36 * 8 + 8 + 8 * 10 + 10 : 36 * 10 + 10) << "params";
+        EXPECT_EQ(v[6], 400) << "samples";
+        EXPECT_TRUE(near(v[8], P * v[7])) << "evaluations/s = P x generations/s: " << lines[row];
+        EXPECT_TRUE(near(v[11], v[9] / v[10])) << "ceiling_fraction: " << lines[row];
+        EXPECT_TRUE(near(v[17], v[15] / v[16])) << "copy_fraction: " << lines[row];
+        double flops = 2.0 * (hidden ? 36 * 8 + 8 * 10 : 36 * 10) * P * 400;
+        EXPECT_TRUE(std::fabs(v[9] - flops / (v[12] / 1e3) / 1e9) <= 1e-4 * v[9])
+            << "GFLOP/s = the GEMM FLOPs over the evaluation time: " << lines[row];
     }
 }
 
@@ -343,6 +356,7 @@ TEST(Cli, PlotDrawsAPngFromAHistory)
     EXPECT_EQ(bytes.substr(1, 3), "PNG");
     // Two runs' test accuracy against seconds; a history without it is refused for that.
     std::string es = tmp + "/plot-es.csv", curves = tmp + "/curves.png";
+    remove(curves.c_str()); // a plot that writes nothing must not pass on an earlier run's PNG
     ASSERT_EQ(run("evolve --data " + dir + " --layers 10:softmax --generations 3 --verbose 0 "
                   "--strategy openai-es --population 6 --test-every 2 --history " + es).code, 0);
     r = run("plot " + history + " " + es + " --x seconds --y test-accuracy -o " + curves);
@@ -402,12 +416,32 @@ TEST(Cli, BenchPlotPassesFileNamesSafely)
     std::string odd = tmp + "/b'; system 'touch " + pwned + "'; '";
     std::string png = tmp + "/bench-plot.png";
     remove(pwned.c_str());
+    remove(png.c_str());
     ASSERT_EQ(system(("mkdir -p \"" + odd + "\"").c_str()), 0);
     Result r = run("bench --data " + dir + " --population 4,8 --layers 10:softmax --generations 1 "
                    "--warmup 0 --backend cpu --csv \"" + odd + "/x.csv\" --plot " + png);
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_EQ(access(pwned.c_str(), F_OK), -1) << "the CSV name ran a command";
     EXPECT_EQ(read_all(png).substr(1, 3), "PNG") << r.out;
+}
+
+// devo bench --plot draws one line per series (backend, precision, network, strategy and
+// rank): each series' name must select its rows of the CSV, or gnuplot finds no points for it.
+TEST(Cli, BenchPlotDrawsALinePerStrategyAndRank)
+{
+    if (system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot missing";
+    std::string dir = small_dataset(), png = test_tmp() + "/bench-lines.png";
+    remove(png.c_str());
+    Result r = run("bench --data " + dir + " --population 4,8 --layers 8:relu,10:softmax "
+                   "--generations 1 --warmup 0 --backend cpu --strategy ga,pgpe --rank 0,1 "
+                   "--plot " + png);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(read_all(png).substr(1, 3), "PNG") << r.out;
+    for (const char *series : {"cpu/fp32/36-8-10/ga", "cpu/fp32/36-8-10/pgpe-r0",
+                               "cpu/fp32/36-8-10/pgpe-r1"})
+        EXPECT_NE(r.out.find(series), std::string::npos) << series << "\n" << r.out;
+    EXPECT_EQ(r.out.find("no valid points"), std::string::npos) << "a series drew no line:\n"
+                                                                << r.out;
 }
 
 // Titles and file names reach gnuplot as arguments, never as script text: the injection
@@ -428,6 +462,7 @@ TEST(Cli, PlotPassesStringsSafelyAndChecksGnuplot)
         "x`touch " + pwned + "`y",
     };
     for (const std::string &title : injections) {
+        remove(png.c_str());
         std::string quoted = "'";
         for (char c : title) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
         Result r = run("plot " + history + " -o " + png + " --title " + quoted + "'");

@@ -660,9 +660,24 @@ TEST_F(Cuda, RefusesAnAbsurdPopulationWithTheNumbers)
     devo_model_free(m);
 }
 
+// The resolver itself: DEVO_BACKEND_AUTO resolves to CUDA when a device is present (the
+// fixture skips otherwise), and an evolver created with AUTO holds its population on the CUDA
+// device, not the CPU's.
 TEST_F(Cuda, AutoChoosesCudaWhenADeviceIsPresent)
 {
-    EXPECT_TRUE(devo_backend_available(DEVO_BACKEND_CUDA));
+    devo_evolve_options o = run_options(DEVO_BACKEND_AUTO, 1, 8, 2);
+    devo_backend where = DEVO_BACKEND_CPU;
+    ASSERT_EQ(devo_options_resolve_backend(&o, &where), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(where, DEVO_BACKEND_CUDA);
+    const devo_device_i *table = nullptr;
+    ASSERT_EQ(devo_options_device_table(&o, &table), DEVO_OK);
+    EXPECT_EQ(table, devo_device_cuda());
+    devo_model *m = build(nets[0], 1);
+    devo_evolver *e = nullptr;
+    ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK) << devo_last_error();
+    EXPECT_EQ(e->device, devo_device_cuda());
+    devo_evolver_free(e);
+    devo_model_free(m);
 }
 
 /* ------------------------------------------------------------ the GPU's rounding, emulated */
@@ -1092,25 +1107,6 @@ TEST(CudaHost, TheTestsCapOnAChunkKeepsWholeBatches)
     EXPECT_EQ(devo_cuda_capped_chunk(16384, 1024, 2500), 2048u);
     EXPECT_EQ(devo_cuda_capped_chunk(16384, 16, 50), 48u);
     EXPECT_EQ(devo_cuda_capped_chunk(2048, 1024, 5000), 2048u); // a cap that does not bind
-}
-
-TEST(CudaHost, CurandInitOffsetCarriesTheIndividualBelow2To30Only)
-{
-    // curand_init(seed, subsequence, offset) starts the Philox counter at (offset / 4 as 64 bits
-    // in words 0-1, subsequence in words 2-3) (curand_kernel.h: skipahead_sequence, skipahead).
-    // rng.h's mapping puts (individual, block) in words 0-1 through offset = 4 * (individual
-    // << 32 | block): exact below 2^30, wrapped from there on (the backend avoids curand_init).
-    auto counter_words01 = [](uint32_t individual, uint32_t block) {
-        uint64_t offset = 4ull * (((uint64_t)individual << 32) | block); // wraps mod 2^64
-        return offset / 4;
-    };
-    for (uint32_t individual : {0u, 1u, 12345u, (1u << 30) - 1}) {
-        uint64_t words = counter_words01(individual, 77);
-        EXPECT_EQ((uint32_t)words, 77u);
-        EXPECT_EQ((uint32_t)(words >> 32), individual);
-    }
-    for (uint32_t individual : {1u << 30, (1u << 31) + 5, 0xfffffffeu})
-        EXPECT_NE((uint32_t)(counter_words01(individual, 77) >> 32), individual);
 }
 
 // The low-rank factors drawn on the device equal the CPU's bit for bit (es_noise.c), and their

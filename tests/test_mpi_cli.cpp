@@ -4,6 +4,7 @@
 // exit, never a hang; a checkpoint written under 2 ranks resumes under 3 and in one process;
 // the same for an evolution strategy (PGPE, rank 1) on 2 and 3 ranks.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <fstream>
 #include <sstream>
@@ -80,6 +81,8 @@ TEST_F(MpiCli, EvolutionStrategyRunsMatchTheOneProcessRun)
         std::string name = "es-ranks" + std::to_string(ranks);
         Result r = run_program(mpirun(ranks) + DEVO_CLI_PATH, args(data, 15) + pgpe + outputs(name));
         ASSERT_EQ(r.code, 0) << r.out;
+        EXPECT_NE(r.out.find("mpi   " + std::to_string(ranks) + " ranks"), std::string::npos)
+            << "not spread over the ranks:\n" << r.out;
         expect_same_run("es-alone", name);
     }
 }
@@ -102,6 +105,116 @@ TEST_F(MpiCli, CheckpointUnderTwoRanksResumesUnderThreeAndAlone)
                                                   " --generations 25" + outputs("alone"));
     ASSERT_EQ(alone.code, 0) << alone.out;
     expect_same_run("full", "alone");
+}
+
+// Round 2, item 2: ranks started with runs that differ fail together with one message naming
+// the difference, within 60 s (a different strategy or generation count hung for ever;
+// different activations, learning rate, perturbation rank or data gave a silently wrong
+// result; ranks resuming from different checkpoints hung).
+struct Mismatch {
+    const char *what, *rank0, *rank1, *named;
+};
+
+void PrintTo(const Mismatch &m, std::ostream *os) { *os << m.what; }
+
+class MpiMismatch : public MpiCli, public ::testing::WithParamInterface<Mismatch> {};
+
+// mpirun with rank 0 running `a` and rank 1 running `b` (devo's arguments), 60 s at most.
+Result run_two(const std::string &a, const std::string &b)
+{
+    return run_program("ASAN_OPTIONS=detect_leaks=0 timeout 60 " DEVO_MPIEXEC
+                       " --allow-run-as-root --oversubscribe -np 1 " DEVO_CLI_PATH,
+                       a + " : -np 1 " DEVO_CLI_PATH " " + b);
+}
+
+TEST_P(MpiMismatch, RanksRunningDifferentRunsAllFailNamingTheDifference)
+{
+    const Mismatch &c = GetParam();
+    std::string base = "evolve --population 8 --top-k 2 --seed 8 --threads 1 --verbose 0 "
+                       "--generations 3 ";
+    std::string data0 = " --data " + data, data1 = data0, rank1 = c.rank1;
+    if (rank1 == "DATA") { // rank 0's flags on another data set of the same width
+        std::string other = dir + "/other-data";
+        mkdir(other.c_str(), 0755);
+        write_split(other, "train", 300, 6);
+        write_split(other, "t10k", 100, 6);
+        data1 = " --data " + other;
+        rank1 = c.rank0;
+    }
+    Result r = run_two(base + c.rank0 + data0, base + rank1 + data1);
+    EXPECT_NE(r.code, 0) << c.what << "\n" << r.out;
+    EXPECT_NE(r.code, 124) << c.what << ": timed out, a hang\n" << r.out;
+    EXPECT_NE(r.out.find(c.named), std::string::npos) << c.what << "\n" << r.out;
+    EXPECT_NE(r.out.find("differs from rank 0's"), std::string::npos) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryClass, MpiMismatch,
+    ::testing::Values(
+        Mismatch{"strategy", "--layers 10:softmax --strategy pgpe",
+                 "--layers 10:softmax --strategy snes", "strategy=snes"},
+        Mismatch{"generations", "--layers 10:softmax --generations 3",
+                 "--layers 10:softmax --generations 30", "max_generations=30"},
+        Mismatch{"activations", "--layers 6:relu,10:softmax", "--layers 6:tanh,10:softmax",
+                 "layers=6:tanh,10:softmax"},
+        Mismatch{"learning rate", "--layers 10:softmax --strategy openai-es --lr 0.01",
+                 "--layers 10:softmax --strategy openai-es --lr 0.02", "learning_rate=0.02"},
+        Mismatch{"rank", "--layers 6:relu,10:softmax --strategy pgpe --rank 1",
+                 "--layers 6:relu,10:softmax --strategy pgpe --rank 2", "perturbation_rank=2"},
+        Mismatch{"data", "--layers 10:softmax", "DATA", "data_fingerprint="}),
+    [](const ::testing::TestParamInfo<Mismatch> &param) {
+        std::string name = param.param.what;
+        for (char &ch : name)
+            if (ch == ' ') ch = '_';
+        return name;
+    });
+
+// Round 2, item 2: ranks resuming from different checkpoints (a stale copy on one node) fail
+// together naming the generation, within 60 s.
+TEST_F(MpiCli, RanksResumingFromDifferentCheckpointsFailNamingTheDifference)
+{
+    std::string fresh = dir + "/fresh.ckpt", stale = dir + "/stale.ckpt";
+    std::string run_args = args(data, 3);
+    ASSERT_EQ(run_program(DEVO_CLI_PATH, args(data, 2) + " --checkpoint " + stale).code, 0);
+    ASSERT_EQ(run_program(DEVO_CLI_PATH, args(data, 4) + " --checkpoint " + fresh).code, 0);
+    Result r = run_two("evolve --resume " + fresh + " --generations 8",
+                       "evolve --resume " + stale + " --generations 8");
+    EXPECT_NE(r.code, 0) << r.out;
+    EXPECT_NE(r.code, 124) << "timed out: a hang\n" << r.out;
+    EXPECT_NE(r.out.find("rank 1's generation=2 differs from rank 0's generation=4"),
+              std::string::npos) << r.out;
+}
+
+// Round 2, item 20: SIGTERM to rank 1 alone stops every rank after the generation, and rank 0
+// says so and prints the resume command (it printed nothing).
+TEST_F(MpiCli, SigtermToOneRankStopsAllAndRankZeroSaysHowToResume)
+{
+    std::string ckpt = dir + "/term.ckpt", pid_file = dir + "/rank1.pid";
+    unlink(pid_file.c_str());
+    std::string run_args = "evolve --data " + data + " --layers 30:relu,10:softmax --population "
+                           "10 --top-k 3 --seed 8 --threads 1 --verbose 1 --generations 100000 "
+                           "--checkpoint " + ckpt;
+    FILE *p = start_program("ASAN_OPTIONS=detect_leaks=0 timeout 60 " DEVO_MPIEXEC
+                            " --allow-run-as-root --oversubscribe -np 1 " DEVO_CLI_PATH,
+                            run_args + " : -np 1 sh -c 'echo $$ > " + pid_file + "; exec " +
+                                DEVO_CLI_PATH + " " + run_args + "'");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char line[512];
+    while (fgets(line, sizeof line, p)) {
+        out += line;
+        if (out.find("[Generation 5 /") != std::string::npos) break;
+    }
+    std::string pid = slurp(pid_file);
+    ASSERT_FALSE(pid.empty()) << out;
+    kill((pid_t)std::stol(pid), SIGTERM);
+    Result r = finish_program(p);
+    r.out = out + r.out;
+    EXPECT_NE(r.code, 0) << r.out;
+    EXPECT_NE(r.code, 124) << "timed out\n" << r.out;
+    EXPECT_NE(r.out.find("interrupted by SIGTERM after generation"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("resume with: devo evolve --resume " + ckpt), std::string::npos)
+        << r.out;
 }
 
 }  // namespace

@@ -81,6 +81,14 @@ int stop(Child &c, int sig, std::string *rest = nullptr)
     return status;
 }
 
+// The generation a resumed run says it starts at ("resuming CK at generation N"); 0 if none.
+size_t resumed_at(const std::string &out, const std::string &ck)
+{
+    std::string want = "resuming " + ck + " at generation ";
+    size_t at = out.find(want);
+    return at == std::string::npos ? 0 : std::stoul(out.substr(at + want.size()));
+}
+
 struct Dirs {
     std::string data, dir;
 };
@@ -113,7 +121,8 @@ void expect_killed_run_resumes_exactly(int threads, const std::string &strategy 
     wait_for_generation(c, g + 1); // printed after checkpoint g is written
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     int status = stop(c, SIGKILL);
-    EXPECT_TRUE(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    // Killed mid-run: a run that had finished would prove nothing about resuming.
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the run was not killed";
 
     Result resumed = run_program(DEVO_CLI_PATH, "evolve --resume " + ck + " --data " + d.data +
                                                     " --verbose 0 --threads " +
@@ -121,6 +130,10 @@ void expect_killed_run_resumes_exactly(int threads, const std::string &strategy 
                                                     "/resumed.st --history " + d.dir +
                                                     "/resumed.csv");
     ASSERT_EQ(resumed.code, 0) << resumed.out;
+    // It resumed where the killed run was (a run from generation 0 ends with the same bytes).
+    size_t started = resumed_at(resumed.out, ck);
+    EXPECT_GE(started, g + 1) << resumed.out.substr(0, 400);
+    EXPECT_LT(started, G) << "the killed run had (nearly) finished";
     EXPECT_EQ(slurp(d.dir + "/full.st"), slurp(d.dir + "/resumed.st"));
     std::string h = history_without_seconds(d.dir + "/full.csv");
     EXPECT_EQ(std::count(h.begin(), h.end(), '\n'), (long)G + 1);
@@ -151,6 +164,7 @@ void expect_signal_stops_cleanly(int sig, int code)
     Result resumed = run_program(DEVO_CLI_PATH, "evolve --resume " + ck + " --data " + d.data +
                                                     " --verbose 0 --save " + d.dir + "/resumed.st");
     ASSERT_EQ(resumed.code, 0) << resumed.out;
+    EXPECT_GE(resumed_at(resumed.out, ck), 11u) << "resumed before the generation it stopped at";
     Result full = run_program(DEVO_CLI_PATH, args(d.data, 1) + " --verbose 0 --save " + d.dir +
                                                  "/full.st");
     ASSERT_EQ(full.code, 0) << full.out;

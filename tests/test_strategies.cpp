@@ -76,18 +76,33 @@ struct Stepped {
     std::vector<float> w, v, center, sigma;
 };
 
-Stepped first_step(const devo_strategy_i *s, double lr, double decay, double sigma0)
+// One update's inputs: the sums and the schedule's factor.
+struct Sums {
+    const float *s1, *s2;
+    double scale;
+};
+
+// The strategy's updates from kCenter and sigma0 (D = 3), one per entry of steps, after
+// weighing kFitness.
+Stepped steps(const devo_strategy_i *s, double lr, double decay, std::vector<float> sigma0,
+              const std::vector<Sums> &updates)
 {
     devo_strategy_config cfg = {3, 4, lr, decay};
     void *state = nullptr;
     EXPECT_EQ(s->create(&state, &cfg), DEVO_OK);
     size_t dirs = s->antithetic ? 2 : 4;
     Stepped r{std::vector<float>(dirs), std::vector<float>(dirs),
-              std::vector<float>(kCenter, kCenter + 3), std::vector<float>(3, (float)sigma0)};
+              std::vector<float>(kCenter, kCenter + 3), sigma0};
     s->weigh(state, kFitness, r.w.data(), r.v.data());
-    s->update(state, r.center.data(), r.sigma.data(), kS1, kS2, 1.0);
+    for (const Sums &u : updates)
+        s->update(state, r.center.data(), r.sigma.data(), u.s1, u.s2, u.scale);
     s->destroy(state);
     return r;
+}
+
+Stepped first_step(const devo_strategy_i *s, double lr, double decay, double sigma0)
+{
+    return steps(s, lr, decay, std::vector<float>(3, (float)sigma0), {{kS1, kS2, 1.0}});
 }
 
 TEST(Strategy, OpenAiEsFirstUpdateByHand)
@@ -105,6 +120,49 @@ TEST(Strategy, OpenAiEsFirstUpdateByHand)
         EXPECT_NEAR(r.center[j], kCenter[j] - step * m / (std::sqrt(v) + 1e-8), 1e-6) << j;
         EXPECT_FLOAT_EQ(r.sigma[j], 0.2f);
     }
+}
+
+// Adam's first step is about lr sign(g) whatever g's size: two steps of different sums with
+// sigma differing per parameter, the second at half the schedule, pin the magnitudes
+// (g = -s1 / (P sigma) + decay centre) and the schedule (sigma = sigma0 x scale, the step
+// lr x scale).
+TEST(Strategy, OpenAiEsTwoUpdatesByHandFollowAdamAndTheSchedule)
+{
+    const float s1b[3] = {0.9f, 0.1f, -0.4f};
+    const std::vector<float> sigma0 = {0.2f, 0.05f, 1.0f};
+    Stepped r = steps(devo_strategy_openai_es(), 0.1, 0.5, sigma0,
+                      {{kS1, kS2, 1.0}, {s1b, kS2, 0.5}});
+    const float *sums[2] = {kS1, s1b};
+    const double scales[2] = {1.0, 0.5};
+    for (int j = 0; j < 3; j++) {
+        float center = kCenter[j], m = 0.0f, v = 0.0f, sigma = sigma0[j];
+        for (int t = 1; t <= 2; t++) {
+            double g = -(double)sums[t - 1][j] / (4 * (double)sigma) + 0.5 * center;
+            m = (float)(0.9 * m + 0.1 * g);
+            v = (float)(0.999 * v + 0.001 * g * g);
+            double step = 0.1 * scales[t - 1] * std::sqrt(1 - std::pow(0.999, t)) /
+                          (1 - std::pow(0.9, t));
+            center -= (float)(step * m / (std::sqrt((double)v) + 1e-8));
+            sigma = (float)(sigma0[j] * scales[t - 1]);
+        }
+        EXPECT_NEAR(r.center[j], center, 1e-6) << j;
+        EXPECT_FLOAT_EQ(r.sigma[j], sigma0[j] * 0.5f) << "sigma0 x the schedule's 0.5: " << j;
+    }
+}
+
+// With sigma differing per parameter, grad_mu = sigma o s1 (not s1, nor s1 / sigma) sets the
+// direction, and sigma's change is clamped to 20% both ways.
+TEST(Strategy, PgpeUpdateWithPerParameterSigmaAndTheClampByHand)
+{
+    const float s2b[3] = {0.2f, 5.0f, -5.0f};
+    const std::vector<float> sigma0 = {0.5f, 0.1f, 2.0f};
+    Stepped r = steps(devo_strategy_pgpe(), 0.3, 0.0, sigma0, {{kS1, s2b, 1.0}});
+    double g[3] = {0.5 * 0.3, 0.1 * -0.6, 0.0};
+    double norm = std::sqrt(g[0] * g[0] + g[1] * g[1]);
+    for (int j = 0; j < 3; j++) EXPECT_NEAR(r.center[j], kCenter[j] + 0.3 * g[j] / norm, 1e-6);
+    EXPECT_NEAR(r.sigma[0], 0.5 + 0.1 * 0.5 * 0.2, 1e-7);
+    EXPECT_NEAR(r.sigma[1], 0.1 * 1.2, 1e-7) << "clamped at +20%";
+    EXPECT_NEAR(r.sigma[2], 2.0 * 0.8, 1e-6) << "clamped at -20%";
 }
 
 TEST(Strategy, PgpeFirstUpdateByHand)

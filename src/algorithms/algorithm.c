@@ -4,7 +4,10 @@
  */
 #include "algorithm.h"
 
+#include <math.h>
 #include <string.h>
+
+#include "error.h"
 
 #include "options.h"
 #include "share.h"
@@ -69,4 +72,20 @@ void devo_algorithm_device_part(devo_device_config *cfg, int index, int count)
     cfg->direction_count = d1 - d0;
     cfg->sum_first = before > d1 ? d1 : before;
     cfg->chained = 1;
+}
+
+devo_status devo_state_tensor_check(const devo_state_tensor *t, devo_status code,
+                                    const char *where)
+{
+    for (size_t j = 0; t->f32 && j < t->length; j++) {
+        float v = t->f32[j];
+        if (!isfinite(v) || (t->bound == DEVO_STATE_NONNEGATIVE && v < 0.0f) ||
+            (t->bound == DEVO_STATE_POSITIVE && !(v > 0.0f)))
+            return devo_fail(code, "%s: tensor '%s' entry %zu is %g, not a finite value%s", where,
+                             t->name, j, v,
+                             t->bound == DEVO_STATE_POSITIVE      ? " > 0"
+                             : t->bound == DEVO_STATE_NONNEGATIVE ? " >= 0"
+                                                                  : "");
+    }
+    return DEVO_OK;
 }

@@ -32,6 +32,12 @@ typedef struct devo_state_tensor {
     devo_state_bound bound;
 } devo_state_tensor;
 
+/* Checks t's values against its bound (a counter passes): DEVO_OK, or `code` with a message
+ * "WHERE: tensor 'NAME' entry J is V, not a finite value[ > 0| >= 0]". What an evolver
+ * saves, its loader accepts: both check with this. */
+devo_status devo_state_tensor_check(const devo_state_tensor *t, devo_status code,
+                                    const char *where);
+
 /* How processes continue an ES's full-rank update sums one after another, in direction
  * order, so that they are the same bits as one process's (libdevo_mpi): receive sets s1 and s2
  * (D each) to the sums of the processes before (zeros in the first); pass hands them on and

@@ -9,6 +9,7 @@
  * down and the sums come up; the population never leaves the device.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +153,21 @@ static devo_status sums(es_state *b)
     return status;
 }
 
+/* After an update: a distribution that left its bounds (a centre or moment gone infinite, a
+ * sigma gone to 0) has diverged, and the run stops there, before its state can be saved. */
+static devo_status check_diverged(es_state *b, uint32_t generation)
+{
+    devo_state_tensor listed[DEVO_ALGORITHM_STATE_MAX];
+    size_t count = devo_es_state_list(b->strategy, b->state, b->center, b->sigma, &b->told, b->D,
+                                      listed);
+    char where[64];
+    snprintf(where, sizeof where, "%s diverged at generation %u", b->strategy->name,
+             (unsigned)generation);
+    for (size_t i = 0; i < count; i++)
+        DEVO_TRY(devo_state_tensor_check(&listed[i], DEVO_ERR_NUMERIC, where));
+    return DEVO_OK;
+}
+
 /* Each process draws the directions of the slots it holds (the device's), and takes part in
  * the sums over all of them; first and count do not apply. */
 static devo_status es_next(void *state, const double *fitness, const size_t *order,
@@ -165,6 +181,7 @@ static devo_status es_next(void *state, const double *fitness, const size_t *ord
     DEVO_TRY(sums(b));
     b->told++;
     b->strategy->update(b->state, b->center, b->sigma, b->s1, b->s2, schedule(b));
+    DEVO_TRY(check_diverged(b, generation));
     return b->dev->perturb(b->dev_ctx, b->center, b->sigma, generation);
 }
 

@@ -4,6 +4,7 @@
  */
 #include "strategy.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "error.h"
@@ -19,12 +20,16 @@ const devo_strategy_i *devo_strategy_table(devo_strategy strategy)
     return NULL;
 }
 
+/* An option the strategies use as a float: 0 (the strategy's default) or a float that is
+ * neither 0 nor infinite (1e-300 would be 0 as a float, 1e39 infinite). */
 static devo_status check_nonnegative(double value, const char *name, const char *fn)
 {
-    if (!isfinite(value) || value < 0.0)
+    if (!isfinite(value) || value < 0.0 || value > FLT_MAX ||
+        (value > 0.0 && !((float)value > 0.0f)))
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
-                         "%s: %s must be finite and >= 0, 0 for the strategy's default (got %g)",
-                         fn, name, value);
+                         "%s: %s must be 0 for the strategy's default, or in [%g, %g] to be a "
+                         "nonzero finite float (got %g)", fn, name, (double)FLT_TRUE_MIN,
+                         (double)FLT_MAX, value);
     return DEVO_OK;
 }
 

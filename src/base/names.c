@@ -104,3 +104,17 @@ int devo_layers_format(const devo_model *m, char *buf, size_t size)
     }
     return 1;
 }
+
+/* Bytes a layer description needs: per layer 20 digits, ':', the longest activation name, ','. */
+#define DEVO_LAYER_SPEC_BYTES 32
+
+char *devo_layers_text(const devo_model *m)
+{
+    size_t size = m->layer_count * DEVO_LAYER_SPEC_BYTES + 1;
+    char *text = malloc(size);
+    if (text && !devo_layers_format(m, text, size)) { // cannot happen: each layer fits 32 bytes
+        free(text);
+        return NULL;
+    }
+    return text;
+}

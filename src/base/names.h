@@ -28,4 +28,7 @@ devo_status devo_layers_parse(devo_model *m, const char *spec, const char *what)
 /* Writes m's layers as a spec into buf; returns 0 if it does not fit. */
 int devo_layers_format(const devo_model *m, char *buf, size_t size);
 
+/* m's layers as a spec in a string as long as it needs (free it); NULL when out of memory. */
+char *devo_layers_text(const devo_model *m);
+
 #endif /* DEVO_NAMES_H */

@@ -18,6 +18,8 @@ int cli_checkpoint_write(cli_checkpoint *c)
         cli_library_failure();
         return 0;
     }
+    c->written = 1;
+    c->written_generation = devo_evolver_generation(c->evolver);
     return 1;
 }
 
@@ -44,7 +46,8 @@ int cli_resume_flags_ok(int argc, char **argv)
 {
     static const char *const allowed[] = {"data",    "generations", "threads",
                                           "verbose", "save",        "history",
-                                          "checkpoint", "checkpoint-every", "resume"};
+                                          "checkpoint", "checkpoint-every", "resume",
+                                          "other-data", "test-every"};
     for (int i = 0; i < argc; i++) {
         if (strncmp(argv[i], "--", 2) != 0) continue;
         size_t len = strcspn(argv[i] + 2, "=");
@@ -53,8 +56,9 @@ int cli_resume_flags_ok(int argc, char **argv)
             ok |= strlen(allowed[f]) == len && strncmp(argv[i] + 2, allowed[f], len) == 0;
         if (!ok) {
             fprintf(stderr, "devo: %.*s cannot be given with --resume: the checkpoint fixes it "
-                            "(only --generations, --threads, --verbose, --data and the output "
-                            "flags may be given)\n", (int)(len + 2), argv[i]);
+                            "(only --generations, --threads, --verbose, --data, --other-data, "
+                            "--test-every and the output flags may be given)\n",
+                    (int)(len + 2), argv[i]);
             return 0;
         }
     }

@@ -17,6 +17,8 @@ typedef struct cli_checkpoint {
     devo_evolver *evolver;  /* the running evolver */
     double previous_seconds; /* the run's wall time at the previous generation */
     int failed;             /* a write failed (message printed): the run stops */
+    int written;            /* path holds a checkpoint of this run (or the one resumed) */
+    size_t written_generation; /* ... of this generation */
 } cli_checkpoint;
 
 /* After generation s: writes the checkpoint when one is due. Returns 0 when a write failed
@@ -30,8 +32,8 @@ int cli_checkpoint_write(cli_checkpoint *c);
 int cli_flag_given(int argc, char **argv, const char *name);
 
 /* Nonzero when every flag in argv may be given with --resume (data, generations, threads,
- * verbose, save, history, checkpoint, checkpoint-every, resume); else prints which flag the
- * checkpoint fixes and returns 0. */
+ * verbose, save, history, checkpoint, checkpoint-every, resume, other-data, test-every); else
+ * prints which flag the checkpoint fixes and returns 0. */
 int cli_resume_flags_ok(int argc, char **argv);
 
 /* The options to resume `path` with: the saved ones, with --generations, --threads and

@@ -40,12 +40,13 @@ devo_status cli_mpi_agree(devo_status status)
     return active ? devo_mpi_agree(MPI_COMM_WORLD, status) : status;
 }
 
-int cli_mpi_any(int flag)
+int cli_mpi_max(int value)
 {
-    int any = flag != 0;
-    if (active) MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    return any;
+    if (active) MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return value;
 }
+
+int cli_mpi_any(int flag) { return cli_mpi_max(flag != 0); }
 
 devo_status cli_evolver_create(devo_evolver **out, const devo_model *m,
                                const devo_evolve_options *opt)
@@ -77,6 +78,7 @@ void cli_mpi_start(void) {}
 int cli_mpi_finish(int code) { return code; }
 int cli_mpi_root(void) { return 1; }
 devo_status cli_mpi_agree(devo_status status) { return status; }
+int cli_mpi_max(int value) { return value; }
 int cli_mpi_any(int flag) { return flag; }
 devo_status cli_evolver_create(devo_evolver **out, const devo_model *m,
                                const devo_evolve_options *opt)

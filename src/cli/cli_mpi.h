@@ -23,6 +23,9 @@ int cli_mpi_root(void);
 /* status agreed over the ranks (the first failing rank's, message prefixed). */
 devo_status cli_mpi_agree(devo_status status);
 
+/* The largest of every rank's value. */
+int cli_mpi_max(int value);
+
 /* Nonzero when flag is nonzero on any rank. */
 int cli_mpi_any(int flag);
 

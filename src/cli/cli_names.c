@@ -1,9 +1,11 @@
 /*
- * cli_names.c - the devo command's enum names and model building (see cli_names.h).
+ * cli_names.c - the devo command's enum names, model building and the flags of the
+ * library's option names (see cli_names.h).
  */
 #include "cli_names.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "names.h"
 
@@ -41,4 +43,35 @@ int cli_build_model(const char *spec, size_t input_dim, devo_loss loss, devo_mod
     }
     *out = m;
     return 1;
+}
+
+/* The flag that sets each option the library checks, by the option's name in its messages. */
+static const struct {
+    const char *option, *flag;
+} option_flags[] = {
+    {"max_generations", "generations"}, {"population", "population"},
+    {"top_k", "top-k"},                 {"mutation_rate", "mutation-rate"},
+    {"mutation_std", "mutation-std"},   {"init_std", "init-std"},
+    {"batch_size", "batch-size"},       {"fitness_samples", "fitness-samples"},
+    {"threads", "threads"},             {"verbose", "verbose"},
+    {"learning_rate", "lr"},            {"sigma", "sigma"},
+    {"perturbation_rank", "rank"},      {"weight_decay", "weight-decay"},
+    {"sigma_final", "sigma-final"},     {"strategy", "strategy"},
+};
+
+/* When the library's last error refuses an option ("FN: top_k must be ..."), prints it with
+ * the flag that set the option and returns 1 (a usage error); 0 when it is about another thing. */
+int cli_refused_flag(void)
+{
+    const char *message = devo_last_error(), *colon = strstr(message, ": ");
+    if (!colon) return 0;
+    for (size_t i = 0; i < sizeof option_flags / sizeof option_flags[0]; i++) {
+        size_t len = strlen(option_flags[i].option);
+        if (strncmp(colon + 2, option_flags[i].option, len) == 0 && colon[2 + len] == ' ') {
+            fprintf(stderr, "devo: bad value for flag '--%s': %s\n", option_flags[i].flag,
+                    message);
+            return 1;
+        }
+    }
+    return 0;
 }

@@ -18,4 +18,9 @@ int cli_strategy(const char *name, devo_strategy *out);
  * On a malformed spec prints a message naming the bad part and returns 0. */
 int cli_build_model(const char *spec, size_t input_dim, devo_loss loss, devo_model **out);
 
+/* When the library's last error refuses an option ("FN: top_k must be ..."), prints it with
+ * the flag that sets the option and returns 1 (a usage error); 0 when it is about another
+ * thing. */
+int cli_refused_flag(void);
+
 #endif /* DEVO_CLI_CLI_NAMES_H */

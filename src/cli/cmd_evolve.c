@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "checkpoint.h"
@@ -21,6 +22,7 @@
 #include "cli_data.h"
 #include "blas.h"
 #include "clock.h"
+#include "history_file.h"
 #include "commands.h"
 #include "devo.h"
 #include "cli_names.h"
@@ -77,43 +79,14 @@ static int on_generation(const devo_generation_stats *s, void *user)
     return !cli_checkpoint_generation(&log->checkpoint, s) || interrupted;
 }
 
-/* The flag that sets each option the library checks, by the option's name in its messages. */
-static const struct {
-    const char *option, *flag;
-} option_flags[] = {
-    {"max_generations", "generations"}, {"population", "population"},
-    {"top_k", "top-k"},                 {"mutation_rate", "mutation-rate"},
-    {"mutation_std", "mutation-std"},   {"init_std", "init-std"},
-    {"batch_size", "batch-size"},       {"fitness_samples", "fitness-samples"},
-    {"threads", "threads"},             {"verbose", "verbose"},
-    {"learning_rate", "lr"},            {"sigma", "sigma"},
-    {"perturbation_rank", "rank"},      {"weight_decay", "weight-decay"},
-    {"sigma_final", "sigma-final"},     {"strategy", "strategy"},
-};
-
-/* When the library's last error refuses an option ("FN: top_k must be ..."), prints it with
- * the flag that set the option and returns 1 (a usage error); 0 when it is about another thing. */
-static int refused_flag(void)
-{
-    const char *message = devo_last_error(), *colon = strstr(message, ": ");
-    if (!colon) return 0;
-    for (size_t i = 0; i < sizeof option_flags / sizeof option_flags[0]; i++) {
-        size_t len = strlen(option_flags[i].option);
-        if (strncmp(colon + 2, option_flags[i].option, len) == 0 && colon[2 + len] == ' ') {
-            fprintf(stderr, "devo: bad value for flag '--%s': %s\n", option_flags[i].flag,
-                    message);
-            return 1;
-        }
-    }
-    return 0;
-}
-
 typedef struct evolve_args {
     const char *data, *layers, *loss, *fitness, *backend, *precision, *save, *history, *strategy;
     size_t test_every;
     devo_evolve_options opt;
     const char *checkpoint, *resume; /* NULL when not given */
     size_t checkpoint_every;
+    int other_data;                  /* --other-data: resume on data unlike the checkpoint's */
+    char saved_data[4096];           /* --resume without --data: the checkpoint's data */
 } evolve_args;
 
 static int parse_evolve(int argc, char **argv, evolve_args *a)
@@ -167,7 +140,9 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
         {"checkpoint-every", CLI_SIZE, &a->checkpoint_every,
          "checkpoint every N generations (0: after each taking > 1 s) and at the end (0)"},
         {"resume", CLI_STRING, &a->resume,
-         "continue the run checkpointed here (to it, or to --checkpoint)"},
+         "continue the run checkpointed here (to it, or to --checkpoint), on its data"},
+        {"other-data", CLI_SWITCH, &a->other_data,
+         "with --resume: accept --data unlike the data the checkpoint was made on"},
     };
     int parsed = cli_parse(argc, argv, flags, sizeof flags / sizeof flags[0],
                            "devo evolve [--data DIR] [--layers 30:relu,10:softmax] [options]");
@@ -185,7 +160,7 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
     }
     // The library's bounds (population >= 2, top-k <= population, ...), before any data loads.
     if (devo_options_check(o, "devo evolve") == DEVO_OK) return CLI_OK;
-    if (!refused_flag()) fprintf(stderr, "devo: %s\n", devo_last_error());
+    if (!cli_refused_flag()) fprintf(stderr, "devo: %s\n", devo_last_error());
     return CLI_USAGE_ERROR;
 }
 
@@ -194,44 +169,77 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
     "generation,max_generations,best,mean,std,population_mean,best_ever,evaluations,seconds," \
     "center,test_accuracy\n"
 
-/* Opens the history CSV; a resumed run's earlier generations are written again first. */
+/* Opens the history CSV; a resumed run's earlier generations are written again first, with
+ * the test accuracy the file recorded for them (the checkpoint has none). */
 static FILE *open_history(const evolve_args *a, devo_evolver *e)
 {
-    FILE *f = fopen(a->history, "w");
-    if (!f) {
-        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(errno));
-        return NULL;
-    }
-    fputs(HISTORY_HEADER, f);
     devo_history h = {0};
     if (devo_evolver_history(e, &h) != DEVO_OK) {
-        fclose(f);
         cli_library_failure();
         return NULL;
     }
+    double *accuracy = cli_history_test_accuracy(a->history, h.generations);
+    FILE *f = accuracy ? fopen(a->history, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "devo: cannot write '%s': %s\n", a->history,
+                accuracy ? strerror(errno) : "out of memory");
+        free(accuracy);
+        devo_history_free(&h);
+        return NULL;
+    }
+    fputs(HISTORY_HEADER, f);
     for (size_t g = 0; g < h.generations; g++) {
         devo_generation_stats s = {g + 1, a->opt.max_generations, h.best[g], h.mean[g], h.std[g],
                                    h.population_mean[g], h.best_ever[g], h.evaluations[g],
                                    h.seconds[g], h.center[g], NULL};
-        history_row(f, &s, NAN);
+        history_row(f, &s, accuracy[g]);
     }
+    free(accuracy);
     devo_history_free(&h);
     return f;
 }
 
+/* Says which checkpoint holds the run (c: written by it, or the one resumed) and the command
+ * that resumes it, or that none does. */
+static void print_resume(FILE *out, const evolve_args *a, const cli_checkpoint *c)
+{
+    if (c->written && access(c->path, F_OK) != 0)
+        fprintf(out, "the checkpoint %s is gone: this run cannot be resumed\n", c->path);
+    else if (c->written)
+        fprintf(out, "checkpoint of generation %zu in %s; resume with: devo evolve --resume %s "
+                     "--data %s%s%s\n", c->written_generation, c->path, c->path, a->data,
+                a->save ? " --save " : "", a->save ? a->save : "");
+    else if (c->path)
+        fprintf(out, "no checkpoint was written to %s: this run cannot be resumed\n", c->path);
+    else
+        fprintf(out, "no --checkpoint was given: this run cannot be resumed\n");
+}
+
 /* After SIGINT or SIGTERM: says where the run stopped and how to resume it; the exit code. */
-static int interrupted_exit(const evolve_args *a, devo_evolver *e)
+static int interrupted_exit(const evolve_args *a, devo_evolver *e, const cli_checkpoint *c)
 {
     int sigint = interrupted == SIGINT;
     printf("interrupted by %s after generation %zu\n", sigint ? "SIGINT" : "SIGTERM",
            devo_evolver_generation(e));
-    const char *path = a->checkpoint ? a->checkpoint : a->resume;
-    if (path)
-        printf("checkpoint written to %s; resume with: devo evolve --resume %s --data %s%s%s\n",
-               path, path, a->data, a->save ? " --save " : "", a->save ? a->save : "");
-    else
-        printf("no --checkpoint was given: this run cannot be resumed\n");
+    print_resume(stdout, a, c);
     return sigint ? 130 : 143;
+}
+
+/* A run that stopped on an error after some generations (an ES that diverged): the answer of
+ * its last good generation goes to --save (or a rescue file), and the command that resumes
+ * from the last checkpoint is printed. Returns 1, the exit code. */
+static int failed_run_exit(const evolve_args *a, devo_evolver *e, const cli_checkpoint *c)
+{
+    if (devo_evolver_generation(e) == 0) return 1; // nothing evolved, nothing to keep
+    devo_model *last = NULL;
+    if (a->save && devo_evolver_model(e, &last) == DEVO_OK) {
+        fprintf(stderr, "devo: saving the answer of generation %zu, the last one completed\n",
+                devo_evolver_generation(e));
+        cli_save_model(last, a->save);
+    }
+    devo_model_free(last);
+    print_resume(stderr, a, c);
+    return 1;
 }
 
 /* Evolves m on train with e as the flags say, checkpointing, then saves and reports.
@@ -266,6 +274,7 @@ static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log
     double seconds = devo_now_seconds() - start;
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    interrupted = cli_mpi_max(interrupted); // a signal to any rank stopped them all
     free(y);
     free(test_y);
     // A history that failed to write (a full disk) fails the command, but the model still saves.
@@ -274,17 +283,27 @@ static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log
     if (!history_ok)
         fprintf(stderr, "devo: cannot write '%s': %s\n", a->history, strerror(log->error));
     // A bound that needs the data (--fitness-samples <= samples) is a usage error too.
-    if (status == DEVO_ERR_INVALID_ARGUMENT && refused_flag()) return 2;
-    if (status != DEVO_OK) return cli_library_failure();
-    if (log->checkpoint.failed || !cli_checkpoint_write(&log->checkpoint)) return 1;
+    if (status == DEVO_ERR_INVALID_ARGUMENT && cli_refused_flag()) return 2;
+    if (status == DEVO_ERR_INVALID_ARGUMENT && strstr(devo_last_error(), "differs from the data")) {
+        fprintf(stderr, "devo: %s\ndevo: give --other-data to resume on %s anyway\n",
+                devo_last_error(), a->data);
+        return 1;
+    }
+    if (status != DEVO_OK) {
+        cli_library_failure();
+        return failed_run_exit(a, e, &log->checkpoint);
+    }
+    // A checkpoint that failed (now or during the run, which stopped there) loses no model.
+    int checkpointed = !log->checkpoint.failed && cli_checkpoint_write(&log->checkpoint);
     // A failed save still reports: the model may be in a rescue file (see cli_save_model).
     int saved = !a->save || cli_save_model(m, a->save);
-    int stopped_code = interrupted ? interrupted_exit(a, e) : 0;
+    if (!checkpointed) print_resume(stderr, a, &log->checkpoint);
+    int stopped_code = interrupted ? interrupted_exit(a, e, &log->checkpoint) : 0;
     cli_mpi_report(e, devo_evolver_generation(e));
     if (!cli_report_split("train", m, train) || (test && !cli_report_split("test", m, test)))
         return 1;
     printf("time  %.2f s\n", seconds);
-    return !saved || !history_ok ? 1 : stopped_code;
+    return !saved || !history_ok || !checkpointed ? 1 : stopped_code;
 }
 
 /* The model and evolver of a fresh run (--layers, --seed) or of a resumed one (the
@@ -299,11 +318,18 @@ static int open_run(evolve_args *a, int argc, char **argv, const devo_dataset *t
         a->opt.on_generation = on_generation;
         a->opt.on_generation_user = log;
         if (cli_evolver_load_state(e, a->resume, &a->opt) != DEVO_OK ||
-            devo_evolver_model(*e, m) != DEVO_OK)
+            devo_evolver_model(*e, m) != DEVO_OK ||
+            devo_evolver_set_data(*e, a->data, a->other_data) != DEVO_OK)
             return !cli_library_failure();
         if (devo_model_input_dim(*m) != devo_dataset_dim(train)) {
             fprintf(stderr, "devo: the checkpoint's model takes %zu inputs, but %s has %zu\n",
                     devo_model_input_dim(*m), a->data, devo_dataset_dim(train));
+            return 0;
+        }
+        if (a->opt.fitness_samples > devo_dataset_count(train)) {
+            fprintf(stderr, "devo: the checkpoint's run scores %zu samples a generation "
+                            "(its --fitness-samples), but %s has only %zu training samples\n",
+                    a->opt.fitness_samples, a->data, devo_dataset_count(train));
             return 0;
         }
         return 1;
@@ -317,7 +343,8 @@ static int open_run(evolve_args *a, int argc, char **argv, const devo_dataset *t
     devo_status status = cli_evolver_create(e, *m, &a->opt);
     // Bounds that need the network (--rank against a layer, an even --population for
     // antithetic strategies) are usage errors too.
-    if (status == DEVO_ERR_INVALID_ARGUMENT && refused_flag()) return (*code = 2), 0;
+    if (status == DEVO_ERR_INVALID_ARGUMENT && cli_refused_flag()) return (*code = 2), 0;
+    if (status == DEVO_OK) status = devo_evolver_set_data(*e, a->data, 0);
     return status == DEVO_OK || !cli_library_failure();
 }
 
@@ -326,6 +353,16 @@ static int evolve_command(int argc, char **argv)
     evolve_args a;
     int parsed = parse_evolve(argc, argv, &a);
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
+    if (a.other_data && !a.resume) {
+        fprintf(stderr, "devo: --other-data is for --resume\n");
+        return 2;
+    }
+    // A resumed run continues on the checkpoint's data unless --data says otherwise.
+    if (a.resume && !cli_flag_given(argc, argv, "data")) {
+        if (devo_state_data(a.resume, a.saved_data, sizeof a.saved_data) != DEVO_OK)
+            return cli_library_failure();
+        if (a.saved_data[0]) a.data = a.saved_data;
+    }
     const char *checkpoint = a.checkpoint ? a.checkpoint : a.resume;
     // Output paths are checked before the data is loaded and the run spent.
     if ((a.save && !cli_check_writable("save", a.save)) ||
@@ -337,10 +374,16 @@ static int evolve_command(int argc, char **argv)
     if (cli_mpi_any(!cli_load_split(&train, a.data, "train", "train", NULL, 0))) return 1;
     devo_model *m = NULL;
     devo_evolver *e = NULL;
-    generation_log log = {NULL, 0, {checkpoint, a.checkpoint_every, NULL, 0.0, 0}, 0, NULL, NULL};
+    generation_log log = {NULL, 0, {checkpoint, a.checkpoint_every, NULL, 0.0, 0, 0, 0}, 0,
+                          NULL, NULL};
     int code;
     // The model takes the training split's width; the test split must have it too.
-    if (open_run(&a, argc, argv, train, &log, &m, &e, &code))
+    int opened = open_run(&a, argc, argv, train, &log, &m, &e, &code);
+    if (opened && a.resume && !a.checkpoint) { // the checkpoint resumed is the one written to
+        log.checkpoint.written = 1;
+        log.checkpoint.written_generation = devo_evolver_generation(e);
+    }
+    if (opened)
         code = cli_mpi_any(!cli_load_split(&test, a.data, "t10k", "test", m, 1))
                    ? 1
                    : evolve(&a, m, e, &log, train, test);

@@ -141,13 +141,7 @@ int cmd_info(int argc, char **argv)
     }
     devo_model *m = NULL;
     if (devo_model_load(&m, path) != DEVO_OK) return cli_library_failure();
-    // The description as long as it is: double the buffer until it fits.
-    size_t size = 256;
-    char *layers;
-    while ((layers = malloc(size)) && !devo_layers_format(m, layers, size)) {
-        free(layers);
-        size *= 2;
-    }
+    char *layers = devo_layers_text(m);
     if (!layers) {
         devo_model_free(m);
         fprintf(stderr, "devo: out of memory for the layer description\n");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "args.h"
 #include "commands.h"
@@ -61,20 +62,53 @@ static int check_history(const char *path, int *full)
     return ok;
 }
 
-/* The script of one curve per run, ARG3..ARG(2+count): column y against column x. Only
+/* Nonzero when the history CSV at path (a full one) has a centre value other than nan: an ES
+ * run's, never a GA's. */
+static int has_centre_values(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    int found = 0;
+    if (f && fgets(line, sizeof line, f)) // the header
+        while (!found && fgets(line, sizeof line, f)) {
+            const char *field = line;
+            for (int c = 1; c < 10 && field; c++) // the centre is the 10th column
+                if ((field = strchr(field, ','))) field++;
+            found = field && strncmp(field, "nan,", 4) != 0;
+        }
+    if (f) fclose(f);
+    return found;
+}
+
+/* The script of one curve per run, ARG3..ARG(2+count): column y[i] against column x. Only
  * numbers are formatted into it; every string is an argument. */
-static void runs_script(char *script, size_t size, size_t count, int x, int y)
+static void runs_script(char *script, size_t size, size_t count, int x, const int *y)
 {
     size_t used = (size_t)snprintf(
         script, size,
         "set terminal pngcairo size 900,560 noenhanced\nset output ARG1\n"
         "set datafile separator ','\nset datafile missing 'nan'\nset key bottom right\n"
         "set grid\nset title ARG2\nset xlabel '%s'\nset ylabel '%s'\nplot ",
-        x == 9 ? "seconds" : "generation", y == 11 ? "test accuracy" : "fitness");
+        x == 9 ? "seconds" : "generation", y[0] == 11 ? "test accuracy" : "fitness");
     for (size_t i = 0; i < count && used < size; i++)
         used += (size_t)snprintf(script + used, size - used,
                                  "%sARG%zu using %d:%d skip 1 with linespoints lw 2 pt 7 ps 0.4 "
-                                 "title ARG%zu", i ? ", " : "", i + 3, x, y, i + 3);
+                                 "title ARG%zu", i ? ", " : "", i + 3, x, y[i], i + 3);
+}
+
+/* Nonzero when the PNG `png` would overwrite one of the histories: the same file (device and
+ * inode, whatever the names: a link, "./h.csv"), printing which. */
+static int output_is_input(const char *png, const char *const *paths, size_t runs)
+{
+    struct stat out, in;
+    if (stat(png, &out) != 0) return 0; // a new file is none of the inputs
+    for (size_t i = 0; i < runs; i++)
+        if (stat(paths[i], &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+            fprintf(stderr, "devo: -o '%s' is the history '%s' itself: name another file for "
+                            "the PNG\n", png, paths[i]);
+            return 1;
+        }
+    return 0;
 }
 
 int cmd_plot(int argc, char **argv)
@@ -119,6 +153,7 @@ int cmd_plot(int argc, char **argv)
                         "--y fitness|test-accuracy)\n");
         return 2;
     }
+    if (output_is_input(png, paths, runs)) return 2;
     int full = 1;
     for (size_t i = 0; i < runs; i++) {
         int has_all;
@@ -135,7 +170,12 @@ int cmd_plot(int argc, char **argv)
         snprintf(script, sizeof script, "%s%s\n", plot_script, full ? centre_curve : "");
         if (!title) title = "devo: fitness per generation";
     } else {
-        runs_script(script, sizeof script, runs, seconds ? 9 : 1, accuracy ? 11 : full ? 10 : 3);
+        // Per run: its test accuracy, else its centre's fitness if it has one (an ES), else
+        // its best (a GA's centre column is all nan).
+        int y_columns[MAX_RUNS];
+        for (size_t i = 0; i < runs; i++)
+            y_columns[i] = accuracy ? 11 : has_centre_values(paths[i]) ? 10 : 3;
+        runs_script(script, sizeof script, runs, seconds ? 9 : 1, y_columns);
         if (!title) title = accuracy ? "devo: test accuracy" : "devo: fitness";
     }
     // The strings travel as arguments (ARG1 the PNG, ARG2 the title, ARG3.. the CSVs): none is

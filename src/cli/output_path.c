@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
+
 /* Prints "devo: cannot write --FLAG 'PATH': " and the reason; returns 0. */
 static int refuse(const char *flag, const char *path, const char *why, const char *detail)
 {
@@ -32,16 +34,16 @@ static int parent_exists(const char *path)
     return exists;
 }
 
-int cli_check_writable(const char *flag, const char *path)
+/* Checks that `path`, the file a write to `shown` replaces, can be written beside. */
+static int check_target(const char *flag, const char *shown, const char *path)
 {
-    if (path[0] == '\0') return refuse(flag, path, "the path is empty", "");
     struct stat st;
     int exists = stat(path, &st) == 0;
     if (exists && S_ISDIR(st.st_mode))
-        return refuse(flag, path, "it is a directory; name a file in it", "");
+        return refuse(flag, shown, "it is a directory; name a file in it", "");
     size_t size = strlen(path) + sizeof ".tmp-XXXXXX";
     char *probe = malloc(size);
-    if (!probe) return refuse(flag, path, "out of memory", "");
+    if (!probe) return refuse(flag, shown, "out of memory", "");
     snprintf(probe, size, "%s.tmp-XXXXXX", path);
     int fd = mkstemp(probe);
     int error = errno;
@@ -50,11 +52,29 @@ int cli_check_writable(const char *flag, const char *path)
         unlink(probe);
     }
     free(probe);
-    if (fd < 0 && error == ENOENT && !parent_exists(path)) return refuse(flag, path, "its directory does not exist", "");
-    if (fd < 0) return refuse(flag, path, "cannot create a file beside it: ", strerror(error));
+    if (fd < 0 && error == ENOENT && !parent_exists(path))
+        return refuse(flag, shown, strcmp(shown, path) ? "the directory its link leads to does "
+                                                         "not exist"
+                                                       : "its directory does not exist", "");
+    if (fd < 0) return refuse(flag, shown, "cannot create a file beside it: ", strerror(error));
     if (exists && access(path, W_OK) != 0)
-        return refuse(flag, path, "the file is not writable: ", strerror(errno));
+        return refuse(flag, shown, "the file is not writable: ", strerror(errno));
     return 1;
+}
+
+/* Checks the file a write to path really replaces (check_target); path names it. */
+static int check_target(const char *flag, const char *path, const char *target);
+
+int cli_check_writable(const char *flag, const char *path)
+{
+    if (path[0] == '\0') return refuse(flag, path, "the path is empty", "");
+    // The write follows symlinks (atomic_file.h): probe where it will really go.
+    char *target = devo_atomic_target(path);
+    if (!target)
+        return refuse(flag, path, "its symlinks lead nowhere: ", strerror(errno));
+    int ok = check_target(flag, path, target);
+    free(target);
+    return ok;
 }
 
 /* Prints path in single quotes as a POSIX shell reads it back ("'it'\''s'"). */

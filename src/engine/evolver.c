@@ -5,7 +5,9 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "check_data.h"
 #include "clock.h"
@@ -27,6 +29,8 @@ void devo_evolver_free(devo_evolver *e)
     free(e->order);
     free(e->best);
     devo_history_free(&e->history);
+    free(e->data_name);
+    free(e->saved_data_name);
     free(e);
 }
 
@@ -270,5 +274,28 @@ devo_status devo_evolver_model(const devo_evolver *e, devo_model **out)
     DEVO_TRY(devo_model_clone(e->arch, &m));
     memcpy(m->weights, e->best, e->D * sizeof(float));
     *out = m;
+    return DEVO_OK;
+}
+
+void devo_data_fingerprint(const float *x, const float *y, size_t n, size_t inputs,
+                           size_t width, char out[16])
+{
+    uint64_t count = n;
+    uLong crc = crc32(0L, (const Bytef *)&count, sizeof count);
+    crc = crc32_z(crc, (const Bytef *)x, n * inputs * sizeof(float));
+    crc = crc32_z(crc, (const Bytef *)y, n * width * sizeof(float));
+    snprintf(out, 16, "%08lx", (unsigned long)(crc & 0xffffffffUL));
+}
+
+devo_status devo_evolver_set_data(devo_evolver *e, const char *name, int accept_other_data)
+{
+    DEVO_REQUIRE_NONNULL(e, "devo_evolver_set_data");
+    if (name) {
+        char *copy = strdup(name);
+        if (!copy) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "devo_evolver_set_data: out of memory");
+        free(e->data_name);
+        e->data_name = copy;
+    }
+    e->accept_other_data = accept_other_data != 0;
     return DEVO_OK;
 }

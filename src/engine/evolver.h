@@ -32,6 +32,9 @@ typedef struct devo_dist {
     devo_status (*agree)(void *ctx, devo_status status);
     /* Nonzero when flag is nonzero in any process. */
     int (*any)(void *ctx, int flag);
+    /* DEVO_OK in every process when text ("key=value" lines) is the root's; else a failure
+     * in every process naming the first difference (fn names the caller). */
+    devo_status (*same)(void *ctx, const char *text, const char *fn);
     /* Frees ctx (and this table, if it lives there) with the evolver. */
     void (*destroy)(void *ctx);
 } devo_dist;
@@ -65,7 +68,18 @@ struct devo_evolver {
     size_t share_from;         /* with dist: the first slot of the generation being evaluated,
                                   or, once it is bred, of the next one (see devo_dist) */
     double center_fitness;     /* ES: the centre's fitness this generation (NaN: not scored) */
+    char *data_name;           /* devo_evolver_set_data's name, or the loaded state's
+                                  (NULL: none) */
+    char *saved_data_name;     /* a loaded state's data name (NULL: none) */
+    char data_fingerprint[16]; /* "%08x" of the data last fitted on, or saved; "" before */
+    int data_saved;            /* data_fingerprint is a loaded state's: the next fit checks it */
+    int accept_other_data;     /* ... unless this is set */
 };
+
+/* The fingerprint of fit data into out (16 bytes): the CRC-32 of n, x (n, inputs) and
+ * y (n, width) as "%08x". */
+void devo_data_fingerprint(const float *x, const float *y, size_t n, size_t inputs,
+                           size_t width, char out[16]);
 
 /* Which part of the population a process holds: process `index` of `count` (MPI ranks;
  * DEVO_WHOLE alone). */

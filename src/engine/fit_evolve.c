@@ -5,6 +5,7 @@
  * output; devo_evolver_fit runs the same loop on an existing (or resumed) evolver.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,16 +258,44 @@ static devo_status fit(devo_evolver *e, devo_model *m, const float *x, const flo
     return status;
 }
 
+/* Takes the data's fingerprint into e; a loaded state's must match it, unless the caller
+ * accepted other data (devo_evolver_set_data). */
+static devo_status check_same_data(devo_evolver *e, const devo_model *m, const float *x,
+                                   const float *y, size_t n, const char *fn)
+{
+    char given[16];
+    devo_data_fingerprint(x, y, n, m->input_dim, devo_model_target_width(m), given);
+    if (e->data_saved && e->data_fingerprint[0] && !e->accept_other_data &&
+        strcmp(given, e->data_fingerprint) != 0)
+        return devo_fail(DEVO_ERR_INVALID_ARGUMENT,
+                         "%s: the data (fingerprint %s) differs from the data the state was "
+                         "saved with (%s%s%s, fingerprint %s)", fn, given,
+                         e->saved_data_name ? "'" : "",
+                         e->saved_data_name ? e->saved_data_name : "unnamed",
+                         e->saved_data_name ? "'" : "", e->data_fingerprint);
+    memcpy(e->data_fingerprint, given, sizeof given);
+    e->data_saved = 0;
+    return DEVO_OK;
+}
+
 devo_status devo_evolver_fit(devo_evolver *e, devo_model *m, const float *x, const float *y,
                              size_t n, devo_history *hist)
 {
     const char *fn = "devo_evolver_fit";
     DEVO_REQUIRE_NONNULL(e, fn);
-    devo_status status = check_fit_arguments(m, x, y, n, &e->opt, fn);
+    // The shapes first: x is scanned with the evolver's width, never a wider model's.
+    devo_status status = devo_model_check_compiled(m, fn);
     if (status == DEVO_OK && !devo_same_architecture(m, e->arch))
         status = devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: m's architecture differs from the "
                                                       "evolver's", fn);
+    if (status == DEVO_OK) status = check_fit_arguments(m, x, y, n, &e->opt, fn);
+    if (status == DEVO_OK) status = check_same_data(e, m, x, y, n, fn);
     DEVO_TRY(devo_evolver_agree(e, status));
+    if (e->dist) { // every process fits the same data
+        char text[48];
+        snprintf(text, sizeof text, "data_fingerprint=%s\n", e->data_fingerprint);
+        DEVO_TRY(e->dist->same(e->dist->ctx, text, fn));
+    }
     return fit(e, m, x, y, n, hist);
 }
 

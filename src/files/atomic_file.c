@@ -43,9 +43,7 @@ static char *directory_of(const char *path)
     return dir;
 }
 
-/* Follows path's symlinks to the file they name (which may not exist yet); malloc'd, or
- * NULL with errno set. */
-static char *resolve_target(const char *path)
+char *devo_atomic_target(const char *path)
 {
     char *current = strdup(path);
     for (int hops = 0; current && hops <= DEVO_MAX_SYMLINKS; hops++) {
@@ -155,7 +153,7 @@ static int create_temp(devo_atomic_file *a)
 devo_status devo_atomic_begin(devo_atomic_file *a, const char *path, const char *fn)
 {
     memset(a, 0, sizeof *a);
-    a->target = resolve_target(path);
+    a->target = devo_atomic_target(path);
     if (!a->target)
         return devo_fail(errno == ENOMEM ? DEVO_ERR_OUT_OF_MEMORY : DEVO_ERR_IO,
                          "%s: cannot follow the symlinks of %s: %s", fn, path, strerror(errno));

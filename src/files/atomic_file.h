@@ -19,6 +19,10 @@ typedef struct devo_atomic_file {
     FILE *f;      /* write here */
 } devo_atomic_file;
 
+/* The file a write to path replaces: path, or where its chain of symlinks leads (which may
+ * not exist yet); malloc'd, or NULL with errno set (ELOOP for a loop). */
+char *devo_atomic_target(const char *path);
+
 /* Opens the temporary for `path`; `fn` names the caller in messages. DEVO_ERR_IO or
  * DEVO_ERR_OUT_OF_MEMORY on failure (nothing is left behind). */
 devo_status devo_atomic_begin(devo_atomic_file *a, const char *path, const char *fn);

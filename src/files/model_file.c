@@ -47,19 +47,12 @@ static size_t tensor_elements(const size_t shape[2], size_t rank)
 
 /* ------------------------------------------------------------------------------- save */
 
-/* Bytes a layer description needs: per layer 20 digits, ':', the longest activation name, ','. */
-#define DEVO_LAYER_SPEC_BYTES 32
-
 /* The metadata of m's file: format version, input width, layers and loss. */
 static json_t *metadata(const devo_model *m)
 {
     char input_dim[32], version[16];
-    size_t layers_size = m->layer_count * DEVO_LAYER_SPEC_BYTES + 1;
-    char *layers = malloc(layers_size);
-    if (!layers || !devo_layers_format(m, layers, layers_size)) {
-        free(layers);
-        return NULL;
-    }
+    char *layers = devo_layers_text(m);
+    if (!layers) return NULL;
     snprintf(input_dim, sizeof input_dim, "%zu", m->input_dim);
     snprintf(version, sizeof version, "%d", DEVO_FORMAT_VERSION);
     json_t *meta = json_object();

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "atomic_file.h"
 #include "error.h"
@@ -48,24 +49,45 @@ static json_t *header_json(json_t *metadata, const devo_st_tensor *tensors, size
     return root;
 }
 
+/* Element i of native data (`size` bytes) as little-endian bytes into le. */
+static void element_le(const unsigned char *p, size_t size, unsigned char le[8])
+{
+    uint64_t bits = 0;
+    if (size == 4) {
+        uint32_t b32;
+        memcpy(&b32, p, 4);
+        bits = b32;
+    } else {
+        memcpy(&bits, p, 8);
+    }
+    for (size_t b = 0; b < size; b++) le[b] = (unsigned char)(bits >> (8 * b));
+}
+
 /* Writes n little-endian values of `size` bytes from native data; 0 on a write error. */
 static int write_le(FILE *f, const void *data, uint64_t n, size_t size)
 {
     const unsigned char *p = data;
     unsigned char le[8];
     for (uint64_t i = 0; i < n; i++, p += size) {
-        uint64_t bits = 0;
-        if (size == 4) {
-            uint32_t b32;
-            memcpy(&b32, p, 4);
-            bits = b32;
-        } else {
-            memcpy(&bits, p, 8);
-        }
-        for (size_t b = 0; b < size; b++) le[b] = (unsigned char)(bits >> (8 * b));
+        element_le(p, size, le);
         if (fwrite(le, 1, size, f) != size) return 0;
     }
     return 1;
+}
+
+uint32_t devo_st_crc32(const devo_st_tensor *tensors, size_t count)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    unsigned char le[8];
+    for (size_t t = 0; t < count; t++) {
+        const unsigned char *p = tensors[t].data;
+        size_t size = dtype_sizes[tensors[t].dtype];
+        for (uint64_t i = 0; i < elements(tensors[t].rank, tensors[t].shape); i++, p += size) {
+            element_le(p, size, le);
+            crc = crc32(crc, le, (uInt)size);
+        }
+    }
+    return (uint32_t)crc;
 }
 
 static int write_all(FILE *f, const char *header, const devo_st_tensor *tensors, size_t count)
@@ -264,6 +286,23 @@ void devo_st_close(devo_st_file *st)
     if (st->f) fclose(st->f);
     json_decref(st->root);
     memset(st, 0, sizeof *st);
+}
+
+devo_status devo_st_data_crc32(const devo_st_file *st, uint32_t *crc)
+{
+    if (fseeko(st->f, (off_t)st->data_start, SEEK_SET) != 0)
+        return devo_fail(DEVO_ERR_IO, "%s: cannot seek to the data section", st->path);
+    uLong sum = crc32(0L, Z_NULL, 0);
+    unsigned char buf[1 << 16];
+    for (uint64_t left = st->data_bytes; left > 0;) {
+        size_t want = left < sizeof buf ? (size_t)left : sizeof buf;
+        if (fread(buf, 1, want, st->f) != want)
+            return devo_fail(DEVO_ERR_IO, "%s: cannot read the data section", st->path);
+        sum = crc32(sum, buf, (uInt)want);
+        left -= want;
+    }
+    *crc = (uint32_t)sum;
+    return DEVO_OK;
 }
 
 const char *devo_st_meta(const devo_st_file *st, const char *key)

@@ -36,6 +36,10 @@ typedef struct devo_st_tensor {
 devo_status devo_st_write(const char *path, json_t *metadata, const devo_st_tensor *tensors,
                           size_t count, const char *fn);
 
+/* The CRC-32 (zlib's) of the data section devo_st_write writes for these tensors: their
+ * little-endian bytes in order. A state file keeps it in its metadata. */
+uint32_t devo_st_crc32(const devo_st_tensor *tensors, size_t count);
+
 /* An open, validated file. */
 typedef struct devo_st_file {
     FILE *f;
@@ -51,6 +55,9 @@ typedef struct devo_st_file {
  * problem otherwise. Close with devo_st_close (also after a failure). */
 devo_status devo_st_open(devo_st_file *st, const char *path);
 void devo_st_close(devo_st_file *st);
+
+/* The CRC-32 of the open file's data section, read through once. */
+devo_status devo_st_data_crc32(const devo_st_file *st, uint32_t *crc);
 
 /* The metadata string `key`, or NULL. */
 const char *devo_st_meta(const devo_st_file *st, const char *key);

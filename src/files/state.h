@@ -31,6 +31,9 @@ typedef struct devo_state {
     uint64_t told;
     devo_state_tensor es[DEVO_ALGORITHM_STATE_MAX];
     size_t es_count;
+    char *data_name;            /* the data's name ("" none; NULL before version 3) */
+    char data_fingerprint[16];  /* "%08x", or "" (ask/tell, or before version 3) */
+    int unchecked;              /* the file has no checksum (before version 3) */
 } devo_state;
 
 /* Reads and validates the state file at path into *s (zeroed first). On failure *s holds

@@ -9,7 +9,9 @@
  *   the GA:  population F32 (P, D)
  *   an ES:   es/center, es/sigma F32 (D), es/told I64 (1), then its strategy's
  *            (devo_strategy_i.state: F32 (D) tensors, I64 (1) counters)
- * Version 1 (GA only) had no history/center and no strategy options; it still loads.
+ * Version 3 adds the data's name and fingerprint (data, data_fingerprint) and data_crc32, the
+ * CRC-32 of the data section, checked on load. Version 2 (no data, no checksum) and version 1
+ * (GA only: no history/center, no strategy options) still load.
  */
 #include <errno.h>
 #include <math.h>
@@ -35,7 +37,8 @@ static const char *const precision_names[] = {"fp32", "tf32", "bf16"};
 static const char *const strategy_names[] = {"ga", "openai-es", "pgpe", "snes"};
 
 /* Tensors every state holds: fitness, order, best, the history (version 1: no center). */
-enum { COMMON_TENSORS = 11, META_KEYS_V1 = 25, META_KEYS = 30, HISTORY_DOUBLES = 7 };
+enum { COMMON_TENSORS = 11, META_KEYS_V1 = 25, META_KEYS_V2 = 30, META_KEYS = 33 };
+enum { HISTORY_DOUBLES = 7 };
 enum { MAX_TENSORS = COMMON_TENSORS + 1 + DEVO_ALGORITHM_STATE_MAX };
 
 static const char *const history_names[HISTORY_DOUBLES] = {
@@ -86,14 +89,15 @@ static void put_double(json_t *meta, const char *key, double value)
 
 static json_t *state_metadata(const devo_evolver *e)
 {
-    char layers[4096];
-    if (!devo_layers_format(e->arch, layers, sizeof layers)) return NULL;
+    char *layers = devo_layers_text(e->arch); // no limit: a model file has none either
+    if (!layers) return NULL;
     const devo_evolve_options *o = &e->opt;
     json_t *meta = json_object();
     put_uint(meta, "devo_state_version", DEVO_STATE_VERSION);
     put_text(meta, "strategy", strategy_names[o->strategy]);
     put_uint(meta, "input_dim", e->arch->input_dim);
     put_text(meta, "layers", layers);
+    free(layers);
     put_text(meta, "loss", devo_loss_name(e->arch->loss));
     put_uint(meta, "population", o->population);
     put_uint(meta, "top_k", o->top_k);
@@ -120,7 +124,31 @@ static json_t *state_metadata(const devo_evolver *e)
     put_uint(meta, "evaluations", e->evaluations);
     put_double(meta, "best_ever", e->best_ever);
     put_double(meta, "elapsed_seconds", devo_now_seconds() - e->start_seconds);
+    put_text(meta, "data", e->data_name ? e->data_name : "");
+    put_text(meta, "data_fingerprint", e->data_fingerprint);
     return meta;
+}
+
+static int all_finite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+/* What save writes, load accepts: a state the loader would refuse (an ES gone out of its
+ * bounds, a non-finite weight) is DEVO_ERR_NUMERIC and no file is written. */
+static devo_status check_loadable(const devo_evolver *e, const float *population,
+                                  const devo_state_tensor *es, size_t es_count, const char *fn)
+{
+    char where[64];
+    snprintf(where, sizeof where, "%s: generation %zu", fn, e->generation);
+    for (size_t i = 0; i < es_count; i++)
+        DEVO_TRY(devo_state_tensor_check(&es[i], DEVO_ERR_NUMERIC, where));
+    if ((population && !all_finite(population, e->P * e->D)) || !all_finite(e->best, e->D))
+        return devo_fail(DEVO_ERR_NUMERIC, "%s: the population or the best individual holds a "
+                                           "non-finite weight: not written", where);
+    return DEVO_OK;
 }
 
 /* Writes e's state with `population` (P x D; NULL: the device's; unused for an ES) to path. */
@@ -130,6 +158,7 @@ static devo_status write_state(const devo_evolver *e, const char *path, const fl
     devo_state_tensor es[DEVO_ALGORITHM_STATE_MAX];
     size_t es_count = e->algorithm->list(e->algorithm_state, es);
     if (!es_count && !population) DEVO_TRY(e->device->view(e->device_ctx, &population));
+    DEVO_TRY(check_loadable(e, population, es, es_count, fn));
     int64_t *order = malloc(e->P * sizeof *order);
     json_t *meta = order ? state_metadata(e) : NULL;
     if (!meta) {
@@ -156,6 +185,9 @@ static devo_status write_state(const devo_evolver *e, const char *path, const fl
     tensors[n++] = (devo_st_tensor){"best", DEVO_ST_F32, 1, {e->D, 0}, e->best};
     for (size_t i = 0; i < es_count; i++)
         if (es[i].f32) tensors[n++] = es_entry(&es[i]);
+    char crc[16];
+    snprintf(crc, sizeof crc, "%08x", (unsigned)devo_st_crc32(tensors, n));
+    put_text(meta, "data_crc32", crc);
     devo_status status = devo_st_write(path, meta, tensors, n, fn);
     json_decref(meta);
     free(order);
@@ -204,17 +236,20 @@ static devo_status meta_size(const devo_st_file *st, const char *key, uint64_t m
     return DEVO_OK;
 }
 
-/* Metadata `key` as a double ("nan" allowed only when allow_nan). */
-static devo_status meta_double(const devo_st_file *st, const char *key, int allow_nan,
+/* Metadata `key` as a finite double; a fitness (allow_fitness: best_ever) may also be "nan",
+ * "inf" or "-inf" (the scores told may be infinite). */
+static devo_status meta_double(const devo_st_file *st, const char *key, int allow_fitness,
                                double *out)
 {
     const char *text = devo_st_meta(st, key);
     char *end = NULL;
     double v = text ? strtod(text, &end) : 0.0;
-    int ok = text && text[0] && !*end && (isfinite(v) || (allow_nan && strcmp(text, "nan") == 0));
+    int special = strcmp(text ? text : "", "nan") == 0 || strcmp(text ? text : "", "inf") == 0 ||
+                  strcmp(text ? text : "", "-inf") == 0;
+    int ok = text && text[0] && !*end && (isfinite(v) || (allow_fitness && special));
     if (!ok)
         return devo_fail(DEVO_ERR_FORMAT, "%s: __metadata__ '%s' is not a finite number%s",
-                         st->path, key, allow_nan ? " or nan" : "");
+                         st->path, key, allow_fitness ? " or nan, inf, -inf" : "");
     *out = v;
     return DEVO_OK;
 }
@@ -248,6 +283,10 @@ static devo_status read_architecture(const devo_st_file *st, devo_model **out)
     DEVO_TRY(devo_model_create(&m, input_dim));
     devo_status status = devo_layers_parse(m, layers, st->path);
     if (status != DEVO_OK) status = devo_fail(DEVO_ERR_FORMAT, "%s", devo_last_error());
+    // The declared shape against the file before the weights are allocated: 'best' holds D
+    // floats, and the file's data section holds 'best'.
+    if (status == DEVO_OK)
+        status = devo_st_check(st, "best", DEVO_ST_F32, 1, (uint64_t[2]){m->param_count, 0});
     if (status == DEVO_OK) status = devo_model_compile(m, loss);
     if (status != DEVO_OK) {
         devo_model_free(m);
@@ -264,11 +303,11 @@ static devo_status read_options(const devo_st_file *st, devo_evolve_options *o,
     uint64_t version = 0, custom = 0, seed = 0, verbose = 0, threads = 0;
     int fitness = 0, backend = 0, precision = 0, strategy = 0;
     DEVO_TRY(meta_uint(st, "devo_state_version", UINT32_MAX, &version));
-    if (version != 1 && version != DEVO_STATE_VERSION)
+    if (version < 1 || version > DEVO_STATE_VERSION)
         return devo_fail(DEVO_ERR_FORMAT, "%s: devo_state_version %llu is not one this devo "
-                                          "reads (1 or %d)", st->path,
+                                          "reads (1 to %d)", st->path,
                          (unsigned long long)version, DEVO_STATE_VERSION);
-    size_t keys = version == 1 ? META_KEYS_V1 : META_KEYS;
+    size_t keys = version == 1 ? META_KEYS_V1 : version == 2 ? META_KEYS_V2 : META_KEYS;
     if (json_object_size(st->meta) != keys)
         return devo_fail(DEVO_ERR_FORMAT, "%s: __metadata__ has %zu keys, a version %llu state %zu",
                          st->path, json_object_size(st->meta), (unsigned long long)version, keys);
@@ -308,6 +347,40 @@ static devo_status read_options(const devo_st_file *st, devo_evolve_options *o,
     *version_out = (unsigned)version;
     if (devo_options_check(o, st->path) != DEVO_OK)
         return devo_fail(DEVO_ERR_FORMAT, "%s", devo_last_error());
+    return DEVO_OK;
+}
+
+/* Eight lowercase hexadecimal digits. */
+static int is_hex8(const char *text)
+{
+    if (!text || strlen(text) != 8) return 0;
+    for (int i = 0; i < 8; i++)
+        if (!strchr("0123456789abcdef", text[i])) return 0;
+    return 1;
+}
+
+/* Version 3: the data section against its checksum, then the data's name and fingerprint.
+ * An older file has neither: s->unchecked. */
+static devo_status read_data(const devo_st_file *st, devo_state *s, unsigned version)
+{
+    s->unchecked = version < 3;
+    if (s->unchecked) return DEVO_OK;
+    const char *crc_text = devo_st_meta(st, "data_crc32");
+    const char *name = devo_st_meta(st, "data");
+    const char *fingerprint = devo_st_meta(st, "data_fingerprint");
+    uint32_t crc = 0;
+    if (!is_hex8(crc_text) || !name || !fingerprint ||
+        (fingerprint[0] && !is_hex8(fingerprint)))
+        return devo_fail(DEVO_ERR_FORMAT, "%s: __metadata__ lacks a valid data_crc32, data or "
+                                          "data_fingerprint", st->path);
+    DEVO_TRY(devo_st_data_crc32(st, &crc));
+    if (strtoul(crc_text, NULL, 16) != crc)
+        return devo_fail(DEVO_ERR_FORMAT, "%s: the data section's CRC-32 is %08x, the header's "
+                                          "data_crc32 %s: the file is corrupt", st->path,
+                         (unsigned)crc, crc_text);
+    s->data_name = strdup(name);
+    if (!s->data_name) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", st->path);
+    snprintf(s->data_fingerprint, sizeof s->data_fingerprint, "%s", fingerprint);
     return DEVO_OK;
 }
 
@@ -392,29 +465,13 @@ static devo_status read_es(const devo_st_file *st, devo_state *s)
                                  t->name);
             continue;
         }
-        for (size_t j = 0; j < t->length; j++) {
-            float v = t->f32[j];
-            if (!isfinite(v) || (t->bound == DEVO_STATE_NONNEGATIVE && v < 0.0f) ||
-                (t->bound == DEVO_STATE_POSITIVE && !(v > 0.0f)))
-                return devo_fail(DEVO_ERR_FORMAT, "%s: tensor '%s' entry %zu is %g, not a "
-                                                  "finite value%s", st->path, t->name, j, v,
-                                 t->bound == DEVO_STATE_POSITIVE      ? " > 0"
-                                 : t->bound == DEVO_STATE_NONNEGATIVE ? " >= 0"
-                                                                      : "");
-        }
+        DEVO_TRY(devo_state_tensor_check(t, DEVO_ERR_FORMAT, st->path));
     }
     if (s->told != s->generation)
         return devo_fail(DEVO_ERR_FORMAT, "%s: tensor 'es/told' (%llu) differs from generation "
                                           "(%zu)", st->path, (unsigned long long)s->told,
                          s->generation);
     return DEVO_OK;
-}
-
-static int all_finite(const float *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i])) return 0;
-    return 1;
 }
 
 /* Reads the ranking (a permutation of 0..P-1) into s->order. */
@@ -500,6 +557,7 @@ void devo_state_free(devo_state *s)
     if (s->strategy) s->strategy->destroy(s->strategy_state);
     free(s->center);
     free(s->sigma);
+    free(s->data_name);
     memset(s, 0, sizeof *s);
 }
 
@@ -508,6 +566,7 @@ static devo_status read_state(const devo_st_file *st, devo_state *s)
 {
     unsigned version;
     DEVO_TRY(read_options(st, &s->opt, &s->custom_fitness, &version));
+    DEVO_TRY(read_data(st, s, version));
     DEVO_TRY(read_counters(st, s));
     DEVO_TRY(read_architecture(st, &s->arch));
     if (devo_strategy_check(&s->opt, s->arch, st->path) != DEVO_OK)
@@ -530,17 +589,43 @@ devo_status devo_state_read(devo_state *s, const char *path)
     return status;
 }
 
+/* Opens path and reads its saved options (the header only); close st after, also on failure. */
+static devo_status open_options(devo_st_file *st, const char *path, devo_evolve_options *o,
+                                unsigned *version)
+{
+    int custom;
+    DEVO_TRY(devo_st_open(st, path));
+    return read_options(st, o, &custom, version);
+}
+
 devo_status devo_state_options(const char *path, devo_evolve_options *opt)
 {
     DEVO_REQUIRE_NONNULL(path, "devo_state_options");
     DEVO_REQUIRE_NONNULL(opt, "devo_state_options");
     devo_st_file st;
-    int custom;
     unsigned version;
     devo_evolve_options o;
-    devo_status status = devo_st_open(&st, path);
-    if (status == DEVO_OK) status = read_options(&st, &o, &custom, &version);
+    devo_status status = open_options(&st, path, &o, &version);
     devo_st_close(&st);
     if (status == DEVO_OK) *opt = o;
+    return status;
+}
+
+devo_status devo_state_data(const char *path, char *name, size_t size)
+{
+    const char *fn = "devo_state_data";
+    DEVO_REQUIRE_NONNULL(path, fn);
+    DEVO_REQUIRE_NONNULL(name, fn);
+    devo_st_file st;
+    unsigned version;
+    devo_evolve_options o;
+    devo_status status = open_options(&st, path, &o, &version);
+    const char *saved = status == DEVO_OK && version >= 3 ? devo_st_meta(&st, "data") : "";
+    if (status == DEVO_OK && (!saved || strlen(saved) >= size))
+        status = devo_fail(saved ? DEVO_ERR_INVALID_ARGUMENT : DEVO_ERR_FORMAT,
+                           "%s: %s's data name %s", fn, path,
+                           saved ? "does not fit in name" : "is missing");
+    if (status == DEVO_OK) memcpy(name, saved, strlen(saved) + 1);
+    devo_st_close(&st);
     return status;
 }

@@ -3,6 +3,7 @@
  * validated state file (state_file.c), with the options the caller may
  * change (those that cannot change the trajectory) applied.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
@@ -92,6 +93,12 @@ static void restore(devo_evolver *e, devo_state *s)
         e->last.max_generations = e->max_generations;
     }
     e->start_seconds = devo_now_seconds() - s->elapsed_seconds;
+    if (s->data_name && s->data_name[0]) { // moved; "" (unnamed) stays NULL
+        e->saved_data_name = s->data_name;
+        s->data_name = NULL;
+    }
+    memcpy(e->data_fingerprint, s->data_fingerprint, sizeof e->data_fingerprint);
+    e->data_saved = 1;
 }
 
 devo_status devo_evolver_load_state(devo_evolver **out, const char *path,
@@ -117,7 +124,13 @@ devo_status devo_evolver_load_state_part(devo_evolver **out, const char *path,
     if (status == DEVO_OK) status = devo_evolver_open(&e, s.arch, &s.opt, fn, s.population, part);
     if (status == DEVO_OK && s.strategy) status = restore_es(e, &s, fn);
     if (status == DEVO_OK) {
+        if (s.unchecked && e->opt.verbose > 0)
+            fprintf(stderr, "devo: %s is a state file without a checksum (before version 3): "
+                            "loaded unverified\n", path);
         restore(e, &s);
+        status = devo_evolver_set_data(e, e->saved_data_name, 0);
+    }
+    if (status == DEVO_OK) {
         *out = e;
     } else {
         devo_evolver_free(e);

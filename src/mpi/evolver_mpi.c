@@ -14,6 +14,7 @@
 #include "evolver.h"
 #include "share.h"
 #include "options.h"
+#include "same_run.h"
 
 typedef struct mpi_run {
     devo_dist dist;         /* the engine's hooks; ctx = this */
@@ -67,6 +68,12 @@ static int run_any(void *ctx, int flag)
     MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, r->comm);
     count(r, sizeof(int), sizeof(int) * (uint64_t)(r->size - 1));
     return any;
+}
+
+static devo_status run_same(void *ctx, const char *text, const char *fn)
+{
+    mpi_run *r = ctx;
+    return devo_mpi_same(r->comm, text, fn);
 }
 
 static void run_share(void *ctx, size_t from, size_t *first, size_t *count)
@@ -238,6 +245,7 @@ static mpi_run *run_new(MPI_Comm comm, const devo_evolver *e)
     d->gather_population = run_gather_population;
     d->agree = run_agree;
     d->any = run_any;
+    d->same = run_same;
     d->destroy = run_destroy;
     r->chain = (devo_sum_chain){r, chain_receive, chain_pass};
     return r;
@@ -289,22 +297,15 @@ static devo_status spread(devo_evolver **e, MPI_Comm comm, devo_status status, c
     return DEVO_OK;
 }
 
-/* Fails on every rank when a trajectory field of opt differs from rank 0's. */
-static devo_status same_as_root(MPI_Comm comm, const devo_evolve_options *o, const char *fn)
+/* Fails on every rank when the run text describes differs from rank 0's (same_run.h). */
+static devo_status same_as_root(MPI_Comm comm, char *text, const char *fn)
 {
-    double mine[12] = {(double)o->population, (double)o->top_k, o->mutation_rate,
-                       o->mutation_std, o->init_std, (double)o->fitness,
-                       (double)o->batch_size, (double)o->fitness_samples,
-                       (double)(o->seed >> 32), (double)(o->seed & 0xffffffffu),
-                       (double)o->backend, (double)o->precision};
-    double root[12];
-    memcpy(root, mine, sizeof root);
-    MPI_Bcast(root, 12, MPI_DOUBLE, 0, comm);
-    devo_status status = memcmp(root, mine, sizeof root) == 0
-                             ? DEVO_OK
-                             : devo_fail(DEVO_ERR_INVALID_ARGUMENT,
-                                         "%s: the options differ from rank 0's", fn);
-    return devo_mpi_agree(comm, status);
+    devo_status status = text ? DEVO_OK : devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory",
+                                                    fn);
+    status = devo_mpi_agree(comm, status);
+    if (status == DEVO_OK) status = devo_mpi_same(comm, text, fn);
+    free(text);
+    return status;
 }
 
 devo_status devo_evolver_create_mpi(devo_evolver **out, MPI_Comm comm, const devo_model *m,
@@ -315,7 +316,9 @@ devo_status devo_evolver_create_mpi(devo_evolver **out, MPI_Comm comm, const dev
         return devo_fail(DEVO_ERR_INVALID_ARGUMENT, "%s: comm is MPI_COMM_NULL", fn);
     devo_evolve_options defaults;
     devo_evolve_options_init(&defaults);
-    DEVO_TRY(same_as_root(comm, opt ? opt : &defaults, fn));
+    devo_status checked = devo_model_check_compiled(m, fn);
+    DEVO_TRY(devo_mpi_agree(comm, checked));
+    DEVO_TRY(same_as_root(comm, devo_mpi_start_text(opt ? opt : &defaults, m), fn));
     choose_device(comm);
     devo_evolver *e = NULL;
     devo_status status = devo_evolver_open(&e, m, opt, fn, NULL, part_of(comm));
@@ -333,6 +336,13 @@ devo_status devo_evolver_load_state_mpi(devo_evolver **out, MPI_Comm comm, const
     choose_device(comm);
     devo_evolver *e = NULL;
     devo_status status = devo_evolver_load_state_part(&e, path, overrides, part_of(comm));
+    // Every rank resumes the same run from the same state (not a stale copy of it).
+    status = devo_mpi_agree(comm, status);
+    if (status == DEVO_OK) status = same_as_root(comm, devo_mpi_state_text(e), fn);
+    if (status != DEVO_OK) {
+        devo_evolver_free(e);
+        return status;
+    }
     DEVO_TRY(spread(&e, comm, status, fn));
     *out = e;
     return DEVO_OK;

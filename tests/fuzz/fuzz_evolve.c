@@ -3,7 +3,8 @@
  * ask/tell evolver on small configurations drawn from the input: a model of
  * 1..3 dense layers (1..6 units each, any activation and loss), 1..12 samples
  * of 1..6 inputs with any float values (NaN and Inf included), options from
- * the input, and fitness scores from the input. A first byte chooses between
+ * the input (the GA or an evolution strategy, at full or low rank), and fitness
+ * scores from the input. A first byte chooses between
  * valid options and targets (to reach the runs) and raw ones (out of range,
  * NaN). Every call must return a status; nothing may crash, leak or read out
  * of bounds.
@@ -42,7 +43,12 @@ static void fuzz_options(fuzz_input *in, devo_evolve_options *o, size_t n, int r
     o->batch_size = fuzz_range(in, raw ? 0 : 1, 8);
     o->fitness_samples = fuzz_range(in, 0, raw ? 13 : n);
     o->seed = fuzz_byte(in);
+    o->strategy = (devo_strategy)fuzz_range(in, 0, raw ? 4 : 3); // the GA or an ES
+    o->perturbation_rank = fuzz_range(in, 0, raw ? 7 : 1);
+    if (!raw && o->strategy != DEVO_STRATEGY_GA && o->population % 2) o->population++;
     if (!raw) return;
+    if (fuzz_byte(in) & 1) o->learning_rate = fuzz_float(in);
+    if (fuzz_byte(in) & 1) o->sigma = fuzz_float(in);
     if (fuzz_byte(in) & 1) o->mutation_rate = fuzz_float(in);
     if (fuzz_byte(in) & 1) o->mutation_std = fuzz_float(in);
     if (fuzz_byte(in) & 1) o->init_std = fuzz_float(in);

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Prints a state file's contents less what changes from run to run (the elapsed seconds and
-the history's seconds column): its metadata, then per tensor its dtype, shape and SHA-256.
+"""Prints a state file's contents less what changes from run to run (the elapsed seconds, the
+history's seconds column, and data_crc32, the checksum of a data section that holds that
+column): its metadata, then per tensor its dtype, shape and SHA-256.
 Usage: state_digest.py FILE.ckpt"""
 import hashlib
 import json
 import struct
 import sys
 
-TIMED = {"elapsed_seconds", "history/seconds"}
+TIMED = {"elapsed_seconds", "history/seconds", "data_crc32"}
 
 with open(sys.argv[1], "rb") as f:
     blob = f.read()
