@@ -91,3 +91,5 @@ def test_checkpoint_every_and_resume_through_python_continue_exactly(tmp_path, c
     np.testing.assert_array_equal(split.get_flat_weights(), straight.get_flat_weights())
     with pytest.raises(ValueError, match="population=30 differs"):
         split.fit_evolve(x, y, max_generations=8, population=30, verbose=0, resume=ckpt)
+    with pytest.raises(devo.InvalidArgumentError, match="fingerprint"):
+        split.fit_evolve(x * 0.5, y, max_generations=8, verbose=0, resume=ckpt)
