@@ -145,7 +145,7 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
          "random samples per generation, 0 = all (0)"},
         {"seed", CLI_U64, &o->seed, "seed of every random draw, initial weights too (0)"},
         {"backend", CLI_STRING, &a->backend, "auto (default) | cpu | cuda"},
-        {"precision", CLI_STRING, &a->precision, "fp32 (default) | tf32 | bf16 (CUDA only)"},
+        {"precision", CLI_STRING, &a->precision, "fp32 (default) | tf32 (CUDA) | bf16"},
         {"threads", CLI_INT, &o->threads, "CPU threads, 0 = all cores (0)"},
         {"verbose", CLI_INT, &o->verbose,
          "0 silent, 1 a line per generation, 2 progress: a bar on a terminal, else a line every "
@@ -254,7 +254,7 @@ static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log
     printf("devo %s: %zu samples of %zu features, %zu parameters, population %zu, top-k %zu, "
            "%zu generations, CPU GEMM %s\n", devo_version_string(), devo_dataset_count(train),
            devo_dataset_dim(train), devo_model_param_count(m), a->opt.population, a->opt.top_k,
-           a->opt.max_generations, devo_blas_kernels());
+           a->opt.max_generations, devo_cpu_gemm_kernels(a->opt.precision));
     if (devo_evolver_generation(e) > 0)
         printf("resuming %s at generation %zu\n", a->resume, devo_evolver_generation(e) + 1);
     fflush(stdout);
