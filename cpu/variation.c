@@ -73,16 +73,19 @@ tile_mutate(const tile_job *t, const uint32_t noise[4][DEVO_PHILOX_LANES], const
 }
 
 /* The tile kernels for one instruction set, from its Philox lanes function: a child's
- * tile, and a first-population row's (w0 + init_std * N(0,1) from stream INIT_NOISE). */
+ * tile, and a first-population row's (w0 + init_std * N(0,1) from stream INIT_NOISE); each
+ * rounds its tile into child16 when there is one, in the same instruction set. */
 #define DEVO_TILE_KERNEL(name, isa_attribute, lanes)                                           \
     static isa_attribute void name(const tile_job *t)                                          \
     {                                                                                          \
         uint32_t mask[4][DEVO_PHILOX_LANES], noise[4][DEVO_PHILOX_LANES], mutated[4];          \
         uint32_t first = t->tile * DEVO_PHILOX_LANES;                                          \
         lanes(t->seed, DEVO_STREAM_MUTATE_MASK, t->generation, t->slot, first, mask);          \
-        if (!tile_select(t, mask, mutated)) return;                                            \
-        lanes(t->seed, DEVO_STREAM_MUTATE_NOISE, t->generation, t->slot, first, noise);        \
-        tile_mutate(t, noise, mutated);                                                        \
+        if (tile_select(t, mask, mutated)) {                                                   \
+            lanes(t->seed, DEVO_STREAM_MUTATE_NOISE, t->generation, t->slot, first, noise);    \
+            tile_mutate(t, noise, mutated);                                                    \
+        }                                                                                      \
+        if (t->child16) devo_bf16_round_n(t->child, t->child16, t->n);                         \
     }                                                                                          \
     static isa_attribute void name##_init(const tile_job *t)                                   \
     {                                                                                          \
@@ -92,6 +95,7 @@ tile_mutate(const tile_job *t, const uint32_t noise[4][DEVO_PHILOX_LANES], const
         devo_normal_lanes(noise, normal);                                                       \
         for (unsigned e = 0; e < t->n; e++)                                                    \
             t->child[e] = t->parent_i[e] + t->mutation_std * normal[e % 4][e / 4];             \
+        if (t->child16) devo_bf16_round_n(t->child, t->child16, t->n);                         \
     }
 
 DEVO_TILE_KERNEL(tile_generic, , devo_philox_lanes)
@@ -125,10 +129,10 @@ static void run_tiles(tile_kernel kernel, tile_job t, size_t D)
         t.child = child + base;
         t.parent_i = parent_i + base;
         t.parent_j = parent_j ? parent_j + base : NULL;
+        t.child16 = child16 ? child16 + base : NULL;
         t.n = D - base < TILE ? (unsigned)(D - base) : TILE;
         t.tile = (uint32_t)(base / TILE);
         kernel(&t);
-        if (child16) devo_bf16_round_n(t.child, child16 + base, t.n);
     }
 }
 

@@ -82,6 +82,25 @@ TEST(Cli, RuntimeFailuresExitOneWithTheLibrarysMessage)
     EXPECT_NE(r.out.find("/nonexistent/dir"), std::string::npos) << r.out;
 }
 
+// BF16 on the CPU without the instructions (forced here by capping oneDNN below them, which
+// devo's check honours) is refused with exit 1, naming what is missing, by evolve and bench.
+TEST(Cli, Bf16WithoutTheInstructionsIsRefusedNamingThem)
+{
+    std::string capped = std::string("ONEDNN_MAX_CPU_ISA=AVX512_CORE ") + DEVO_CLI_PATH;
+    std::string dir = small_dataset();
+    for (const char *args : {" --layers 10:softmax --generations 1 --population 8 --top-k 2",
+                             " --layers 10:softmax --generations 1 --population 8 --samples 50"}) {
+        bool bench = std::strstr(args, "--samples") != nullptr;
+        Result r = run_program(capped, std::string(bench ? "bench" : "evolve") + " --data " +
+                                           dir + args + " --precision bf16 --backend cpu");
+        EXPECT_EQ(r.code, 1) << r.out;
+        bool named = r.out.find("AVX512_BF16") != std::string::npos ||
+                     r.out.find("oneDNN, which this build") != std::string::npos;
+        EXPECT_TRUE(named) << r.out;
+        EXPECT_EQ(r.out.find("[Generation 1"), std::string::npos) << r.out;
+    }
+}
+
 TEST(Cli, EvolveRunsAndReportsTrainAndTestAccuracy)
 {
     std::string dir = small_dataset();
