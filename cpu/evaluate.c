@@ -155,13 +155,12 @@ static void pack_blocks(void *ctx, size_t part, size_t first, size_t end)
     (void)part;
     devo_cpu_evaluator *e = ctx;
     size_t slice = devo_cpu_packed_floats(e->arch, e->block) * e->operand;
-    const void *w = e->bf16 ? (const void *)e->bf16->w : (const void *)e->w;
+    const char *w = e->bf16 ? (const char *)e->bf16->w : (const char *)e->w;
+    size_t row = e->arch->param_count * e->operand; // bytes of an individual's operands
     for (size_t k = first; k < end; k++) {
         size_t start, lo, hi, slots = block_members(e, k, &start, &lo, &hi);
-        devo_cpu_pack_block_of(e->arch,
-                               (const char *)w + (lo - e->first) * e->arch->param_count * e->operand,
-                               e->operand, lo - start, hi - lo, slots,
-                               (char *)e->packed + k * slice);
+        devo_cpu_pack_block_of(e->arch, w + (lo - e->first) * row, e->operand, lo - start,
+                               hi - lo, slots, (char *)e->packed + k * slice);
     }
 }
 

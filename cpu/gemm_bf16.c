@@ -5,7 +5,10 @@
  * and when it runs. devo calls oneDNN from its own threads, so each call sets the calling
  * thread's OpenMP thread count to the work space's (1 inside evaluation) and puts it back.
  * Row-major a (m, k; lda), b (k, n; ldb), c (m, n; ldc) are oneDNN memory descriptors of
- * dims {rows, cols} and strides {ld, 1}: no transposes, no copies.
+ * dims {rows, cols} and strides {ld, 1}: no transposes, no copies. Each shape keeps its own
+ * scratchpad (oneDNN's user mode): its library mode keeps one per OS thread, and devo's
+ * threads are made afresh for every parallel part, so it would be allocated (and its pages
+ * faulted in) again on every call.
  */
 #include "gemm_bf16.h"
 
@@ -24,7 +27,7 @@ void omp_set_num_threads(int threads);
 typedef struct shape {
     size_t m, n, k, lda, ldb, ldc;
     dnnl_primitive_t primitive;
-    dnnl_memory_t a, b, c;
+    dnnl_memory_t a, b, c, scratchpad; /* scratchpad: NULL when the primitive needs none */
 } shape;
 
 struct devo_bf16_gemm {
@@ -68,11 +71,16 @@ static dnnl_status_t describe_gemm(const shape *s, dnnl_primitive_desc_t *pd,
                                    dnnl_memory_desc_t md[3])
 {
     dnnl_matmul_desc_t matmul;
+    dnnl_primitive_attr_t attr = NULL;
     dnnl_status_t st = describe(&md[0], s->m, s->k, s->lda, dnnl_bf16);
     if (st == dnnl_success) st = describe(&md[1], s->k, s->n, s->ldb, dnnl_bf16);
     if (st == dnnl_success) st = describe(&md[2], s->m, s->n, s->ldc, dnnl_f32);
     if (st == dnnl_success) st = dnnl_matmul_desc_init(&matmul, &md[0], &md[1], NULL, &md[2]);
-    if (st == dnnl_success) st = dnnl_primitive_desc_create(pd, &matmul, NULL, engine, NULL);
+    if (st == dnnl_success) st = dnnl_primitive_attr_create(&attr);
+    if (st == dnnl_success)
+        st = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (st == dnnl_success) st = dnnl_primitive_desc_create(pd, &matmul, attr, engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
     return st;
 }
 
@@ -121,15 +129,20 @@ devo_status devo_bf16_gemm_create(devo_bf16_gemm **out, int threads)
     return DEVO_OK;
 }
 
+/* Frees what s holds (oneDNN's destroys accept NULL). */
+static void release_shape(shape *s)
+{
+    dnnl_primitive_destroy(s->primitive);
+    dnnl_memory_destroy(s->a);
+    dnnl_memory_destroy(s->b);
+    dnnl_memory_destroy(s->c);
+    dnnl_memory_destroy(s->scratchpad);
+}
+
 void devo_bf16_gemm_free(devo_bf16_gemm *g)
 {
     if (!g) return;
-    for (size_t i = 0; i < g->count; i++) {
-        dnnl_primitive_destroy(g->shapes[i].primitive);
-        dnnl_memory_destroy(g->shapes[i].a);
-        dnnl_memory_destroy(g->shapes[i].b);
-        dnnl_memory_destroy(g->shapes[i].c);
-    }
+    for (size_t i = 0; i < g->count; i++) release_shape(&g->shapes[i]);
     free(g->shapes);
     dnnl_stream_destroy(g->stream);
     free(g);
@@ -142,6 +155,10 @@ static dnnl_status_t make_shape(shape *s)
     dnnl_memory_desc_t md[3];
     dnnl_status_t st = describe_gemm(s, &pd, md);
     if (st == dnnl_success) st = dnnl_primitive_create(&s->primitive, pd);
+    const dnnl_memory_desc_t *scratch =
+        st == dnnl_success ? dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0) : NULL;
+    if (scratch && dnnl_memory_desc_get_size(scratch) > 0)
+        st = dnnl_memory_create(&s->scratchpad, scratch, engine, DNNL_MEMORY_ALLOCATE);
     dnnl_primitive_desc_destroy(pd);
     if (st == dnnl_success) st = dnnl_memory_create(&s->a, &md[0], engine, DNNL_MEMORY_NONE);
     if (st == dnnl_success) st = dnnl_memory_create(&s->b, &md[1], engine, DNNL_MEMORY_NONE);
@@ -170,13 +187,10 @@ static devo_status find_shape(devo_bf16_gemm *g, const shape *want, shape **foun
     shape *s = &g->shapes[g->count];
     *s = *want;
     s->primitive = NULL;
-    s->a = s->b = s->c = NULL;
+    s->a = s->b = s->c = s->scratchpad = NULL;
     dnnl_status_t st = make_shape(s);
     if (st != dnnl_success) {
-        dnnl_primitive_destroy(s->primitive);
-        dnnl_memory_destroy(s->a);
-        dnnl_memory_destroy(s->b);
-        dnnl_memory_destroy(s->c);
+        release_shape(s);
         return devo_fail(DEVO_ERR_BACKEND,
                          "cpu device: oneDNN cannot make a BF16 matmul of %zu x %zu x %zu "
                          "(status %d)", want->m, want->n, want->k, (int)st);
@@ -200,9 +214,12 @@ devo_status devo_bf16_gemm_run(devo_bf16_gemm *g, size_t m, size_t n, size_t k,
         st = dnnl_memory_set_data_handle(s->a, (void *)a);
         if (st == dnnl_success) st = dnnl_memory_set_data_handle(s->b, (void *)b);
         if (st == dnnl_success) st = dnnl_memory_set_data_handle(s->c, c);
-        dnnl_exec_arg_t args[3] = {
-            {DNNL_ARG_SRC, s->a}, {DNNL_ARG_WEIGHTS, s->b}, {DNNL_ARG_DST, s->c}};
-        if (st == dnnl_success) st = dnnl_primitive_execute(s->primitive, g->stream, 3, args);
+        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, s->a},
+                                   {DNNL_ARG_WEIGHTS, s->b},
+                                   {DNNL_ARG_DST, s->c},
+                                   {DNNL_ARG_SCRATCHPAD, s->scratchpad}};
+        int count = s->scratchpad ? 4 : 3;
+        if (st == dnnl_success) st = dnnl_primitive_execute(s->primitive, g->stream, count, args);
         if (st == dnnl_success) st = dnnl_stream_wait(g->stream);
         if (st != dnnl_success)
             status = devo_fail(DEVO_ERR_BACKEND, "cpu device: oneDNN's BF16 matmul of %zu x %zu "

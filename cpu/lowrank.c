@@ -110,7 +110,8 @@ devo_status devo_lowrank_create(devo_lowrank_eval **out, const devo_model *arch,
         ok = wk->buffers[0] && wk->buffers[1] && wk->gathered_x && wk->gathered_y && wk->bias;
         if (ok && bf16) ok = devo_bf16_gemm_create(&wk->gemm, 1) == DEVO_OK;
     }
-    if (ok && bf16) ok = (e->x16 = malloc(batch_size * arch->input_dim * sizeof(devo_bf16))) != NULL;
+    if (ok && bf16)
+        ok = (e->x16 = malloc(batch_size * arch->input_dim * sizeof(devo_bf16))) != NULL;
     if (!ok) {
         devo_lowrank_free(e);
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,

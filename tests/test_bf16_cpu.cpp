@@ -95,7 +95,8 @@ double reference_fitness(const devo_model *m, const float *w, const Samples &s)
     double loss = 0.0;
     std::vector<float> in, out;
     for (size_t r = 0; r < s.n; r++) {
-        in.assign(s.x.begin() + (long)(r * m->input_dim), s.x.begin() + (long)((r + 1) * m->input_dim));
+        const float *x = s.x.data() + r * m->input_dim;
+        in.assign(x, x + m->input_dim);
         for (size_t l = 0; l < m->layer_count; l++) {
             const devo_layer *layer = &m->layers[l];
             out.assign(layer->units, 0.0f);
