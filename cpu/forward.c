@@ -120,19 +120,12 @@ static void layer_gemm(devo_cpu_forward *f, size_t m, size_t n, size_t k, const 
     if (f->status == DEVO_OK) f->status = status;
 }
 
-/* BF16: a hidden layer's activated outputs h (rows, `columns` of each row of stride ld) as
- * the next GEMM's operand, at the same place in operand (rows, ld). */
-static void round_operand(const devo_cpu_forward *f, const float *h, size_t rows,
-                          size_t columns, size_t ld, devo_bf16 *operand)
-{
-    if (!f->bf16) return;
-    for (size_t r = 0; r < rows; r++) devo_bf16_round_n(h + r * ld, operand + r * ld, columns);
-}
-
 /* Adds bias (units) to each of `rows` rows of `units` values (row stride ld) and applies
- * act, except on the last layer, whose pre-activations are the result. */
+ * act, except on the last layer, whose pre-activations are the result. A hidden layer's row
+ * is also rounded into operand (same layout; BF16, else NULL), the next GEMM's input, while
+ * it is in cache. */
 static void bias_activate(float *h, size_t rows, size_t ld, const float *bias, size_t units,
-                          devo_activation act, int last)
+                          devo_activation act, int last, devo_bf16 *operand)
 {
     for (size_t r = 0; r < rows; r++) {
         float *row = h + r * ld;
@@ -142,6 +135,7 @@ static void bias_activate(float *h, size_t rows, size_t ld, const float *bias, s
             for (size_t j = 0; j < units; j++) row[j] = devo_activate(DEVO_ACT_RELU, row[j]);
         else
             devo_activate_row(act, row, units);
+        if (operand) devo_bf16_round_n(row, operand + r * ld, units);
     }
 }
 
@@ -170,10 +164,8 @@ static devo_logits_view forward_rest(devo_cpu_forward *f, const float *w, const 
                            in.base + p * in.individual_stride, in.row_stride,
                            weights + layer->kernel_offset, layer->units, out_p, layer->units);
             bias_activate(out_p, rows, layer->units, weights + layer->bias_offset, layer->units,
-                          layer->act, last);
-            if (!last)
-                round_operand(f, out_p, rows, layer->units, layer->units,
-                              f->operands[l % 2] + p * rows * layer->units);
+                          layer->act, last,
+                          f->bf16 ? f->operands[l % 2] + p * rows * layer->units : NULL);
         }
         in.base = out;
         in.individual_stride = rows * layer->units;
@@ -200,17 +192,16 @@ static devo_logits_view forward_block(devo_cpu_forward *f, const float *w, const
     // all (rows, slots * units) = x (rows, inputs) x packed (inputs, slots * units)
     layer_gemm(f, rows, width, first->inputs, x, first->inputs, packed, width, all, width);
     int last = f->arch->layer_count == 1;
+    devo_bf16 *operand = f->bf16 ? f->operands[0] + slot * units : NULL;
     if (last || first->act != DEVO_ACT_SOFTMAX) { // elementwise: all individuals' rows at once
         for (size_t p = 0; p < count; p++) // bias (count * units): the biases side by side
             memcpy(f->bias + p * units, w + p * D + first->bias_offset, units * sizeof(float));
-        bias_activate(out, rows, width, f->bias, count * units, first->act, last);
+        bias_activate(out, rows, width, f->bias, count * units, first->act, last, operand);
     } else {
         for (size_t p = 0; p < count; p++)
             bias_activate(out + p * units, rows, width, w + p * D + first->bias_offset, units,
-                          first->act, last);
+                          first->act, last, operand ? operand + p * units : NULL);
     }
-    devo_bf16 *operand = f->bf16 ? f->operands[0] + slot * units : NULL;
-    if (!last) round_operand(f, out, rows, count * units, width, operand);
     devo_logits_view view = {out, units, width};
     return forward_rest(f, w, w16, count, view, operand, rows);
 }
@@ -246,7 +237,7 @@ devo_logits_view devo_cpu_forward_own(devo_cpu_forward *f, const float *w, size_
                     weights + first->kernel_offset, (int)first->units, 0.0f, out_p,
                     (int)first->units);
         bias_activate(out_p, rows, first->units, weights + first->bias_offset, first->units,
-                      first->act, last);
+                      first->act, last, NULL);
     }
     devo_logits_view view = {out, rows * first->units, first->units};
     return forward_rest(f, w, NULL, count, view, NULL, rows);
