@@ -9,7 +9,8 @@
  * (es_noise.c), and the CPU's hardware ceiling. In BF16 (gemm_bf16.h) every row held has a
  * twin rounded to BF16, written where the row is made (variation, loading, an ES's
  * directions), and the bound samples a rounded copy: the GEMMs read those, the biases and
- * everything after the GEMMs the FP32 masters. devo_evolver_forward stays FP32.
+ * everything after the GEMMs the FP32 masters. devo_evolver_forward is BF16 too, but for
+ * a low-rank ES (its own-input forward stays FP32).
  */
 #include <cblas.h>
 #include <stdlib.h>
@@ -356,8 +357,8 @@ static devo_status cpu_forward(void *ctx, const float *x, size_t rows, float *y)
         return devo_fail(DEVO_ERR_UNSUPPORTED, "cpu device: this process holds only its share "
                                                "of the population");
     if (!low_rank(b))
-        return devo_cpu_forward_split_run(&b->own, b->cfg.arch, b->population, b->P, x, rows,
-                                          y, b->cfg.threads);
+        return devo_cpu_forward_split_run(&b->own, b->cfg.arch, b->population,
+                                          b->population16, b->P, x, rows, y, b->cfg.threads);
     devo_lowrank_population pop = es_population(b);
     return devo_lowrank_forward_kept(&b->own_lowrank, &b->own_rows, b->cfg.arch, &pop, b->P, x,
                                      rows, y, b->cfg.threads);

@@ -221,26 +221,42 @@ devo_logits_view devo_cpu_forward_block_bf16(devo_cpu_forward *f, const float *w
     return forward_block(f, w, w16, slot, count, slots, packed16, x16, rows);
 }
 
-devo_logits_view devo_cpu_forward_own(devo_cpu_forward *f, const float *w, size_t count,
-                                      const float *x, size_t rows)
+/* devo_cpu_forward_own's work: FP32 (w16 NULL; x float) or BF16 (x devo_bf16). */
+static devo_logits_view forward_own(devo_cpu_forward *f, const float *w, const devo_bf16 *w16,
+                                    size_t count, const void *x, size_t rows)
 {
     const devo_layer *first = &f->arch->layers[0];
-    size_t D = f->arch->param_count;
+    size_t D = f->arch->param_count, in = rows * first->inputs, units = first->units;
     float *out = f->buffers[0];
     int last = f->arch->layer_count == 1;
     for (size_t p = 0; p < count; p++) {
         // out_p (rows, units) = x_p (rows, inputs) x kernel_p (inputs, units)
         const float *weights = w + p * D;
-        float *out_p = out + p * rows * first->units;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)first->units,
-                    (int)first->inputs, 1.0f, x + p * rows * first->inputs, (int)first->inputs,
-                    weights + first->kernel_offset, (int)first->units, 0.0f, out_p,
-                    (int)first->units);
-        bias_activate(out_p, rows, first->units, weights + first->bias_offset, first->units,
-                      first->act, last, NULL);
+        float *out_p = out + p * rows * units;
+        if (f->bf16)
+            layer_gemm(f, rows, units, first->inputs, (const devo_bf16 *)x + p * in,
+                       first->inputs, w16 + p * D + first->kernel_offset, units, out_p, units);
+        else
+            layer_gemm(f, rows, units, first->inputs, (const float *)x + p * in, first->inputs,
+                       weights + first->kernel_offset, units, out_p, units);
+        bias_activate(out_p, rows, units, weights + first->bias_offset, units, first->act, last,
+                      f->bf16 ? f->operands[0] + p * rows * units : NULL);
     }
-    devo_logits_view view = {out, rows * first->units, first->units};
-    return forward_rest(f, w, NULL, count, view, NULL, rows);
+    devo_logits_view view = {out, rows * units, units};
+    return forward_rest(f, w, w16, count, view, f->operands[0], rows);
+}
+
+devo_logits_view devo_cpu_forward_own(devo_cpu_forward *f, const float *w, size_t count,
+                                      const float *x, size_t rows)
+{
+    return forward_own(f, w, NULL, count, x, rows);
+}
+
+devo_logits_view devo_cpu_forward_own_bf16(devo_cpu_forward *f, const float *w,
+                                           const devo_bf16 *w16, size_t count,
+                                           const devo_bf16 *x16, size_t rows)
+{
+    return forward_own(f, w, w16, count, x16, rows);
 }
 
 void devo_cpu_write_outputs(const devo_model *arch, devo_logits_view view, size_t p, size_t rows,

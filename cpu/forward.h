@@ -92,6 +92,12 @@ devo_logits_view devo_cpu_forward_block_bf16(devo_cpu_forward *f, const float *w
 devo_logits_view devo_cpu_forward_own(devo_cpu_forward *f, const float *w, size_t count,
                                       const float *x, size_t rows);
 
+/* devo_cpu_forward_own in BF16 (f made so by devo_cpu_forward_use_bf16): w16 and x16 are w
+ * and x rounded to BF16; biases come from w. f->status says whether every GEMM ran. */
+devo_logits_view devo_cpu_forward_own_bf16(devo_cpu_forward *f, const float *w,
+                                           const devo_bf16 *w16, size_t count,
+                                           const devo_bf16 *x16, size_t rows);
+
 /* Writes individual p's activated outputs for `rows` samples of the view to y (rows, outputs). */
 void devo_cpu_write_outputs(const devo_model *arch, devo_logits_view view, size_t p, size_t rows,
                             float *y);

@@ -88,30 +88,35 @@ float reference_bf16(float v)
     return (float)(std::nearbyint((double)v * scale) / scale);
 }
 
-// Minus the mean loss of individual w (D) with every GEMM operand rounded to BF16 and summed
-// in double; biases, activations and the loss in FP32 as the device computes them.
+// The last layer's pre-activations of individual w (D) on sample x (inputs), every GEMM operand
+// rounded to BF16 and summed in double; biases and activations in FP32 as the device's.
+std::vector<float> reference_logits(const devo_model *m, const float *w, const float *x)
+{
+    std::vector<float> in(x, x + m->input_dim), out;
+    for (size_t l = 0; l < m->layer_count; l++) {
+        const devo_layer *layer = &m->layers[l];
+        out.assign(layer->units, 0.0f);
+        for (size_t j = 0; j < layer->units; j++) {
+            double sum = 0.0;
+            for (size_t i = 0; i < layer->inputs; i++)
+                sum += (double)reference_bf16(in[i]) *
+                       (double)reference_bf16(w[layer->kernel_offset + i * layer->units + j]);
+            out[j] = (float)sum + w[layer->bias_offset + j];
+        }
+        if (l + 1 < m->layer_count) devo_activate_row(layer->act, out.data(), layer->units);
+        in.swap(out);
+    }
+    return in;
+}
+
+// Minus the mean loss of individual w (D) on the reference's logits.
 double reference_fitness(const devo_model *m, const float *w, const Samples &s)
 {
+    const devo_layer *last = &m->layers[m->layer_count - 1];
     double loss = 0.0;
-    std::vector<float> in, out;
     for (size_t r = 0; r < s.n; r++) {
-        const float *x = s.x.data() + r * m->input_dim;
-        in.assign(x, x + m->input_dim);
-        for (size_t l = 0; l < m->layer_count; l++) {
-            const devo_layer *layer = &m->layers[l];
-            out.assign(layer->units, 0.0f);
-            for (size_t j = 0; j < layer->units; j++) {
-                double sum = 0.0;
-                for (size_t i = 0; i < layer->inputs; i++)
-                    sum += (double)reference_bf16(in[i]) *
-                           (double)reference_bf16(w[layer->kernel_offset + i * layer->units + j]);
-                out[j] = (float)sum + w[layer->bias_offset + j];
-            }
-            if (l + 1 < m->layer_count) devo_activate_row(layer->act, out.data(), layer->units);
-            in.swap(out);
-        }
-        const devo_layer *last = &m->layers[m->layer_count - 1];
-        loss += devo_sample_loss(last->act, devo_model_loss(m), in.data(), last->units, &s.y[r]);
+        std::vector<float> z = reference_logits(m, w, s.x.data() + r * m->input_dim);
+        loss += devo_sample_loss(last->act, devo_model_loss(m), z.data(), last->units, &s.y[r]);
     }
     return -loss / (double)s.n;
 }
@@ -190,6 +195,43 @@ TEST(Bf16Cpu, EvaluationIsWithinTheBoundOfTheBf16OperandReference)
         }
         devo_model_free(m);
     }
+}
+
+TEST(Bf16Cpu, ForwardOnOwnInputsIsWithinTheBoundOfTheReference)
+{
+    // devo_evolver_forward's device entry: every individual on its own rows, in BF16.
+    SKIP_WITHOUT_BF16();
+    const size_t P = 5, rows = 40;
+    devo_model *m = network(100, 30);
+    Samples s = samples(m, P * rows); // individual p's rows: p * rows ..
+    const devo_layer *last = &m->layers[m->layer_count - 1];
+    const devo_device_i *be = devo_device_cpu();
+    for (devo_precision precision : {DEVO_PRECISION_BF16, DEVO_PRECISION_FP32}) {
+        devo_device_config c = config(m, P, 1, precision, 2);
+        void *ctx = nullptr;
+        ASSERT_EQ(be->create(&ctx, &c), DEVO_OK) << devo_last_error();
+        ASSERT_EQ(be->init_population(ctx, m->weights), DEVO_OK);
+        std::vector<float> y(P * rows * last->units, NAN);
+        ASSERT_EQ(be->forward(ctx, s.x.data(), rows, y.data()), DEVO_OK) << devo_last_error();
+        const float *population = nullptr;
+        ASSERT_EQ(be->view(ctx, &population), DEVO_OK);
+        double worst = 0.0;
+        for (size_t p = 0; p < P; p++)
+            for (size_t r = 0; r < rows; r++) {
+                std::vector<float> z = reference_logits(
+                    m, population + p * m->param_count, s.x.data() + (p * rows + r) * m->input_dim);
+                devo_activate_row(last->act, z.data(), last->units);
+                for (size_t j = 0; j < last->units; j++)
+                    worst = std::max(worst, (double)std::fabs(y[(p * rows + r) * last->units + j] -
+                                                              z[j]));
+            }
+        if (precision == DEVO_PRECISION_BF16)
+            EXPECT_LE(worst, 1e-5);
+        else // FP32's outputs are off the BF16 reference: the test sees the rounding
+            EXPECT_GT(worst, 1e-5);
+        be->destroy(ctx);
+    }
+    devo_model_free(m);
 }
 
 // Fitness of every slot after `generations` GA generations on `threads` threads, evaluating
