@@ -200,7 +200,7 @@ static int parse_bench(int argc, char **argv, bench_args *a)
          "network, repeatable: 784-256-10 or 256:relu,10:softmax (784-30-10 784-256-10 "
          "784-256-128-10)"},
         {"backend", CLI_STRING, &a->backends, "cpu,cuda (cuda rows where a device is present)"},
-        {"precision", CLI_STRING, &a->precisions, "fp32,tf32,bf16 (fp32; CUDA has all three)"},
+        {"precision", CLI_STRING, &a->precisions, "fp32,tf32,bf16 (fp32; CUDA has all three, the CPU fp32 and bf16)"},
         {"data", CLI_STRING, &a->data, "IDX dataset directory (installed Fashion-MNIST)"},
         {"samples", CLI_SIZE, &a->samples, "use the first N training samples (0 = all)"},
         {"generations", CLI_SIZE, &a->generations, "timed generations per row (5)"},
@@ -392,7 +392,7 @@ static int bench_backend(const bench_args *a, const sweep *s, const devo_device_
         int cpu = strcmp(backend->name, "cpu") == 0; // the CPU line names its GEMM kernels
         printf("%s ceiling: %s %zu^3 %.1f GFLOP/s, copy %.2f GB/s (read + write)%s%s\n",
                backend->name, gemm, side, top.gemm_flops / 1e9, top.copy_bytes_per_second / 1e9,
-               cpu ? ", " : "", cpu ? devo_blas_kernels() : "");
+               cpu ? ", " : "", cpu ? devo_cpu_gemm_kernels(ceiling_precision) : "");
         print_header(stdout);
         for (size_t li = 0; li < a->layers.count; li++) {
             char network[128], spec[512];

@@ -6,8 +6,10 @@ mutation std 0.01. evosax runs SimpleGA on JAX on the CPU in two ways, both comp
 timing: "scan", every generation of a run in one jitted lax.scan (JAX's best case), and
 "loop", a Python loop of jitted ask / fitness / tell with each minibatch drawn by NumPy (as
 evosax's examples are written). devo runs `devo evolve` on its CPU backend and reports the
-seconds of its run. The three alternate for each population size; the table gives medians
-of generations per second and devo's ratio to each.
+seconds of its run, in FP32 and, where the CPU has BF16 instructions, in BF16 ("devo-BF16":
+GEMM operands rounded to BF16, FP32 accumulation, against evosax's FP32, which the table
+says). They alternate for each population size; the table gives medians of generations per
+second and devo's ratios to each.
 """
 import argparse
 import re
@@ -88,12 +90,16 @@ def evosax_runners(x, y, population, generations):
             "loop": lambda: timed(lambda: loop(generations))}
 
 
-def devo_seconds(devo, data, population, generations):
+def devo_run(devo, data, population, generations, precision):
     command = [devo, "evolve", "--data", data, "--population", str(population),
                "--top-k", str(max(1, population // 8)), "--fitness-samples", "1024",
                "--generations", str(generations), "--mutation-std", "0.01", "--seed", "1",
-               "--verbose", "0", "--backend", "cpu"]
-    done = subprocess.run(command, capture_output=True, text=True)
+               "--verbose", "0", "--backend", "cpu", "--precision", precision]
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+def devo_seconds(devo, data, population, generations, precision="fp32"):
+    done = devo_run(devo, data, population, generations, precision)
     if done.returncode != 0:
         sys.exit(f"compare: devo failed: {done.stderr.strip()}")
     return float(re.search(r"^time\s+([0-9.]+) s", done.stdout, re.M).group(1))
@@ -114,6 +120,9 @@ def main():
     print(f"compare: 784-30-10 on {len(x)} Fashion-MNIST images, a fresh 1,024 a generation; "
           f"evosax {version('evosax')} SimpleGA on JAX {jax.__version__} ({jax.devices()[0]}) "
           f"vs devo CPU; {args.repeats} alternating runs each, medians", flush=True)
+    bf16 = devo_run(args.devo, args.data, 8, 1, "bf16")
+    if bf16.returncode != 0:
+        print(f"compare: no devo-BF16 rows: {bf16.stderr.strip()}", flush=True)
     rows = []
     for population in (int(p) for p in args.populations.split(",")):
         # Generations per run: about `seconds` of devo, judged from one short run.
@@ -121,19 +130,30 @@ def main():
         generations = max(5, int(args.seconds / max(probe, 1e-3)))
         runners = evosax_runners(x, y, population, generations)
         rates = {"scan": [], "loop": [], "devo": []}
+        if bf16.returncode == 0:
+            rates["devo-BF16"] = []
         for _ in range(args.repeats):
             for name, runner in runners.items():
                 rates[name].append(generations / runner())
-            rates["devo"].append(generations / devo_seconds(args.devo, args.data, population,
-                                                            generations))
-        rows.append((population, generations, *(statistics.median(rates[n]) for n in rates)))
+            for name in ("devo", "devo-BF16"):
+                if name in rates:
+                    precision = "bf16" if name == "devo-BF16" else "fp32"
+                    rates[name].append(generations / devo_seconds(
+                        args.devo, args.data, population, generations, precision))
+        for name in ("devo", "devo-BF16"):
+            if name in rates:
+                rows.append((name, population, generations, statistics.median(rates["scan"]),
+                             statistics.median(rates["loop"]), statistics.median(rates[name])))
         print(f"  P = {population}: " + ", ".join(
             f"{n} {['%.2f' % r for r in rates[n]]}" for n in rates) + " gen/s", flush=True)
-    print(f"{'P':>6} {'gens':>5} {'evosax scan':>12} {'evosax loop':>12} {'devo':>8} "
+    print(f"{'devo':>9} {'P':>6} {'gens':>5} {'evosax scan':>12} {'evosax loop':>12} {'devo':>8} "
           f"{'devo/scan':>10} {'devo/loop':>10}   (generations/s)")
-    for population, generations, scan, loop, devo in rows:
-        print(f"{population:6d} {generations:5d} {scan:12.2f} {loop:12.2f} {devo:8.2f} "
+    for name, population, generations, scan, loop, devo in rows:
+        print(f"{name:>9} {population:6d} {generations:5d} {scan:12.2f} {loop:12.2f} {devo:8.2f} "
               f"{devo / scan:9.2f}x {devo / loop:9.2f}x")
+    if any(row[0] == "devo-BF16" for row in rows):
+        print("devo-BF16 rows: devo in BF16 (GEMM operands rounded to BF16, FP32 accumulation) "
+              "against evosax in FP32; not the same arithmetic.")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # devo side by side with evosax's SimpleGA (JAX on the CPU) on ./run.sh's workload:
 # 784-30-10, a fresh 1,024-image Fashion-MNIST minibatch per generation, population 128 and
-# 1,024, alternating runs, a table of generations per second and their ratio.
+# 1,024, alternating runs, a table of generations per second and their ratio; devo-BF16 rows
+# (devo in BF16 against evosax in FP32, said so under the table) where the CPU has BF16.
 # Usage: bench/compare_peers.sh [--populations 128,1024] [--seconds 8] [--repeats 3]
 # Creates .venv-peers with jax[cpu] and evosax from PyPI; if they cannot be installed it says
 # so and exits 0.

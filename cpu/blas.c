@@ -7,6 +7,7 @@
  * let devo run that choice again with the core type it wants.
  */
 #include "blas.h"
+#include "gemm_bf16.h"
 
 #include <cblas.h>
 #include <pthread.h>
@@ -91,4 +92,9 @@ const char *devo_blas_kernels(void)
 {
     devo_blas_select();
     return kernels;
+}
+
+const char *devo_cpu_gemm_kernels(devo_precision precision)
+{
+    return precision == DEVO_PRECISION_BF16 ? devo_bf16_kernels() : devo_blas_kernels();
 }

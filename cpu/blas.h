@@ -9,6 +9,7 @@
 #ifndef DEVO_BLAS_CPU_H
 #define DEVO_BLAS_CPU_H
 
+#include "devo.h"
 #include "isa.h"
 
 /* The OpenBLAS core type to force when OpenBLAS reports core `reported` on a processor
@@ -30,5 +31,9 @@ int devo_blas_threads(int threads);
 
 /* The kernels the CPU GEMMs run, e.g. "OpenBLAS 0.3.21 SkylakeX". */
 const char *devo_blas_kernels(void);
+
+/* The kernels the CPU device's GEMMs run in `precision`: devo_blas_kernels(), or in BF16
+ * gemm_bf16.h's devo_bf16_kernels() (e.g. "oneDNN 2.6.3 brg:avx512_core_bf16"). */
+const char *devo_cpu_gemm_kernels(devo_precision precision);
 
 #endif /* DEVO_BLAS_CPU_H */

@@ -6,7 +6,11 @@
  * its factors (es_noise.h), never materialised but where a caller asks.
  * Evaluation by evaluate.c (OpenBLAS sgemm) or lowrank.c, host ranking,
  * the reference variation (variation.c), the ES directions and sums
- * (es_noise.c), and the CPU's hardware ceiling.
+ * (es_noise.c), and the CPU's hardware ceiling. In BF16 (gemm_bf16.h) every row held has a
+ * twin rounded to BF16, written where the row is made (variation, loading, an ES's
+ * directions), and the bound samples a rounded copy: the GEMMs read those, the biases and
+ * everything after the GEMMs the FP32 masters. devo_evolver_forward is BF16 too, but for
+ * a low-rank ES (its own-input forward stays FP32).
  */
 #include <cblas.h>
 #include <stdlib.h>
@@ -20,6 +24,7 @@
 #include "device_predict.h"
 #include "evaluate.h"
 #include "forward_split.h"
+#include "gemm_bf16.h"
 #include "lowrank.h"
 #include "parallel.h"
 #include "selection.h"
@@ -40,6 +45,9 @@ typedef struct cpu_device {
     size_t *scratch;      /* (P): ranking scratch */
     const float *x, *y;   /* bound data: (n, inputs), (n, target width); borrowed */
     size_t n;
+    /* BF16 only (else NULL): population, next and received rounded (same layouts), the bound
+     * samples x (n, inputs) and an ES's centre (D). */
+    devo_bf16 *population16, *next16, *received16, *x16, *center16;
     /* Evaluation: the population's P slots (the GA, a full-rank ES), or a low-rank ES's centre
      * alone (1 slot, its GEMM shape slot 0's), and a low-rank ES's population. */
     devo_cpu_evaluator *evaluator;
@@ -57,23 +65,43 @@ typedef struct cpu_device {
 static int es(const cpu_device *b) { return b->cfg.directions > 0; }
 static int low_rank(const cpu_device *b) { return es(b) && b->cfg.rank > 0; }
 static int whole(const cpu_device *b) { return b->rows == b->P && !low_rank(b); }
+static int bf16(const cpu_device *b) { return b->cfg.precision == DEVO_PRECISION_BF16; }
+
+/* Slot `slot`'s row index in the rows held, or SIZE_MAX when this device does not hold it. */
+static size_t row_index(const cpu_device *b, size_t slot)
+{
+    if (slot < b->k) return slot;
+    size_t first = b->cfg.first_slot;
+    if (slot >= first && slot - first < b->cfg.slot_count) return b->k + slot - first;
+    return SIZE_MAX;
+}
 
 /* Slot `slot`'s row in buffer (rows, D), or NULL when this device does not hold it. */
 static float *row_of(const cpu_device *b, float *buffer, size_t slot)
 {
-    if (slot < b->k) return buffer + slot * b->D;
-    size_t first = b->cfg.first_slot;
-    if (slot >= first && slot - first < b->cfg.slot_count)
-        return buffer + (b->k + slot - first) * b->D;
-    return NULL;
+    size_t i = row_index(b, slot);
+    return i == SIZE_MAX ? NULL : buffer + i * b->D;
 }
 
-/* Slot `slot`'s individual in the population: held, or received from its holder; or NULL. */
-static const float *individual(const cpu_device *b, size_t slot)
+/* Its BF16 twin in buffer16 (rows, D); NULL in FP32 or when not held. */
+static devo_bf16 *row16_of(const cpu_device *b, devo_bf16 *buffer16, size_t slot)
 {
-    const float *row = row_of(b, b->population, slot);
+    size_t i = row_index(b, slot);
+    return i == SIZE_MAX || !buffer16 ? NULL : buffer16 + i * b->D;
+}
+
+/* Slot `slot`'s individual in the population: held, or received from its holder; or NULL.
+ * *row16 (unless row16 is NULL): its BF16 twin, NULL in FP32. */
+static float *individual(const cpu_device *b, size_t slot, devo_bf16 **row16)
+{
+    float *row = row_of(b, b->population, slot);
+    devo_bf16 *twin = row16_of(b, b->population16, slot);
     for (size_t i = 0; !row && i < b->received_count; i++)
-        if (b->received_slot[i] == slot) row = b->received + i * b->D;
+        if (b->received_slot[i] == slot) {
+            row = b->received + i * b->D;
+            twin = b->received16 ? b->received16 + i * b->D : NULL;
+        }
+    if (row16) *row16 = twin;
     return row;
 }
 
@@ -92,6 +120,11 @@ static void cpu_destroy(void *ctx)
     free(b->received);
     free(b->received_slot);
     free(b->scratch);
+    free(b->population16);
+    free(b->next16);
+    free(b->received16);
+    free(b->x16);
+    free(b->center16);
     devo_cpu_evaluator_free(b->evaluator);
     devo_lowrank_free(b->lowrank);
     devo_es_noise_release(&b->noise);
@@ -119,8 +152,19 @@ static devo_status allocate(cpu_device *b)
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
                          "cpu device: cannot allocate %d x %zu x %zu population weights",
                          es(b) ? 1 : 2, b->rows, D);
+    if (bf16(b)) {
+        if (!low_rank(b)) b->population16 = malloc(b->rows * D * sizeof(devo_bf16));
+        if (!es(b)) b->next16 = malloc(b->rows * D * sizeof(devo_bf16));
+        if (R) b->received16 = malloc(R * D * sizeof(devo_bf16));
+        if (es(b)) b->center16 = malloc(D * sizeof(devo_bf16));
+        if ((!low_rank(b) && !b->population16) || (!es(b) && !b->next16) ||
+            (R && !b->received16) || (es(b) && !b->center16))
+            return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
+                             "cpu device: cannot allocate the BF16 copies of %zu x %zu weights",
+                             b->rows, D);
+    }
     DEVO_TRY(devo_cpu_evaluator_create(&b->evaluator, cfg->arch, low_rank(b) ? 1 : P,
-                                       cfg->batch_size, cfg->threads));
+                                       cfg->batch_size, cfg->threads, cfg->precision));
     if (!es(b)) return DEVO_OK;
     b->center = malloc(D * sizeof(float));
     b->sigma = malloc(D * sizeof(float));
@@ -132,16 +176,17 @@ static devo_status allocate(cpu_device *b)
                                 cfg->rank, cfg->threads));
     if (!low_rank(b)) b->noise.first = cfg->first_direction;
     if (low_rank(b))
-        DEVO_TRY(devo_lowrank_create(&b->lowrank, cfg->arch, P, cfg->batch_size, cfg->threads));
+        DEVO_TRY(devo_lowrank_create(&b->lowrank, cfg->arch, P, cfg->batch_size, cfg->threads,
+                                     cfg->precision));
     return DEVO_OK;
 }
 
 static devo_status cpu_create(void **ctx, const devo_device_config *cfg)
 {
-    if (cfg->precision != DEVO_PRECISION_FP32)
+    if (cfg->precision == DEVO_PRECISION_TF32)
         return devo_fail(DEVO_ERR_UNSUPPORTED,
-                         "cpu device: only DEVO_PRECISION_FP32 is supported (asked for %s)",
-                         cfg->precision == DEVO_PRECISION_TF32 ? "TF32" : "BF16");
+                         "cpu device: no TF32 on the CPU (DEVO_PRECISION_FP32 or _BF16)");
+    if (cfg->precision == DEVO_PRECISION_BF16) DEVO_TRY(devo_bf16_available());
     size_t P = cfg->population, D = cfg->arch->param_count;
     if (P > SIZE_MAX / sizeof(float) / D)
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
@@ -172,6 +217,13 @@ static devo_status cpu_bind_data(void *ctx, const float *x, const float *y, size
     b->x = x;
     b->y = y;
     b->n = n;
+    if (!bf16(b)) return DEVO_OK;
+    size_t count = n * b->cfg.arch->input_dim;
+    free(b->x16);
+    if (!(b->x16 = malloc(count * sizeof(devo_bf16))))
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu device: cannot allocate %zu BF16 inputs",
+                         count);
+    devo_bf16_round_n(x, b->x16, count);
     return DEVO_OK;
 }
 
@@ -183,9 +235,10 @@ static devo_status cpu_init_population(void *ctx, const float *w0)
     if (es(b)) return devo_fail(DEVO_ERR_INTERNAL, "cpu device: an ES population is perturbed");
     // The elites' slots, then this device's share (one range when it holds them all).
     const devo_device_config *c = &b->cfg;
-    devo_cpu_init_slots(b->population, 0, b->k, b->D, w0, c->init_std, c->seed);
-    devo_cpu_init_slots(row_of(b, b->population, c->first_slot), c->first_slot, c->slot_count,
-                        b->D, w0, c->init_std, c->seed);
+    devo_cpu_init_slots(b->population, b->population16, 0, b->k, b->D, w0, c->init_std, c->seed);
+    devo_cpu_init_slots(row_of(b, b->population, c->first_slot),
+                        row16_of(b, b->population16, c->first_slot), c->first_slot,
+                        c->slot_count, b->D, w0, c->init_std, c->seed);
     return DEVO_OK;
 }
 
@@ -197,13 +250,17 @@ static devo_status cpu_load_rows(void *ctx, const float *rows, size_t first, siz
                          "cpu device: a low-rank population is drawn, never loaded");
     for (size_t i = 0; i < count; i++) {
         size_t slot = first + i;
-        float *row = (float *)individual(b, slot);
+        devo_bf16 *row16;
+        float *row = individual(b, slot, &row16);
         if (!row && b->received_count < b->cfg.received_rows) { // an elite from its holder
             b->received_slot[b->received_count] = slot;
-            row = b->received + b->received_count++ * b->D;
+            row = b->received + b->received_count * b->D;
+            row16 = b->received16 ? b->received16 + b->received_count * b->D : NULL;
+            b->received_count++;
         }
         if (!row) return not_held("cannot load", slot);
         memcpy(row, rows + i * b->D, b->D * sizeof(float));
+        if (row16) devo_bf16_round_n(row, row16, b->D);
     }
     return DEVO_OK;
 }
@@ -229,7 +286,7 @@ static devo_status cpu_copy_row(void *ctx, size_t index, float *dst)
         es_row(b, index, dst);
         return DEVO_OK;
     }
-    const float *row = individual(b, index);
+    const float *row = individual(b, index, NULL);
     if (!row) return not_held("cannot copy", index);
     memcpy(dst, row, b->D * sizeof(float));
     return DEVO_OK;
@@ -276,8 +333,9 @@ static devo_status cpu_evaluate(void *ctx, const size_t *rows, size_t row_count,
     const float *w = row_of(b, b->population, first);
     if (!w || row_of(b, b->population, first + count - 1) != w + (count - 1) * b->D)
         return not_held("cannot evaluate past", first);
+    devo_cpu_bf16_rows rounded = {row16_of(b, b->population16, first), b->x16};
     return devo_cpu_evaluate(b->evaluator, w, first, count, b->x, b->y, rows, samples,
-                             b->cfg.fitness, fitness + first);
+                             b->cfg.fitness, fitness + first, bf16(b) ? &rounded : NULL);
 }
 
 static devo_status cpu_evaluate_center(void *ctx, const size_t *rows, size_t row_count,
@@ -286,8 +344,10 @@ static devo_status cpu_evaluate_center(void *ctx, const size_t *rows, size_t row
     cpu_device *b = ctx;
     if (!b->perturbed)
         return devo_fail(DEVO_ERR_INTERNAL, "cpu device: no centre has been perturbed around");
+    devo_cpu_bf16_rows rounded = {b->center16, b->x16};
     return devo_cpu_evaluate(b->evaluator, b->center, 0, 1, b->x, b->y, rows,
-                             rows ? row_count : b->n, b->cfg.fitness, fitness);
+                             rows ? row_count : b->n, b->cfg.fitness, fitness,
+                             bf16(b) ? &rounded : NULL);
 }
 
 static devo_status cpu_rank(void *ctx, const double *fitness, size_t *order)
@@ -303,8 +363,8 @@ static devo_status cpu_forward(void *ctx, const float *x, size_t rows, float *y)
     if (!low_rank(b) && !whole(b))
         return share_only();
     if (!low_rank(b))
-        return devo_cpu_forward_split_run(&b->own, b->cfg.arch, b->population, b->P, x, rows,
-                                          y, b->cfg.threads);
+        return devo_cpu_forward_split_run(&b->own, b->cfg.arch, b->population,
+                                          b->population16, b->P, x, rows, y, b->cfg.threads);
     devo_lowrank_population pop = es_population(b);
     return devo_lowrank_forward_kept(&b->own_lowrank, &b->own_rows, b->cfg.arch, &pop, b->P, x,
                                      rows, y, b->cfg.threads);
@@ -318,7 +378,17 @@ static devo_status cpu_predict(void *ctx, const float *x, size_t n, float *y)
         return devo_predict_by_forward(cpu_forward, ctx, b->P, arch->input_dim,
                                        devo_model_output_dim(arch), b->cfg.batch_size, x, n, y);
     if (!whole(b)) return share_only();
-    return devo_cpu_predict(b->evaluator, b->population, b->P, x, n, y);
+    if (!bf16(b)) return devo_cpu_predict(b->evaluator, b->population, b->P, x, n, y, NULL);
+    // BF16: the inputs rounded as bind_data rounds the training data
+    devo_bf16 *x16 = malloc(n * arch->input_dim * sizeof(devo_bf16));
+    if (!x16)
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu device: cannot round %zu inputs to BF16",
+                         n);
+    devo_bf16_round_n(x, x16, n * arch->input_dim);
+    devo_cpu_bf16_rows rounded = {b->population16, x16};
+    devo_status status = devo_cpu_predict(b->evaluator, b->population, b->P, x, n, y, &rounded);
+    free(x16);
+    return status;
 }
 
 /* -------------------------------------------------------------------------- variation */
@@ -339,9 +409,10 @@ static void make_children(void *ctx, size_t part, size_t begin, size_t end)
     size_t k = b->cfg.top_k, D = b->D;
     for (size_t c = job->first_child + begin; c < job->first_child + end; c++) {
         const uint32_t *pair = job->pairs + 2 * c;
-        devo_cpu_make_child(row_of(b, b->next, k + c), b->next + pair[0] * D,
-                            b->next + pair[1] * D, D, b->cfg.seed, job->generation,
-                            (uint32_t)(k + c), b->cfg.mutation_threshold, b->cfg.mutation_std);
+        devo_cpu_make_child_bf16(row_of(b, b->next, k + c), row16_of(b, b->next16, k + c),
+                                 b->next + pair[0] * D, b->next + pair[1] * D, D, b->cfg.seed,
+                                 job->generation, (uint32_t)(k + c), b->cfg.mutation_threshold,
+                                 b->cfg.mutation_std);
     }
 }
 
@@ -354,9 +425,11 @@ static devo_status cpu_vary(void *ctx, const size_t *order, const uint32_t *pair
     // Elites first (children are made from their new slots), then the children of slots
     // [first, first + count) in parallel: each child's draws depend on its slot only.
     for (size_t r = 0; r < k; r++) {
-        const float *elite = individual(b, order[r]);
+        devo_bf16 *elite16;
+        const float *elite = individual(b, order[r], &elite16);
         if (!elite) return not_held("no elite in", order[r]);
         memcpy(b->next + r * D, elite, D * sizeof(float));
+        if (elite16) memcpy(b->next16 + r * D, elite16, D * sizeof(devo_bf16));
     }
     b->received_count = 0;
     size_t begin = first > k ? first : k, end = first + count;
@@ -369,6 +442,9 @@ static devo_status cpu_vary(void *ctx, const size_t *order, const uint32_t *pair
     float *swap = b->population;
     b->population = b->next;
     b->next = swap;
+    devo_bf16 *swap16 = b->population16;
+    b->population16 = b->next16;
+    b->next16 = swap16;
     return DEVO_OK;
 }
 
@@ -381,10 +457,14 @@ static devo_status cpu_perturb(void *ctx, const float *center, const float *sigm
     memcpy(b->sigma, sigma, b->D * sizeof(float));
     b->perturbed = 1;
     b->population_ready = 0;
+    if (b->center16) devo_bf16_round_n(center, b->center16, b->D);
     DEVO_TRY(devo_es_noise_draw(&b->noise, b->cfg.seed, generation));
     if (!low_rank(b)) // the rows of the slots held (an ES keeps no elites)
-        for (size_t i = 0; i < b->cfg.slot_count; i++)
+        for (size_t i = 0; i < b->cfg.slot_count; i++) {
             es_row(b, b->cfg.first_slot + i, b->population + i * b->D);
+            if (b->population16)
+                devo_bf16_round_n(b->population + i * b->D, b->population16 + i * b->D, b->D);
+        }
     return DEVO_OK;
 }
 
@@ -432,6 +512,9 @@ typedef struct ceiling_buffers {
     int n;
     float *a, *b, *c;
     size_t copy_bytes;
+    devo_bf16 *a16, *b16;  /* BF16: a and b rounded */
+    devo_bf16_gemm *gemm;  /* BF16: oneDNN on every thread */
+    devo_status status;    /* BF16: the last GEMM's */
 } ceiling_buffers;
 
 static void square_sgemm(void *state)
@@ -440,6 +523,44 @@ static void square_sgemm(void *state)
     // c (n, n) = a (n, n) x b (n, n), all row-major
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->n, s->n, s->n, 1.0f, s->a, s->n,
                 s->b, s->n, 0.0f, s->c, s->n);
+}
+
+static void square_bf16(void *state)
+{
+    ceiling_buffers *s = state;
+    // c (n, n) = a16 (n, n) x b16 (n, n), as evaluation's BF16 GEMMs
+    size_t n = (size_t)s->n;
+    s->status = devo_bf16_gemm_run(s->gemm, n, n, n, s->a16, n, s->b16, n, s->c, n);
+}
+
+/* FLOP/s of s's square GEMM in `precision` on `threads` threads: OpenBLAS's sgemm, or
+ * oneDNN's BF16 matmul. */
+static devo_status gemm_ceiling(ceiling_buffers *s, int threads, devo_precision precision,
+                                double *flops)
+{
+    double seconds = 0.0;
+    if (precision == DEVO_PRECISION_BF16) {
+        size_t elements = (size_t)s->n * (size_t)s->n;
+        s->a16 = malloc(elements * sizeof(devo_bf16));
+        s->b16 = malloc(elements * sizeof(devo_bf16));
+        if (!s->a16 || !s->b16)
+            return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu ceiling: cannot allocate 2 x %d^2 "
+                                                     "BF16 operands", s->n);
+        devo_bf16_round_n(s->a, s->a16, elements);
+        devo_bf16_round_n(s->b, s->b16, elements);
+        DEVO_TRY(devo_bf16_gemm_create(&s->gemm, devo_cpu_thread_count(threads)));
+        square_bf16(s); // the primitive is made on the first call, outside the timing
+        DEVO_TRY(s->status);
+        seconds = fastest_seconds(square_bf16, s, 3);
+        DEVO_TRY(s->status);
+    } else {
+        // OpenBLAS on every thread: the one multi-threaded GEMM devo runs.
+        int previous_threads = devo_blas_threads(devo_cpu_thread_count(threads));
+        seconds = fastest_seconds(square_sgemm, s, 3);
+        devo_blas_threads(previous_threads);
+    }
+    *flops = 2.0 * s->n * (double)s->n * s->n / seconds;
+    return DEVO_OK;
 }
 
 static void big_copy(void *state)
@@ -451,7 +572,9 @@ static void big_copy(void *state)
 static devo_status cpu_measure_ceiling(int threads, devo_precision precision, double *gemm_flops,
                                        double *copy_bytes_per_second, size_t *gemm_size)
 {
-    (void)precision; // FP32 only: the CPU device refuses the others
+    if (precision == DEVO_PRECISION_TF32)
+        return devo_fail(DEVO_ERR_UNSUPPORTED, "cpu ceiling: no TF32 on the CPU");
+    if (precision == DEVO_PRECISION_BF16) DEVO_TRY(devo_bf16_available());
     devo_blas_select(); // done at load already; the ceiling's sgemm runs without a forward
     ceiling_buffers s = {.n = 2048};
     size_t elements = (size_t)s.n * (size_t)s.n;
@@ -471,19 +594,18 @@ static devo_status cpu_measure_ceiling(int threads, devo_precision precision, do
         s.c[i] = 0.0f;
     }
     s.copy_bytes = elements * sizeof(float);
-    // The ceiling is OpenBLAS on every thread: the one multi-threaded GEMM devo runs.
-    int previous_threads = devo_blas_threads(devo_cpu_thread_count(threads));
-    double gemm_seconds = fastest_seconds(square_sgemm, &s, 3);
-    devo_blas_threads(previous_threads);
+    devo_status status = gemm_ceiling(&s, threads, precision, gemm_flops);
     double copy_seconds = fastest_seconds(big_copy, &s, 5);
-    *gemm_flops = 2.0 * s.n * (double)s.n * s.n / gemm_seconds;
     // A copy reads and writes every byte once.
     *copy_bytes_per_second = 2.0 * (double)s.copy_bytes / copy_seconds;
     *gemm_size = (size_t)s.n;
     free(s.a);
     free(s.b);
     free(s.c);
-    return DEVO_OK;
+    free(s.a16);
+    free(s.b16);
+    devo_bf16_gemm_free(s.gemm);
+    return status;
 }
 
 const devo_device_i *devo_device_cpu(void)

@@ -6,8 +6,9 @@
  * population's last block may be narrower), the slots outside the evaluated range being zero
  * columns, so every GEMM's shape and each
  * individual's column position depend on its slot and the chunk only: never on the thread
- * count nor on which range of the population is evaluated. OpenBLAS runs single-threaded
- * inside the items.
+ * count nor on which range of the population is evaluated. OpenBLAS (BF16: oneDNN) runs
+ * single-threaded inside the items. In BF16 the packed kernels and gathered samples are BF16
+ * copies of the rounded rows and samples the caller keeps (devo_cpu_bf16_rows).
  */
 #include "evaluate.h"
 
@@ -30,7 +31,7 @@
 
 typedef struct worker {
     devo_cpu_forward forward;
-    float *gathered_x; /* (batch, inputs): a chunk of a sample subset */
+    void *gathered_x;  /* (batch, inputs) operands: a chunk of a sample subset */
     float *gathered_y; /* (batch, target width) */
     size_t gathered_chunk; /* the chunk in gathered_x/y, or SIZE_MAX */
 } worker;
@@ -38,7 +39,8 @@ typedef struct worker {
 struct devo_cpu_evaluator {
     const devo_model *arch;
     size_t population, batch, block, group, threads;
-    float *packed;  /* devo_cpu_packed_floats(arch, group) */
+    size_t operand; /* bytes of a GEMM operand: 4 (FP32) or 2 (BF16) */
+    void *packed;   /* devo_cpu_packed_floats(arch, group) operands */
     worker *workers; /* (threads) */
     double *chunk_loss;    /* (chunk_capacity, group): loss sums per chunk and slot */
     size_t *chunk_correct; /* (chunk_capacity, group) */
@@ -46,6 +48,7 @@ struct devo_cpu_evaluator {
     /* the job in progress: individuals w (end - first, D) in slots [first, end); the group
      * of `blocks` blocks from slot `base` */
     const float *w, *x, *y;
+    const devo_cpu_bf16_rows *bf16; /* BF16: w and x rounded; else NULL */
     const size_t *rows;
     size_t first, end, base, samples, chunks, blocks;
     float *outputs; /* devo_cpu_predict's (end - first, samples, outputs), or NULL: metrics */
@@ -91,8 +94,13 @@ static size_t evaluation_group(const devo_model *arch, size_t P, size_t block)
 }
 
 devo_status devo_cpu_evaluator_create(devo_cpu_evaluator **out, const devo_model *arch,
-                                      size_t population, size_t batch_size, int threads)
+                                      size_t population, size_t batch_size, int threads,
+                                      devo_precision precision)
 {
+    if (precision == DEVO_PRECISION_TF32)
+        return devo_fail(DEVO_ERR_UNSUPPORTED, "cpu device: no TF32 on the CPU (FP32 or BF16)");
+    if (precision == DEVO_PRECISION_BF16) DEVO_TRY(devo_bf16_available());
+    int bf16 = precision == DEVO_PRECISION_BF16;
     devo_cpu_evaluator *e = calloc(1, sizeof *e);
     if (!e) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu evaluator: out of memory");
     e->arch = arch;
@@ -101,14 +109,16 @@ devo_status devo_cpu_evaluator_create(devo_cpu_evaluator **out, const devo_model
     e->threads = (size_t)devo_cpu_thread_count(threads);
     e->block = evaluation_block(arch);
     e->group = evaluation_group(arch, population, e->block);
-    e->packed = malloc(devo_cpu_packed_floats(arch, e->group) * sizeof(float));
+    e->operand = bf16 ? sizeof(devo_bf16) : sizeof(float);
+    e->packed = malloc(devo_cpu_packed_floats(arch, e->group) * e->operand);
     e->workers = calloc(e->threads, sizeof *e->workers);
     devo_status status = e->packed && e->workers ? DEVO_OK : DEVO_ERR_OUT_OF_MEMORY;
     size_t width = devo_model_target_width(arch);
     for (size_t t = 0; status == DEVO_OK && t < e->threads; t++) {
         worker *wk = &e->workers[t];
         status = devo_cpu_forward_init(&wk->forward, arch, batch_size, e->block);
-        wk->gathered_x = malloc(batch_size * arch->input_dim * sizeof(float));
+        if (status == DEVO_OK && bf16) status = devo_cpu_forward_use_bf16(&wk->forward);
+        wk->gathered_x = malloc(batch_size * arch->input_dim * e->operand);
         wk->gathered_y = malloc(batch_size * width * sizeof(float));
         if (status == DEVO_OK && (!wk->gathered_x || !wk->gathered_y))
             status = DEVO_ERR_OUT_OF_MEMORY;
@@ -145,27 +155,32 @@ static void pack_blocks(void *ctx, size_t part, size_t first, size_t end)
 {
     (void)part;
     devo_cpu_evaluator *e = ctx;
-    size_t slice = devo_cpu_packed_floats(e->arch, e->block);
+    size_t slice = devo_cpu_packed_floats(e->arch, e->block) * e->operand;
+    const char *w = e->bf16 ? (const char *)e->bf16->w : (const char *)e->w;
+    size_t row = e->arch->param_count * e->operand; // bytes of an individual's operands
     for (size_t k = first; k < end; k++) {
         size_t start, lo, hi, slots = block_members(e, k, &start, &lo, &hi);
-        devo_cpu_pack_block(e->arch, e->w + (lo - e->first) * e->arch->param_count, lo - start,
-                            hi - lo, slots, e->packed + k * slice);
+        devo_cpu_pack_block_of(e->arch, w + (lo - e->first) * row, e->operand, lo - start,
+                               hi - lo, slots, (char *)e->packed + k * slice);
     }
 }
 
-/* Points x and y at chunk c's samples, gathered into wk's buffers for a subset. */
-static size_t chunk_samples(devo_cpu_evaluator *e, worker *wk, size_t c, const float **x,
+/* Points x (the GEMM operands) and y at chunk c's samples, gathered into wk's buffers for a
+ * subset. */
+static size_t chunk_samples(devo_cpu_evaluator *e, worker *wk, size_t c, const void **x,
                             const float **y)
 {
     size_t inputs = e->arch->input_dim, width = devo_model_target_width(e->arch);
     size_t s0 = c * e->batch, rows = e->samples - s0 < e->batch ? e->samples - s0 : e->batch;
-    *x = e->x + s0 * inputs;
+    size_t row_bytes = inputs * e->operand;
+    const char *all = e->bf16 ? (const char *)e->bf16->x : (const char *)e->x;
+    *x = all + s0 * row_bytes;
     *y = e->y ? e->y + s0 * width : NULL; // devo_cpu_predict has no targets
     if (!e->rows) return rows;
     if (wk->gathered_chunk != c) {
         for (size_t r = 0; r < rows; r++) {
-            memcpy(wk->gathered_x + r * inputs, e->x + e->rows[s0 + r] * inputs,
-                   inputs * sizeof(float));
+            memcpy((char *)wk->gathered_x + r * row_bytes, all + e->rows[s0 + r] * row_bytes,
+                   row_bytes);
             memcpy(wk->gathered_y + r * width, e->y + e->rows[s0 + r] * width,
                    width * sizeof(float));
         }
@@ -183,15 +198,20 @@ static void run_items(void *ctx, size_t part, size_t first, size_t end)
     devo_cpu_evaluator *e = ctx;
     worker *wk = &e->workers[part];
     wk->gathered_chunk = SIZE_MAX;
-    size_t slice = devo_cpu_packed_floats(e->arch, e->block);
+    size_t slice = devo_cpu_packed_floats(e->arch, e->block), D = e->arch->param_count;
     for (size_t i = first; i < end; i++) {
         size_t c = i / e->blocks, k = i % e->blocks, start, lo, hi;
         size_t slots = block_members(e, k, &start, &lo, &hi);
-        const float *x, *y;
+        const void *x;
+        const float *y;
         size_t rows = chunk_samples(e, wk, c, &x, &y);
-        devo_logits_view view = devo_cpu_forward_block(
-            &wk->forward, e->w + (lo - e->first) * e->arch->param_count,
-            lo - start, hi - lo, slots, e->packed + k * slice, x, rows);
+        const float *w = e->w + (lo - e->first) * D;
+        devo_logits_view view =
+            e->bf16 ? devo_cpu_forward_block_bf16(&wk->forward, w, e->bf16->w + (lo - e->first) * D,
+                                                  lo - start, hi - lo, slots,
+                                                  (const devo_bf16 *)e->packed + k * slice, x, rows)
+                    : devo_cpu_forward_block(&wk->forward, w, lo - start, hi - lo, slots,
+                                             (const float *)e->packed + k * slice, x, rows);
         if (e->outputs) {
             size_t outputs = e->arch->layers[e->arch->layer_count - 1].units;
             for (size_t p = 0; p < hi - lo; p++)
@@ -233,6 +253,8 @@ static devo_status run_group(devo_cpu_evaluator *e)
     if (status == DEVO_OK)
         status = devo_parallel_for(e->threads, e->chunks * e->blocks, run_items, e);
     devo_blas_threads(previous);
+    for (size_t t = 0; status == DEVO_OK && t < e->threads; t++) // a BF16 GEMM that failed
+        status = e->workers[t].forward.status;
     return status;
 }
 
@@ -261,12 +283,17 @@ static devo_status run_groups(devo_cpu_evaluator *e, devo_fitness kind, double *
     return DEVO_OK;
 }
 
-/* Sets up a job: individuals w in slots [first, first + count) on the given samples. */
-static void start_job(devo_cpu_evaluator *e, const float *w, size_t first, size_t count,
-                      const float *x, const float *y, const size_t *rows, size_t samples,
-                      float *outputs)
+/* Sets up a job: individuals w in slots [first, first + count) on the given samples (bf16:
+ * their rounded twins, for a BF16 evaluator). */
+static devo_status start_job(devo_cpu_evaluator *e, const float *w, size_t first, size_t count,
+                             const float *x, const float *y, const size_t *rows, size_t samples,
+                             float *outputs, const devo_cpu_bf16_rows *bf16)
 {
+    if ((e->operand == sizeof(devo_bf16)) != (bf16 != NULL))
+        return devo_fail(DEVO_ERR_INTERNAL, "cpu evaluator: BF16 rows %s",
+                         bf16 ? "given to an FP32 evaluator" : "missing");
     e->w = w;
+    e->bf16 = bf16;
     e->first = first;
     e->end = first + count;
     e->x = x;
@@ -275,20 +302,22 @@ static void start_job(devo_cpu_evaluator *e, const float *w, size_t first, size_
     e->samples = samples;
     e->chunks = (samples + e->batch - 1) / e->batch;
     e->outputs = outputs;
+    return DEVO_OK;
 }
 
 devo_status devo_cpu_evaluate(devo_cpu_evaluator *e, const float *w, size_t first, size_t count,
                               const float *x, const float *y, const size_t *rows, size_t samples,
-                              devo_fitness kind, double *fitness)
+                              devo_fitness kind, double *fitness, const devo_cpu_bf16_rows *bf16)
 {
-    start_job(e, w, first, count, x, y, rows, samples, NULL);
+    DEVO_TRY(start_job(e, w, first, count, x, y, rows, samples, NULL, bf16));
     DEVO_TRY(reserve_chunks(e, e->chunks));
     return run_groups(e, kind, fitness);
 }
 
 devo_status devo_cpu_predict(devo_cpu_evaluator *e, const float *w, size_t count,
-                             const float *x, size_t samples, float *outputs)
+                             const float *x, size_t samples, float *outputs,
+                             const devo_cpu_bf16_rows *bf16)
 {
-    start_job(e, w, 0, count, x, NULL, NULL, samples, outputs);
+    DEVO_TRY(start_job(e, w, 0, count, x, NULL, NULL, samples, outputs, bf16));
     return run_groups(e, DEVO_FITNESS_NEG_LOSS, NULL);
 }

@@ -1,7 +1,9 @@
 /*
  * lowrank.c - low-rank population evaluation on the CPU (see lowrank.h).
  * Threads take groups of GROUP individuals (and column tiles of the shared
- * GEMM); OpenBLAS runs single-threaded inside them, as in evaluate.c.
+ * GEMM); OpenBLAS runs single-threaded inside them, as in evaluate.c. In BF16 the shared
+ * first-layer GEMM, the bulk of the work, is oneDNN's (gemm_bf16.h) on the samples and
+ * [W_0 | A_1 .. A_P] rounded to BF16, single-threaded per column tile; the rest stays FP32.
  */
 #include "lowrank.h"
 
@@ -14,6 +16,7 @@
 #include "error.h"
 #include "evaluate.h"
 #include "forward.h"
+#include "gemm_bf16.h"
 #include "metrics.h"
 #include "nn_math.h"
 #include "parallel.h"
@@ -31,6 +34,8 @@ typedef struct lr_worker {
     float *bias;       /* (GROUP, max units): the group's perturbed biases of one layer */
     float *gathered_x; /* (batch, inputs) */
     float *gathered_y; /* (batch, target width) */
+    devo_bf16_gemm *gemm; /* BF16: the shared GEMM's tiles, else NULL */
+    devo_status status;   /* BF16: DEVO_OK, or the first failed GEMM's */
 } lr_worker;
 
 struct devo_lowrank_eval {
@@ -40,6 +45,9 @@ struct devo_lowrank_eval {
     float *packed; /* (inputs, units0 + P r): [W_0 | A_1 .. A_P] of layer 0 */
     float *shared; /* (batch, units0 + P r): x [W_0 | A_1 .. A_P] */
     size_t packed_rank;
+    /* BF16 (else NULL): packed's operands (packed itself is not made) and a chunk's samples
+     * (batch, inputs), rounded */
+    devo_bf16 *packed16, *x16;
     double *chunk_loss;    /* (chunks, P) */
     size_t *chunk_correct; /* (chunks, P) */
     size_t chunk_capacity;
@@ -61,9 +69,12 @@ void devo_lowrank_free(devo_lowrank_eval *e)
         free(wk->bias);
         free(wk->gathered_x);
         free(wk->gathered_y);
+        devo_bf16_gemm_free(wk->gemm);
     }
     free(e->workers);
     free(e->packed);
+    free(e->packed16);
+    free(e->x16);
     free(e->shared);
     free(e->chunk_loss);
     free(e->chunk_correct);
@@ -71,8 +82,13 @@ void devo_lowrank_free(devo_lowrank_eval *e)
 }
 
 devo_status devo_lowrank_create(devo_lowrank_eval **out, const devo_model *arch,
-                                size_t population, size_t batch_size, int threads)
+                                size_t population, size_t batch_size, int threads,
+                                devo_precision precision)
 {
+    int bf16 = precision == DEVO_PRECISION_BF16;
+    if (precision == DEVO_PRECISION_TF32)
+        return devo_fail(DEVO_ERR_UNSUPPORTED, "low-rank evaluator: no TF32 on the CPU");
+    if (bf16) DEVO_TRY(devo_bf16_available());
     devo_lowrank_eval *e = calloc(1, sizeof *e);
     if (!e) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "low-rank evaluator: out of memory");
     e->arch = arch;
@@ -92,7 +108,10 @@ devo_status devo_lowrank_create(devo_lowrank_eval **out, const devo_model *arch,
         wk->gathered_y = malloc(batch_size * e->width * sizeof(float));
         wk->bias = malloc(GROUP * units * sizeof(float));
         ok = wk->buffers[0] && wk->buffers[1] && wk->gathered_x && wk->gathered_y && wk->bias;
+        if (ok && bf16) ok = devo_bf16_gemm_create(&wk->gemm, 1) == DEVO_OK;
     }
+    if (ok && bf16)
+        ok = (e->x16 = malloc(batch_size * arch->input_dim * sizeof(devo_bf16))) != NULL;
     if (!ok) {
         devo_lowrank_free(e);
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
@@ -122,11 +141,14 @@ static devo_status reserve(devo_lowrank_eval *e, size_t r, size_t chunks)
     const devo_layer *first = &e->arch->layers[0];
     size_t cols = first->units + e->P * r;
     if (r > e->packed_rank) {
+        int bf16 = e->x16 != NULL;
         free(e->packed);
+        free(e->packed16);
         free(e->shared);
-        e->packed = malloc(first->inputs * cols * sizeof(float));
+        e->packed = bf16 ? NULL : malloc(first->inputs * cols * sizeof(float));
+        e->packed16 = bf16 ? malloc(first->inputs * cols * sizeof(devo_bf16)) : NULL;
         e->shared = malloc(e->batch * cols * sizeof(float));
-        int ok = e->packed && e->shared;
+        int ok = (e->packed || e->packed16) && e->shared;
         for (size_t t = 0; ok && t < e->threads; t++) {
             free(e->workers[t].thin);
             ok = (e->workers[t].thin = malloc(e->batch * r * sizeof(float))) != NULL;
@@ -320,45 +342,67 @@ static void shared_tiles(void *ctx, size_t part, size_t t0, size_t t1)
     devo_lowrank_eval *e = ctx;
     const devo_layer *layer = &e->arch->layers[0];
     size_t cols = shared_columns(e);
+    lr_worker *wk = &e->workers[part];
     for (size_t t = t0; t < t1; t++) {
         size_t c0 = t * TILE, width = cols - c0 < TILE ? cols - c0 : TILE;
+        if (wk->gemm) {
+            devo_status status =
+                devo_bf16_gemm_run(wk->gemm, e->rows, width, layer->inputs, e->x16,
+                                   layer->inputs, e->packed16 + c0, cols, e->shared + c0, cols);
+            if (wk->status == DEVO_OK) wk->status = status;
+            continue;
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)e->rows, (int)width,
                     (int)layer->inputs, 1.0f, e->x, (int)layer->inputs, e->packed + c0, (int)cols,
                     0.0f, e->shared + c0, (int)cols);
     }
 }
 
-/* packed (inputs, units0 + dirs r) = [W_0 | A_1 .. A_dirs], every direction of the population. */
+/* packed (inputs, units0 + dirs r) = [W_0 | A_1 .. A_dirs], every direction of the population
+ * (BF16: packed16, the same rounded). */
 static void pack_first_layer(devo_lowrank_eval *e)
 {
     const devo_lowrank_population *pop = e->pop;
     const devo_layer *layer = &e->arch->layers[0];
     size_t r = pop->noise->rank, units = layer->units, cols = shared_columns(e);
     for (size_t i = 0; i < layer->inputs; i++) {
+        const float *kernel = pop->center + layer->kernel_offset + i * units;
+        if (e->packed16) {
+            devo_bf16 *row = e->packed16 + i * cols;
+            devo_bf16_round_n(kernel, row, units);
+            for (size_t d = 0; d < pop->noise->dirs; d++)
+                devo_bf16_round_n(devo_es_factor_a(pop->noise, d, 0) + i * r, row + units + d * r,
+                                  r);
+            continue;
+        }
         float *row = e->packed + i * cols;
-        memcpy(row, pop->center + layer->kernel_offset + i * units, units * sizeof(float));
+        memcpy(row, kernel, units * sizeof(float));
         for (size_t d = 0; d < pop->noise->dirs; d++)
             memcpy(row + units + d * r, devo_es_factor_a(pop->noise, d, 0) + i * r,
                    r * sizeof(float));
     }
 }
 
-/* Gathers chunk c's samples into worker 0's buffers when a subset is listed. */
+/* Gathers chunk c's samples into worker 0's buffers when a subset is listed (BF16: rounds
+ * them into x16). */
 static void chunk_samples(devo_lowrank_eval *e, const float *x, const float *y,
                           const size_t *rows, size_t c)
 {
     size_t inputs = e->arch->input_dim, s0 = c * e->batch;
     e->x = x + s0 * inputs;
     e->y = y + s0 * e->width;
-    if (!rows) return;
-    lr_worker *wk = &e->workers[0];
-    for (size_t r = 0; r < e->rows; r++) {
-        memcpy(wk->gathered_x + r * inputs, x + rows[s0 + r] * inputs, inputs * sizeof(float));
-        memcpy(wk->gathered_y + r * e->width, y + rows[s0 + r] * e->width,
-               e->width * sizeof(float));
+    if (rows) {
+        lr_worker *wk = &e->workers[0];
+        for (size_t r = 0; r < e->rows; r++) {
+            memcpy(wk->gathered_x + r * inputs, x + rows[s0 + r] * inputs,
+                   inputs * sizeof(float));
+            memcpy(wk->gathered_y + r * e->width, y + rows[s0 + r] * e->width,
+                   e->width * sizeof(float));
+        }
+        e->x = wk->gathered_x;
+        e->y = wk->gathered_y;
     }
-    e->x = wk->gathered_x;
-    e->y = wk->gathered_y;
+    if (e->x16) devo_bf16_round_n(e->x, e->x16, e->rows * inputs);
 }
 
 devo_status devo_lowrank_evaluate(devo_lowrank_eval *e, const devo_lowrank_population *pop,
@@ -385,6 +429,8 @@ devo_status devo_lowrank_evaluate(devo_lowrank_eval *e, const devo_lowrank_popul
                                        e);
     }
     devo_blas_threads(previous);
+    for (size_t t = 0; status == DEVO_OK && t < e->threads; t++) // a BF16 GEMM that failed
+        status = e->workers[t].status;
     DEVO_TRY(status);
     for (size_t i = first; i < first + count; i++) {
         double loss = 0.0;
@@ -444,7 +490,7 @@ devo_status devo_lowrank_forward_kept(devo_lowrank_eval **own, size_t *own_rows,
         devo_lowrank_free(*own);
         *own = NULL;
         *own_rows = 0;
-        DEVO_TRY(devo_lowrank_create(own, arch, P, rows, threads));
+        DEVO_TRY(devo_lowrank_create(own, arch, P, rows, threads, DEVO_PRECISION_FP32));
         *own_rows = rows;
     }
     return devo_lowrank_forward_own(*own, pop, P, x, rows, y);

@@ -16,9 +16,12 @@
 
 typedef struct devo_lowrank_eval devo_lowrank_eval;
 
-/* An evaluator for up to `population` individuals on chunks of up to batch_size samples. */
+/* An evaluator for up to `population` individuals on chunks of up to batch_size samples;
+ * precision FP32, or BF16 for the shared first-layer GEMM (DEVO_ERR_UNSUPPORTED where this
+ * CPU has no BF16 GEMMs). devo_lowrank_forward_own is FP32 in either. */
 devo_status devo_lowrank_create(devo_lowrank_eval **out, const devo_model *arch,
-                                size_t population, size_t batch_size, int threads);
+                                size_t population, size_t batch_size, int threads,
+                                devo_precision precision);
 void devo_lowrank_free(devo_lowrank_eval *e);
 
 /* The population the noise implies around center and sigma (D each); individual i is

@@ -6,7 +6,8 @@
  * for AVX-512, AVX2 and plain x86-64 (the crossover select and the mask compare are loops
  * the compiler vectorises for each); the CPU's features pick one. The tile's normals are
  * philox_lanes.h's devo_normal_lanes: children are bitwise those of the block-by-block layout
- * of rng.h whatever the instruction set.
+ * of rng.h whatever the instruction set. A BF16 run's copy of the row is rounded tile by
+ * tile as the tiles are made (no second pass over the row).
  */
 #include "variation.h"
 
@@ -22,6 +23,7 @@
  * For the first population: child is the row, parent_i w0, mutation_std init_std. */
 typedef struct tile_job {
     float *child;
+    devo_bf16 *child16; /* the row rounded to BF16, or NULL */
     const float *parent_i, *parent_j;
     unsigned n; /* elements in this tile, <= TILE */
     uint64_t seed, threshold;
@@ -71,16 +73,19 @@ tile_mutate(const tile_job *t, const uint32_t noise[4][DEVO_PHILOX_LANES], const
 }
 
 /* The tile kernels for one instruction set, from its Philox lanes function: a child's
- * tile, and a first-population row's (w0 + init_std * N(0,1) from stream INIT_NOISE). */
+ * tile, and a first-population row's (w0 + init_std * N(0,1) from stream INIT_NOISE); each
+ * rounds its tile into child16 when there is one, in the same instruction set. */
 #define DEVO_TILE_KERNEL(name, isa_attribute, lanes)                                           \
     static isa_attribute void name(const tile_job *t)                                          \
     {                                                                                          \
         uint32_t mask[4][DEVO_PHILOX_LANES], noise[4][DEVO_PHILOX_LANES], mutated[4];          \
         uint32_t first = t->tile * DEVO_PHILOX_LANES;                                          \
         lanes(t->seed, DEVO_STREAM_MUTATE_MASK, t->generation, t->slot, first, mask);          \
-        if (!tile_select(t, mask, mutated)) return;                                            \
-        lanes(t->seed, DEVO_STREAM_MUTATE_NOISE, t->generation, t->slot, first, noise);        \
-        tile_mutate(t, noise, mutated);                                                        \
+        if (tile_select(t, mask, mutated)) {                                                   \
+            lanes(t->seed, DEVO_STREAM_MUTATE_NOISE, t->generation, t->slot, first, noise);    \
+            tile_mutate(t, noise, mutated);                                                    \
+        }                                                                                      \
+        if (t->child16) devo_bf16_round_n(t->child, t->child16, t->n);                         \
     }                                                                                          \
     static isa_attribute void name##_init(const tile_job *t)                                   \
     {                                                                                          \
@@ -90,6 +95,7 @@ tile_mutate(const tile_job *t, const uint32_t noise[4][DEVO_PHILOX_LANES], const
         devo_normal_lanes(noise, normal);                                                       \
         for (unsigned e = 0; e < t->n; e++)                                                    \
             t->child[e] = t->parent_i[e] + t->mutation_std * normal[e % 4][e / 4];             \
+        if (t->child16) devo_bf16_round_n(t->child, t->child16, t->n);                         \
     }
 
 DEVO_TILE_KERNEL(tile_generic, , devo_philox_lanes)
@@ -117,30 +123,35 @@ static tile_kernel choose_kernel(devo_cpu_isa isa, int init)
 static void run_tiles(tile_kernel kernel, tile_job t, size_t D)
 {
     float *child = t.child;
+    devo_bf16 *child16 = t.child16;
     const float *parent_i = t.parent_i, *parent_j = t.parent_j;
     for (size_t base = 0; base < D; base += TILE) {
         t.child = child + base;
         t.parent_i = parent_i + base;
         t.parent_j = parent_j ? parent_j + base : NULL;
+        t.child16 = child16 ? child16 + base : NULL;
         t.n = D - base < TILE ? (unsigned)(D - base) : TILE;
         t.tile = (uint32_t)(base / TILE);
         kernel(&t);
     }
 }
 
-/* rows (count, D) = slots [first, first + count) of the first population. */
-static void init_slots(devo_cpu_isa isa, float *rows, size_t first, size_t count, size_t D,
-                       const float *w0, float init_std, uint64_t seed)
+/* rows (count, D) = slots [first, first + count) of the first population; rows16 (count, D)
+ * the same rounded to BF16, unless NULL. */
+static void init_slots(devo_cpu_isa isa, float *rows, devo_bf16 *rows16, size_t first,
+                       size_t count, size_t D, const float *w0, float init_std, uint64_t seed)
 {
     tile_kernel kernel = choose_kernel(isa, 1);
     for (size_t i = 0; i < count; i++) {
         size_t slot = first + i;
+        devo_bf16 *row16 = rows16 ? rows16 + i * D : NULL;
         if (slot == 0) {
             memcpy(rows, w0, D * sizeof(float));
+            if (row16) devo_bf16_round_n(w0, row16, D);
             continue;
         }
-        tile_job t = {.child = rows + i * D, .parent_i = w0, .seed = seed, .slot = (uint32_t)slot,
-                      .mutation_std = init_std};
+        tile_job t = {.child = rows + i * D, .child16 = row16, .parent_i = w0, .seed = seed,
+                      .slot = (uint32_t)slot, .mutation_std = init_std};
         run_tiles(kernel, t, D);
     }
 }
@@ -148,13 +159,13 @@ static void init_slots(devo_cpu_isa isa, float *rows, size_t first, size_t count
 void devo_cpu_init_population_isa(devo_cpu_isa isa, float *pop, size_t P, size_t D,
                                   const float *w0, float init_std, uint64_t seed)
 {
-    init_slots(isa, pop, 0, P, D, w0, init_std, seed);
+    init_slots(isa, pop, NULL, 0, P, D, w0, init_std, seed);
 }
 
-void devo_cpu_init_slots(float *rows, size_t first, size_t count, size_t D, const float *w0,
-                         float init_std, uint64_t seed)
+void devo_cpu_init_slots(float *rows, devo_bf16 *rows16, size_t first, size_t count, size_t D,
+                         const float *w0, float init_std, uint64_t seed)
 {
-    init_slots(DEVO_ISA_AVX512, rows, first, count, D, w0, init_std, seed);
+    init_slots(DEVO_ISA_AVX512, rows, rows16, first, count, D, w0, init_std, seed);
 }
 
 void devo_cpu_init_population(float *pop, size_t P, size_t D, const float *w0, float init_std,
@@ -163,20 +174,38 @@ void devo_cpu_init_population(float *pop, size_t P, size_t D, const float *w0, f
     devo_cpu_init_population_isa(DEVO_ISA_AVX512, pop, P, D, w0, init_std, seed);
 }
 
+/* The child of parent_i and parent_j (and its BF16 copy unless child16 is NULL). */
+static void make_child(devo_cpu_isa isa, float *child, devo_bf16 *child16, const float *parent_i,
+                       const float *parent_j, size_t D, uint64_t seed, uint32_t generation,
+                       uint32_t slot, uint64_t threshold, float mutation_std)
+{
+    tile_job t = {.child = child, .child16 = child16, .parent_i = parent_i,
+                  .parent_j = parent_j, .seed = seed, .threshold = threshold,
+                  .generation = generation, .slot = slot, .mutation_std = mutation_std};
+    run_tiles(choose_kernel(isa, 0), t, D);
+}
+
 void devo_cpu_make_child_isa(devo_cpu_isa isa, float *child, const float *parent_i,
                              const float *parent_j, size_t D, uint64_t seed, uint32_t generation,
                              uint32_t slot, uint64_t threshold, float mutation_std)
 {
-    tile_job t = {.child = child, .parent_i = parent_i, .parent_j = parent_j, .seed = seed,
-                  .threshold = threshold, .generation = generation, .slot = slot,
-                  .mutation_std = mutation_std};
-    run_tiles(choose_kernel(isa, 0), t, D);
+    make_child(isa, child, NULL, parent_i, parent_j, D, seed, generation, slot, threshold,
+               mutation_std);
 }
 
 void devo_cpu_make_child(float *child, const float *parent_i, const float *parent_j, size_t D,
                          uint64_t seed, uint32_t generation, uint32_t slot, uint64_t threshold,
                          float mutation_std)
 {
-    devo_cpu_make_child_isa(DEVO_ISA_AVX512, child, parent_i, parent_j, D, seed, generation,
-                            slot, threshold, mutation_std);
+    make_child(DEVO_ISA_AVX512, child, NULL, parent_i, parent_j, D, seed, generation, slot,
+               threshold, mutation_std);
+}
+
+void devo_cpu_make_child_bf16(float *child, devo_bf16 *child16, const float *parent_i,
+                              const float *parent_j, size_t D, uint64_t seed,
+                              uint32_t generation, uint32_t slot, uint64_t threshold,
+                              float mutation_std)
+{
+    make_child(DEVO_ISA_AVX512, child, child16, parent_i, parent_j, D, seed, generation, slot,
+               threshold, mutation_std);
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bf16.h"
 #include "isa.h"
 
 /* pop is (P, D): row 0 = w0 unchanged, row i > 0 = w0 + init_std * N(0,1) drawn from
@@ -16,9 +17,10 @@
 void devo_cpu_init_population(float *pop, size_t P, size_t D, const float *w0, float init_std,
                               uint64_t seed);
 
-/* rows (count, D) = slots [first, first + count) of devo_cpu_init_population's population. */
-void devo_cpu_init_slots(float *rows, size_t first, size_t count, size_t D, const float *w0,
-                         float init_std, uint64_t seed);
+/* rows (count, D) = slots [first, first + count) of devo_cpu_init_population's population;
+ * rows16 (count, D), unless NULL, the same rounded to BF16 as each tile is made. */
+void devo_cpu_init_slots(float *rows, devo_bf16 *rows16, size_t first, size_t count, size_t D,
+                         const float *w0, float init_std, uint64_t seed);
 
 /* devo_cpu_init_population with the kernels of at most instruction set `isa` (capped at what
  * the processor runs): the same population, bit for bit, from every one. */
@@ -32,6 +34,13 @@ void devo_cpu_init_population_isa(devo_cpu_isa isa, float *pop, size_t P, size_t
 void devo_cpu_make_child(float *child, const float *parent_i, const float *parent_j, size_t D,
                          uint64_t seed, uint32_t generation, uint32_t slot, uint64_t threshold,
                          float mutation_std);
+
+/* devo_cpu_make_child that also writes child16 (D), the child rounded to BF16, tile by tile
+ * as the child's tiles are made (a BF16 run's GEMM operands). */
+void devo_cpu_make_child_bf16(float *child, devo_bf16 *child16, const float *parent_i,
+                              const float *parent_j, size_t D, uint64_t seed,
+                              uint32_t generation, uint32_t slot, uint64_t threshold,
+                              float mutation_std);
 
 /* devo_cpu_make_child with the kernels of at most instruction set `isa` (capped at what the
  * processor runs): the same child, bit for bit, from every one. */

@@ -185,9 +185,10 @@ typedef enum devo_backend {
 } devo_backend;
 
 typedef enum devo_precision {
-    DEVO_PRECISION_FP32 = 0, /* the default; the only one the CPU backend has */
-    DEVO_PRECISION_TF32 = 1,
-    DEVO_PRECISION_BF16 = 2
+    DEVO_PRECISION_FP32 = 0, /* the default */
+    DEVO_PRECISION_TF32 = 1, /* CUDA only */
+    DEVO_PRECISION_BF16 = 2  /* GEMM operands rounded to BF16, FP32 accumulation: CUDA, and
+                                CPUs with AVX512-BF16 or AMX-BF16 (oneDNN) */
 } devo_precision;
 
 /* What one generation looked like; passed to on_generation and kept in the history. */

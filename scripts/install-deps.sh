@@ -4,9 +4,10 @@
 set -euo pipefail
 
 # openmpi-bin, libopenmpi-dev: libdevo_mpi (one run over many processes) and its mpirun tests.
+# libdnnl-dev: oneDNN, the CPU device's BF16 GEMMs (--precision bf16; OpenBLAS has no sbgemm).
 packages=(build-essential cmake pkg-config libopenblas-dev zlib1g-dev libjansson-dev googletest libgtest-dev
           dataset-fashion-mnist gnuplot-nox xz-utils clang libclang-rt-dev openmpi-bin
-          libopenmpi-dev)
+          libopenmpi-dev libdnnl-dev)
 if [[ "${1:-}" == "--python" ]]; then packages+=(python3-venv); fi
 
 missing=()

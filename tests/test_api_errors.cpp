@@ -139,9 +139,9 @@ TEST(Errors, FitEvolveRejectsBadOptions)
     expect_error(devo_fit_evolve(m, nullptr, y, 4, &o, nullptr), DEVO_ERR_INVALID_ARGUMENT, "x");
     expect_error(devo_fit_evolve(m, x, nullptr, 4, &o, nullptr), DEVO_ERR_INVALID_ARGUMENT, "y");
     expect_error(devo_fit_evolve(m, x, y, 0, &o, nullptr), DEVO_ERR_INVALID_ARGUMENT, "n must");
-    o.precision = DEVO_PRECISION_BF16;
+    o.precision = DEVO_PRECISION_TF32;
     o.backend = DEVO_BACKEND_CPU;
-    expect_error(devo_fit_evolve(m, x, y, 4, &o, nullptr), DEVO_ERR_UNSUPPORTED, "FP32");
+    expect_error(devo_fit_evolve(m, x, y, 4, &o, nullptr), DEVO_ERR_UNSUPPORTED, "TF32");
     devo_model_free(m);
 }
 

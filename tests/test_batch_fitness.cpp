@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "devo.h"
+extern "C" {
+#include "gemm_bf16.h"
+}
 
 namespace {
 
@@ -211,6 +214,14 @@ TEST(BatchFitness, BatchedAccuracyRetracesTheBuiltInAccuracyBitForBit)
         SCOPED_TRACE("low-rank pgpe");
         expect_batched_run_is_builtins(options(DEVO_STRATEGY_PGPE, 1));
     }
+}
+
+TEST(BatchFitness, InBf16OnTheCpuTheBatchedAccuracyRetracesTheBuiltInOne)
+{
+    if (devo_bf16_available() != DEVO_OK) GTEST_SKIP() << devo_last_error();
+    devo_evolve_options o = options(DEVO_STRATEGY_GA);
+    o.precision = DEVO_PRECISION_BF16; // predict rounds its inputs as the evaluation does
+    expect_batched_run_is_builtins(o);
 }
 
 TEST(BatchFitness, ACallbackThatAsksToStopEndsTheRunWithItsStatusAndLeavesTheModel)

@@ -82,6 +82,49 @@ TEST(Cli, RuntimeFailuresExitOneWithTheLibrarysMessage)
     EXPECT_NE(r.out.find("/nonexistent/dir"), std::string::npos) << r.out;
 }
 
+// BF16 on the CPU without the instructions (forced here by capping oneDNN below them, which
+// devo's check honours) is refused with exit 1, naming what is missing, by evolve and bench.
+TEST(Cli, Bf16WithoutTheInstructionsIsRefusedNamingThem)
+{
+    std::string capped = std::string("ONEDNN_MAX_CPU_ISA=AVX512_CORE ") + DEVO_CLI_PATH;
+    std::string dir = small_dataset();
+    for (const char *args : {" --layers 10:softmax --generations 1 --population 8 --top-k 2",
+                             " --layers 10:softmax --generations 1 --population 8 --samples 50"}) {
+        bool bench = std::strstr(args, "--samples") != nullptr;
+        Result r = run_program(capped, std::string(bench ? "bench" : "evolve") + " --data " +
+                                           dir + args + " --precision bf16 --backend cpu");
+        EXPECT_EQ(r.code, 1) << r.out;
+        bool named = r.out.find("AVX512_BF16") != std::string::npos ||
+                     r.out.find("oneDNN, which this build") != std::string::npos;
+        EXPECT_TRUE(named) << r.out;
+        EXPECT_EQ(r.out.find("[Generation 1"), std::string::npos) << r.out;
+    }
+}
+
+// --precision auto picks BF16 only where it runs (FP32 when the instructions are forced off),
+// and only when asked: the default run stays FP32 and its first line says nothing of BF16.
+TEST(Cli, PrecisionAutoPicksBf16OnlyWhenAskedAndWhereItRuns)
+{
+    std::string capped = std::string("ONEDNN_MAX_CPU_ISA=AVX512_CORE ") + DEVO_CLI_PATH;
+    std::string args = "evolve --data " + small_dataset() +
+                       " --layers 10:softmax --generations 1 --population 8 --top-k 2"
+                       " --backend cpu";
+    Result plain = run(args);
+    ASSERT_EQ(plain.code, 0) << plain.out;
+    EXPECT_EQ(plain.out.find("BF16"), std::string::npos) << plain.out;
+    Result without = run_program(capped, args + " --precision auto");
+    ASSERT_EQ(without.code, 0) << without.out;
+    EXPECT_NE(without.out.find("OpenBLAS"), std::string::npos) << without.out;
+    EXPECT_NE(without.out.find("(auto)"), std::string::npos) << without.out;
+    EXPECT_EQ(without.out.find("precision BF16"), std::string::npos) << without.out;
+    Result with = run(args + " --precision auto");
+    ASSERT_EQ(with.code, 0) << with.out;
+    if (with.out.find("oneDNN") != std::string::npos) // a CPU with BF16 GEMMs
+        EXPECT_NE(with.out.find("precision BF16 (auto)"), std::string::npos) << with.out;
+    else
+        EXPECT_EQ(with.out.find("precision BF16"), std::string::npos) << with.out;
+}
+
 TEST(Cli, EvolveRunsAndReportsTrainAndTestAccuracy)
 {
     std::string dir = small_dataset();

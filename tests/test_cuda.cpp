@@ -1146,7 +1146,7 @@ TEST_F(Cuda, LowRankEvaluationIsEquivalentToRef)
             ASSERT_EQ(drawn, std::vector<float>(noise.eps, noise.eps + drawn.size()));
             for (devo_fitness kind : {DEVO_FITNESS_NEG_LOSS, DEVO_FITNESS_ACCURACY}) {
                 devo_lowrank_eval *ref = nullptr;
-                ASSERT_EQ(devo_lowrank_create(&ref, m, P, rows, 1), DEVO_OK);
+                ASSERT_EQ(devo_lowrank_create(&ref, m, P, rows, 1, DEVO_PRECISION_FP32), DEVO_OK);
                 std::vector<double> want(P), got(P, NAN);
                 ASSERT_EQ(devo_lowrank_evaluate(ref, &pop, x.data(), y.data(), nullptr, rows, kind,
                                                 0, P, want.data()),

@@ -41,10 +41,10 @@ std::vector<double> fitness(const devo_model *m, const std::vector<float> &w, si
                             size_t samples, size_t batch, int threads, devo_fitness kind)
 {
     devo_cpu_evaluator *e = nullptr;
-    EXPECT_EQ(devo_cpu_evaluator_create(&e, m, P, batch, threads), DEVO_OK);
+    EXPECT_EQ(devo_cpu_evaluator_create(&e, m, P, batch, threads, DEVO_PRECISION_FP32), DEVO_OK);
     std::vector<double> f(P);
     EXPECT_EQ(devo_cpu_evaluate(e, w.data(), 0, P, x.data(), y.data(), nullptr, samples, kind,
-                                f.data()),
+                                f.data(), nullptr),
               DEVO_OK);
     devo_cpu_evaluator_free(e);
     return f;
@@ -82,7 +82,7 @@ std::vector<double> range_fitness(devo_cpu_evaluator *e, const devo_model *m,
 {
     std::vector<double> f(b - a);
     EXPECT_EQ(devo_cpu_evaluate(e, w.data() + a * m->param_count, a, b - a, x.data(), y.data(),
-                                nullptr, samples, DEVO_FITNESS_NEG_LOSS, f.data()),
+                                nullptr, samples, DEVO_FITNESS_NEG_LOSS, f.data(), nullptr),
               DEVO_OK);
     return f;
 }
@@ -100,7 +100,8 @@ void ranges_match_the_whole(size_t inputs, size_t P, const std::vector<size_t> &
         fitness(m, w, P, x, y, samples, batch, 1, DEVO_FITNESS_NEG_LOSS);
     devo_cpu_evaluator *evaluators[4] = {};
     for (int t = 0; t < 4; t++)
-        ASSERT_EQ(devo_cpu_evaluator_create(&evaluators[t], m, P, batch, t + 1), DEVO_OK);
+        ASSERT_EQ(devo_cpu_evaluator_create(&evaluators[t], m, P, batch, t + 1,
+                                            DEVO_PRECISION_FP32), DEVO_OK);
     size_t pair = 0;
     for (size_t a : ends)
         for (size_t b : ends) {

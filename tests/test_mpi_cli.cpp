@@ -2,7 +2,8 @@
 // with the model file and history rows (all columns but seconds) of the one-process run, byte
 // for byte; a rank that cannot read its data ends every rank with its message and a nonzero
 // exit, never a hang; a checkpoint written under 2 ranks resumes under 3 and in one process;
-// the same for an evolution strategy (PGPE, rank 1) on 2 and 3 ranks.
+// the same for an evolution strategy (PGPE, rank 1) on 2 and 3 ranks, and for BF16 on the CPU
+// (the GA and PGPE rank 1) where the CPU has BF16 GEMMs.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -84,6 +85,25 @@ TEST_F(MpiCli, EvolutionStrategyRunsMatchTheOneProcessRun)
         EXPECT_NE(r.out.find("mpi   " + std::to_string(ranks) + " ranks"), std::string::npos)
             << "not spread over the ranks:\n" << r.out;
         expect_same_run("es-alone", name);
+    }
+}
+
+TEST_F(MpiCli, Bf16RunsMatchTheOneProcessRun)
+{
+    for (std::string extra : {std::string(""), std::string(" --strategy pgpe --rank 1")}) {
+        std::string bf16 = " --precision bf16 --backend cpu" + extra;
+        std::string tag = extra.empty() ? "bf16-ga" : "bf16-pgpe";
+        Result alone = run_program(DEVO_CLI_PATH, args(data, 12) + bf16 + outputs(tag + "-alone"));
+        if (alone.code != 0 && alone.out.find("BF16 needs") != std::string::npos)
+            GTEST_SKIP() << alone.out; // no BF16 GEMMs on this CPU or in this build
+        ASSERT_EQ(alone.code, 0) << alone.out;
+        for (int ranks = 2; ranks <= 3; ranks++) {
+            std::string name = tag + "-ranks" + std::to_string(ranks);
+            Result r =
+                run_program(mpirun(ranks) + DEVO_CLI_PATH, args(data, 12) + bf16 + outputs(name));
+            ASSERT_EQ(r.code, 0) << r.out;
+            expect_same_run(tag + "-alone", name);
+        }
     }
 }
 

@@ -320,14 +320,14 @@ TEST(LowRank, EvaluationEqualsTheMaterialisedFullEvaluation)
                     size_t samples = subset ? rows.size() : n;
                     devo_lowrank_eval *lr = nullptr;
                     devo_cpu_evaluator *ref = nullptr;
-                    ASSERT_EQ(devo_lowrank_create(&lr, m, P, 7, 2), DEVO_OK); // 7: several chunks
-                    ASSERT_EQ(devo_cpu_evaluator_create(&ref, m, P, 7, 1), DEVO_OK);
+                    ASSERT_EQ(devo_lowrank_create(&lr, m, P, 7, 2, DEVO_PRECISION_FP32), DEVO_OK); // 7: several chunks
+                    ASSERT_EQ(devo_cpu_evaluator_create(&ref, m, P, 7, 1, DEVO_PRECISION_FP32), DEVO_OK);
                     std::vector<double> got(P, NAN), want(P);
                     ASSERT_EQ(devo_lowrank_evaluate(lr, &pop, x.data(), y.data(), subset, samples,
                                                     kind, 1, P - 1, got.data()),
                               DEVO_OK);
                     ASSERT_EQ(devo_cpu_evaluate(ref, full.data(), 0, P, x.data(), y.data(), subset,
-                                                samples, kind, want.data()),
+                                                samples, kind, want.data(), nullptr),
                               DEVO_OK);
                     EXPECT_TRUE(std::isnan(got[0])); // outside [first, first + count)
                     for (size_t i = 1; i < P; i++)
@@ -339,7 +339,7 @@ TEST(LowRank, EvaluationEqualsTheMaterialisedFullEvaluation)
             // Each individual on its own inputs, against the reference forward pass.
             size_t own_rows = 3, outputs = 3;
             devo_lowrank_eval *lr = nullptr;
-            ASSERT_EQ(devo_lowrank_create(&lr, m, P, own_rows, 2), DEVO_OK);
+            ASSERT_EQ(devo_lowrank_create(&lr, m, P, own_rows, 2, DEVO_PRECISION_FP32), DEVO_OK);
             std::vector<float> got(P * own_rows * outputs), want(got.size());
             ASSERT_EQ(devo_lowrank_forward_own(lr, &pop, P, x.data(), own_rows, got.data()),
                       DEVO_OK);

@@ -63,9 +63,12 @@ static devo_status es_create(void **state, const devo_evolve_options *o,
 {
     const devo_strategy_i *strategy = devo_strategy_table(o->strategy);
     if (!strategy) return devo_fail(DEVO_ERR_INTERNAL, "es: not an ES strategy");
-    if (o->precision != DEVO_PRECISION_FP32)
-        return devo_fail(DEVO_ERR_UNSUPPORTED, "%s: only DEVO_PRECISION_FP32 is supported",
-                         strategy->name);
+    // BF16 evaluation of an ES population: the CPU device's (full-rank rows, or a low-rank
+    // population's shared first-layer GEMM); the CUDA device's ES runs FP32 only.
+    int cpu_bf16 = o->precision == DEVO_PRECISION_BF16 && strcmp(dev->name, "cpu") == 0;
+    if (o->precision != DEVO_PRECISION_FP32 && !cpu_bf16)
+        return devo_fail(DEVO_ERR_UNSUPPORTED, "%s: only DEVO_PRECISION_FP32 is supported "
+                                               "(and BF16 on the CPU)", strategy->name);
     es_state *b = calloc(1, sizeof *b);
     if (!b) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "%s: out of memory", strategy->name);
     b->dev = dev;

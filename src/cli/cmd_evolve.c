@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "devo.h"
 #include "cli_names.h"
+#include "gemm_bf16.h"
 #include "names.h"
 #include "options.h"
 #include "output_path.h"
@@ -89,6 +90,18 @@ typedef struct evolve_args {
     char saved_data[4096];           /* --resume without --data: the checkpoint's data */
 } evolve_args;
 
+/* --precision auto: the fastest precision the run's device has for its strategy: BF16 where
+ * the CPU has BF16 GEMMs (gemm_bf16.h) or on a CUDA device for the GA (its ES runs FP32),
+ * else FP32. Only when asked: the default stays FP32. */
+static devo_precision fastest_precision(const devo_evolve_options *o)
+{
+    devo_backend where = DEVO_BACKEND_CPU;
+    if (devo_options_resolve_backend(o, &where) != DEVO_OK) return DEVO_PRECISION_FP32;
+    if (where == DEVO_BACKEND_CUDA)
+        return o->strategy == DEVO_STRATEGY_GA ? DEVO_PRECISION_BF16 : DEVO_PRECISION_FP32;
+    return devo_bf16_available() == DEVO_OK ? DEVO_PRECISION_BF16 : DEVO_PRECISION_FP32;
+}
+
 static int parse_evolve(int argc, char **argv, evolve_args *a)
 {
     memset(a, 0, sizeof *a); // flags not given stay NULL (--save, --history)
@@ -118,7 +131,8 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
          "random samples per generation, 0 = all (0)"},
         {"seed", CLI_U64, &o->seed, "seed of every random draw, initial weights too (0)"},
         {"backend", CLI_STRING, &a->backend, "auto (default) | cpu | cuda"},
-        {"precision", CLI_STRING, &a->precision, "fp32 (default) | tf32 | bf16 (CUDA only)"},
+        {"precision", CLI_STRING, &a->precision,
+         "fp32 (default) | tf32 (CUDA) | bf16 | auto (the fastest here)"},
         {"threads", CLI_INT, &o->threads, "CPU threads, 0 = all cores (0)"},
         {"verbose", CLI_INT, &o->verbose,
          "0 silent, 1 a line per generation, 2 progress: a bar on a terminal, else a line every "
@@ -152,8 +166,9 @@ static int parse_evolve(int argc, char **argv, evolve_args *a)
     if (!devo_loss_from_name(a->loss, &loss)) bad = "loss", value = a->loss;
     else if (!cli_fitness(a->fitness, &o->fitness)) bad = "fitness", value = a->fitness;
     else if (!cli_backend(a->backend, &o->backend)) bad = "backend", value = a->backend;
-    else if (!cli_precision(a->precision, &o->precision)) bad = "precision", value = a->precision;
     else if (!cli_strategy(a->strategy, &o->strategy)) bad = "strategy", value = a->strategy;
+    else if (strcmp(a->precision, "auto") == 0) o->precision = fastest_precision(o);
+    else if (!cli_precision(a->precision, &o->precision)) bad = "precision", value = a->precision;
     if (bad) {
         fprintf(stderr, "devo: bad value '%s' for flag '--%s' (see --help)\n", value, bad);
         return CLI_USAGE_ERROR;
@@ -259,10 +274,15 @@ static int evolve(evolve_args *a, devo_model *m, devo_evolver *e, generation_log
         free(test_y);
         return 1;
     }
+    // FP32, the default, says nothing more (its first line stays what it was).
+    const char *precision = a->opt.precision == DEVO_PRECISION_BF16   ? ", precision BF16"
+                            : a->opt.precision == DEVO_PRECISION_TF32 ? ", precision TF32"
+                                                                      : "";
     printf("devo %s: %zu samples of %zu features, %zu parameters, population %zu, top-k %zu, "
-           "%zu generations, CPU GEMM %s\n", devo_version_string(), devo_dataset_count(train),
+           "%zu generations, CPU GEMM %s%s%s\n", devo_version_string(), devo_dataset_count(train),
            devo_dataset_dim(train), devo_model_param_count(m), a->opt.population, a->opt.top_k,
-           a->opt.max_generations, devo_blas_kernels());
+           a->opt.max_generations, devo_cpu_gemm_kernels(a->opt.precision), precision,
+           strcmp(a->precision, "auto") == 0 ? " (auto)" : "");
     if (devo_evolver_generation(e) > 0)
         printf("resuming %s at generation %zu\n", a->resume, devo_evolver_generation(e) + 1);
     fflush(stdout);
