@@ -620,7 +620,10 @@ TEST_F(Cuda, ResumedRunIsEquivalentToRef)
     expect_exact_gpu_resume(DEVO_PRECISION_TF32, 0, 0);
 }
 
-TEST_F(Cuda, ForwardIsEquivalentToRef)
+// A population of 10 of nets[1] on the CPU and on CUDA: each one's outputs through
+// run(evolver, inputs, rows, outputs) agree. inputs_per_row: the floats of x per row.
+template <typename Run>
+void expect_outputs_equivalent(size_t batch_size, size_t inputs_per_row, Run run)
 {
     devo_model *m = build(nets[1], 6);
     devo_evolve_options o;
@@ -628,8 +631,9 @@ TEST_F(Cuda, ForwardIsEquivalentToRef)
     o.population = 10;
     o.top_k = 2;
     o.init_std = 0.5;
-    const size_t P = 10, rows = 1500, in = 20, out = 3;
-    std::vector<float> x(P * rows * in), y[2];
+    o.batch_size = batch_size;
+    const size_t P = 10, rows = 1500, out = 3;
+    std::vector<float> x(rows * inputs_per_row), y[2];
     for (size_t i = 0; i < x.size(); i++) x[i] = std::sin(0.01f * (float)i);
     devo_backend kinds[2] = {DEVO_BACKEND_CPU, DEVO_BACKEND_CUDA};
     for (int side = 0; side < 2; side++) {
@@ -637,40 +641,24 @@ TEST_F(Cuda, ForwardIsEquivalentToRef)
         devo_evolver *e = nullptr;
         ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK) << devo_last_error();
         y[side].resize(P * rows * out);
-        ASSERT_EQ(devo_evolver_forward(e, x.data(), rows, y[side].data()), DEVO_OK)
-            << devo_last_error();
+        ASSERT_EQ(run(e, x.data(), rows, y[side].data()), DEVO_OK) << devo_last_error();
         devo_evolver_free(e);
     }
     for (size_t i = 0; i < y[0].size(); i++) ASSERT_NEAR(y[1][i], y[0][i], 1e-5) << i;
     devo_model_free(m);
 }
 
+// devo_evolver_forward: every individual on its own 1,500 rows.
+TEST_F(Cuda, ForwardIsEquivalentToRef)
+{
+    expect_outputs_equivalent(1024, 10 * 20, devo_evolver_forward);
+}
+
 // devo_evolver_predict (every individual on the same inputs, through forward on the GPU)
 // agrees with the CPU's (the built-in fitness's blocked GEMMs), over several chunks.
 TEST_F(Cuda, PredictIsEquivalentToRef)
 {
-    devo_model *m = build(nets[1], 6);
-    devo_evolve_options o;
-    devo_evolve_options_init(&o);
-    o.population = 10;
-    o.top_k = 2;
-    o.init_std = 0.5;
-    o.batch_size = 512; // three chunks of the 1,500 rows, the last partial
-    const size_t P = 10, rows = 1500, in = 20, out = 3;
-    std::vector<float> x(rows * in), y[2];
-    for (size_t i = 0; i < x.size(); i++) x[i] = std::cos(0.013f * (float)i);
-    devo_backend kinds[2] = {DEVO_BACKEND_CPU, DEVO_BACKEND_CUDA};
-    for (int side = 0; side < 2; side++) {
-        o.backend = kinds[side];
-        devo_evolver *e = nullptr;
-        ASSERT_EQ(devo_evolver_create(&e, m, &o), DEVO_OK) << devo_last_error();
-        y[side].resize(P * rows * out);
-        ASSERT_EQ(devo_evolver_predict(e, x.data(), rows, y[side].data()), DEVO_OK)
-            << devo_last_error();
-        devo_evolver_free(e);
-    }
-    for (size_t i = 0; i < y[0].size(); i++) ASSERT_NEAR(y[1][i], y[0][i], 1e-5) << i;
-    devo_model_free(m);
+    expect_outputs_equivalent(512, 20, devo_evolver_predict); // 3 chunks, the last partial
 }
 
 TEST_F(Cuda, RefusesAnAbsurdPopulationWithTheNumbers)
