@@ -239,7 +239,7 @@ def fit(model, x, y, settings, hooks=None):
     engine options and RUN_OPTIONS); returns a History. See devo.Model.fit_evolve."""
     hooks = hooks or Hooks(model, settings.get("callbacks"))
     settings = dict(settings)
-    engine = {k: v for k, v in settings.items() if k not in RUN_OPTIONS + ("callbacks",)}
+    engine = {k: v for k, v in settings.items() if k not in RUN_OPTIONS}
     loop = _Loop(model, x, y, settings, hooks)
     o = _engine_options(engine, settings.get("resume"), "fit_evolve")
     loop.custom = loop.fitness_func is not None or loop.fitness_fn is not None
@@ -269,11 +269,10 @@ def _engine_options(engine, resume, caller):
         return _options.build(engine, caller)
     o = read_state_options(resume)
     fixed = {k: v for k, v in engine.items() if k not in ("max_generations", "threads")}
-    saved = _options.to_dict(o)
+    saved, defaults = _options.to_dict(o), _options.to_dict(_options.defaults())
     for key, value in fixed.items():
-        default = _options.to_dict(_options.defaults()).get(key)
         probe = _options.build({key: value}, caller)
-        if _options.to_dict(probe)[key] not in (saved[key], default):
+        if _options.to_dict(probe)[key] not in (saved[key], defaults[key]):
             raise ValueError("%s: %s=%r differs from the resumed run's %r: the checkpoint fixes "
                              "it (only max_generations and threads may change)"
                              % (caller, key, value, saved[key]))

@@ -2,6 +2,7 @@
 library, with numpy in and out: predict, evaluate, Keras-ordered weights, safetensors files
 shared with the C library and the devo command, and fit_evolve."""
 import ctypes
+import os
 
 import numpy as np
 
@@ -195,5 +196,4 @@ class Model:
 
 
 def _path_bytes(path):
-    import os
     return os.fsencode(os.fspath(path))
