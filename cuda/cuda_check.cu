@@ -1,7 +1,29 @@
 /*
- * cuda_check.cu - turning CUDA and cuBLAS failures into devo statuses (see cuda_check.h).
+ * cuda_check.cu - turning CUDA and cuBLAS failures into devo statuses, and the device's
+ * waits, counted (see cuda_check.h).
  */
 #include "cuda_check.h"
+#include "cuda_hooks.h"
+
+#include <atomic>
+
+static std::atomic<uint64_t> waits; /* waits that blocked (a stream's always counts) */
+
+extern "C" uint64_t devo_cuda_waits(void) { return waits.load(); }
+
+cudaError_t devo_cuda_wait(cudaStream_t stream)
+{
+    waits++;
+    return cudaStreamSynchronize(stream);
+}
+
+cudaError_t devo_cuda_wait_event(cudaEvent_t event)
+{
+    cudaError_t done = cudaEventQuery(event);
+    if (done != cudaErrorNotReady) return done; // happened (or failed): nothing to wait for
+    waits++;
+    return cudaEventSynchronize(event);
+}
 
 devo_status devo_cuda_fail(cudaError_t error, const char *call, const char *file, int line)
 {

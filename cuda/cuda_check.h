@@ -31,6 +31,12 @@ devo_status devo_cublas_fail(cublasStatus_t status, const char *call, const char
             return devo_cublas_fail(cublas_try_status_, #call, __FILE__, __LINE__);            \
     } while (0)
 
+/* Waits until stream's work is done, or until event has happened (at once when it has): every
+ * wait of the device's calls goes through these, and those that block are counted for the
+ * tests (devo_cuda_waits, cuda_hooks.h). */
+cudaError_t devo_cuda_wait(cudaStream_t stream);
+cudaError_t devo_cuda_wait_event(cudaEvent_t event);
+
 /* After a kernel launch: the launch's own error (bad configuration, no kernel image). */
 #define CUDA_TRY_LAUNCH() CUDA_TRY(cudaGetLastError())
 

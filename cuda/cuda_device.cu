@@ -77,7 +77,7 @@ static void cuda_destroy(void *ctx)
                       b->rows,       b->gathered_x, b->gathered_y,     b->forward_x,
                       b->forward_y,  b->forward_x_bf16, b->center,     b->sigma,
                       b->eps,        b->w,         b->v,               b->s1,
-                      b->s2,         b->tail};
+                      b->s2,         b->tail,      b->fitness_spare,   b->best_row};
     for (void *p : device) cudaFree(p);
     devo_cuda_lowrank_free(b->lowrank);
     devo_es_noise_release(&b->host_noise);
@@ -88,7 +88,8 @@ static void cuda_destroy(void *ctx)
     if (b->blas) cublasDestroy(b->blas);
     if (b->stream) cudaStreamDestroy(b->stream);
     if (b->sources_copied) cudaEventDestroy(b->sources_copied);
-    void *staging[] = {b->host_sums, b->host_correct, b->host_order, b->host_sources};
+    void *staging[] = {b->host_sums,    b->host_correct, b->host_order,
+                       b->host_sources, b->host_fitness, b->host_best, b->host_rows};
     for (void *p : staging) cudaFreeHost(p);
     if (b->host_population_pinned)
         cudaFreeHost(b->host_population);
@@ -111,7 +112,7 @@ static double planned_bytes(const cuda_device *b, size_t sort_temp_bytes)
            (double)b->inputs * S * (double)b->cfg.arch->layers[0].units * ob +
            S * (double)devo_tail_stride(b->tail_size) * ob +
            activations * 4.0 + (bf16 ? activations * 2.0 : 0.0) +
-           P * (8.0 + 8.0 + 3 * 8.0 + 2 * 4.0 + 8.0) + (double)sort_temp_bytes +
+           P * (8.0 + 8.0 + 4 * 8.0 + 2 * 4.0 + 8.0) + D * 4.0 + (double)sort_temp_bytes +
            (double)b->batch * ((double)b->inputs * ob + (double)b->width * 4.0);
 }
 
@@ -147,6 +148,8 @@ static devo_status allocate(cuda_device *b)
     DEVO_TRY(cuda_alloc(b, (void **)&b->loss_sum, P * sizeof(double)));
     DEVO_TRY(cuda_alloc(b, (void **)&b->correct, P * sizeof(unsigned long long)));
     DEVO_TRY(cuda_alloc(b, (void **)&b->fitness, P * sizeof(double)));
+    DEVO_TRY(cuda_alloc(b, (void **)&b->fitness_spare, P * sizeof(double)));
+    DEVO_TRY(cuda_alloc(b, (void **)&b->best_row, D * sizeof(float)));
     DEVO_TRY(cuda_alloc(b, (void **)&b->keys_in, P * sizeof(double)));
     DEVO_TRY(cuda_alloc(b, (void **)&b->keys_out, P * sizeof(double)));
     DEVO_TRY(cuda_alloc(b, (void **)&b->values_in, P * sizeof(int)));
@@ -161,6 +164,8 @@ static devo_status allocate(cuda_device *b)
     CUDA_TRY(cudaMallocHost((void **)&b->host_correct, P * sizeof(unsigned long long)));
     CUDA_TRY(cudaMallocHost((void **)&b->host_order, P * sizeof(int)));
     CUDA_TRY(cudaMallocHost((void **)&b->host_sources, P * sizeof(int2)));
+    CUDA_TRY(cudaMallocHost((void **)&b->host_fitness, P * sizeof(double)));
+    CUDA_TRY(cudaMallocHost((void **)&b->host_best, D * sizeof(float)));
     CUDA_TRY(cudaEventCreateWithFlags(&b->sources_copied, cudaEventDisableTiming));
     return DEVO_OK;
 }
@@ -253,6 +258,8 @@ static devo_status cuda_bind_data(void *ctx, const float *x, const float *y, siz
     if (low_rank(b)) return devo_cuda_lowrank_bind(b->lowrank, x, y, n);
     void *old[] = {b->x, b->x_bf16, b->y, b->rows};
     for (void *p : old) cudaFree(p);
+    cudaFreeHost(b->host_rows);
+    b->host_rows = nullptr;
     b->device_bytes -= b->n * (b->inputs * (4 + (b->x_bf16 ? 2 : 0)) + b->width * 4 + 8);
     b->x = nullptr;
     b->x_bf16 = nullptr;
@@ -265,13 +272,14 @@ static devo_status cuda_bind_data(void *ctx, const float *x, const float *y, siz
     DEVO_TRY(cuda_alloc(b, (void **)&b->x, n * b->inputs * sizeof(float)));
     DEVO_TRY(cuda_alloc(b, (void **)&b->y, n * b->width * sizeof(float)));
     DEVO_TRY(cuda_alloc(b, (void **)&b->rows, n * sizeof(long long)));
+    CUDA_TRY(cudaMallocHost((void **)&b->host_rows, n * sizeof(size_t)));
     DEVO_TRY(cuda_upload(b, b->x, x, n * b->inputs * sizeof(float)));
     DEVO_TRY(cuda_upload(b, b->y, y, n * b->width * sizeof(float)));
     if (bf16) {
         DEVO_TRY(cuda_alloc(b, (void **)&b->x_bf16, n * b->inputs * sizeof(__nv_bfloat16)));
         DEVO_TRY(cuda_to_bf16(b, b->x, b->x_bf16, n * b->inputs));
     }
-    CUDA_TRY(cudaStreamSynchronize(b->stream));
+    CUDA_TRY(devo_cuda_wait(b->stream));
     b->n = n;
     return DEVO_OK;
 }
@@ -311,7 +319,7 @@ static devo_status cuda_view(void *ctx, const float **view)
         for (size_t i = 0; i < b->P; i++) low_rank_row(b, i, b->host_population + i * b->D);
     } else {
         DEVO_TRY(cuda_download(b, b->host_population, b->population, b->P * b->D * sizeof(float)));
-        CUDA_TRY(cudaStreamSynchronize(b->stream));
+        CUDA_TRY(devo_cuda_wait(b->stream));
     }
     *view = b->host_population;
     return DEVO_OK;
@@ -321,7 +329,7 @@ static devo_status cuda_view(void *ctx, const float **view)
 static devo_status cuda_finish(void *ctx)
 {
     cuda_device *b = static_cast<cuda_device *>(ctx);
-    if (b->stream) CUDA_TRY(cudaStreamSynchronize(b->stream));
+    if (b->stream) CUDA_TRY(devo_cuda_wait(b->stream));
     return DEVO_OK;
 }
 
@@ -332,8 +340,9 @@ static devo_status cuda_copy_row(void *ctx, size_t index, float *dst)
         low_rank_row(b, index, dst);
         return DEVO_OK;
     }
+    if (cuda_best_ahead(b, index, dst)) return DEVO_OK; // came up with the evaluation
     DEVO_TRY(cuda_download(b, dst, b->population + index * b->D, b->D * sizeof(float)));
-    CUDA_TRY(cudaStreamSynchronize(b->stream));
+    CUDA_TRY(devo_cuda_wait(b->stream));
     return DEVO_OK;
 }
 

@@ -46,8 +46,17 @@ struct cuda_device {
     double *host_sums;     /* (P) staging of loss_sum; every host_ staging buffer is pinned */
     unsigned long long *host_correct; /* (P) */
 
-    /* selection */
-    double *fitness, *keys_in, *keys_out; /* (P) */
+    /* selection: fitness (P) holds, on the device, the fitness the host has of the first
+     * fitness_known slots (a rank: all of them; vary: the elites' carried; evaluate: its
+     * range's). When evaluate completes it, it ranks at once and brings the order (and the
+     * GA's best row) up with the sums, so a generation waits once (cuda_select.cu). */
+    double *fitness, *fitness_spare, *keys_in, *keys_out; /* (P) */
+    size_t fitness_known;
+    bool ranked_ahead;                    /* host_order and host_fitness hold that ranking */
+    double *host_fitness;                 /* (P) pinned: the fitness it ranked */
+    float *best_row;                      /* (D) the GA's row host_order[0], copied ahead */
+    float *host_best;                     /* (D) pinned */
+    bool best_ahead;                      /* host_best is row host_order[0] of the population */
     int *values_in, *values_out;          /* (P) */
     void *sort_temp;
     size_t sort_temp_bytes;
@@ -62,6 +71,7 @@ struct cuda_device {
     float *y;              /* (n, width) */
     size_t n;
     long long *rows;       /* (n): a subset's row indices */
+    size_t *host_rows;     /* (n) pinned: their staging */
     void *gathered_x;      /* (batch, inputs) operands */
     float *gathered_y;     /* (batch, width) */
 
@@ -118,6 +128,17 @@ devo_status cuda_forward(void *ctx, const float *x, size_t rows, float *y);
 /* cuda_select.cu */
 devo_status cuda_sort_temp_bytes(size_t P, size_t *bytes);
 devo_status cuda_rank(void *ctx, const double *fitness, size_t *order);
+/* After an evaluation of slots [first, first + count) has queued its sums of `samples`
+ * samples: their fitness into b->fitness on the device and, when that completes the
+ * population's, its ranking queued ahead (no wait: the evaluation's download waits). */
+devo_status cuda_fitness_known(cuda_device *b, size_t first, size_t count, size_t samples);
+/* The population changed: only its first `known` slots' device fitness is the host's
+ * (the GA's elites after vary carried theirs: cuda_carry_elite_fitness), nothing ranked ahead. */
+void cuda_population_changed(cuda_device *b, size_t known);
+/* Vary's elites: slot r < k takes the device fitness of its source (b->sources[r].x). */
+devo_status cuda_carry_elite_fitness(cuda_device *b);
+/* dst (D) = row index when it is the row ranked ahead: true, and nothing waits. */
+bool cuda_best_ahead(cuda_device *b, size_t index, float *dst);
 
 /* cuda_vary.cu */
 devo_status cuda_init_population(void *ctx, const float *w0);

@@ -17,6 +17,8 @@
 #include "cuda_layout.h"
 #include "cuda_loss.cuh"
 
+#include <cstring>
+
 extern "C" {
 #include "nn_math.h"
 }
@@ -222,6 +224,10 @@ devo_status cuda_evaluate_slots(cuda_device *b, const size_t *rows, size_t row_c
     const devo_model *arch = b->cfg.arch;
     size_t samples = rows ? row_count : b->n;
     if (count == 0) return DEVO_OK; // [P, P) when top_k == P: no GEMM of width 0, no launch
+    if (rows && row_count <= b->n) { // through pinned staging: the upload then need not wait (the last one is done)
+        memcpy(b->host_rows, rows, row_count * sizeof(size_t));
+        rows = b->host_rows;
+    }
     DEVO_TRY(devo_cuda_begin_sums(b->stream, rows, row_count, b->rows, b->loss_sum, b->correct,
                                   count, &b->traffic));
     const devo_layer *last = &arch->layers[arch->layer_count - 1];
@@ -237,6 +243,7 @@ devo_status cuda_evaluate_slots(cuda_device *b, const size_t *rows, size_t row_c
             b->correct);
         CUDA_TRY_LAUNCH();
     }
+    DEVO_TRY(cuda_fitness_known(b, first, count, samples));
     return devo_cuda_read_fitness(b->stream, b->loss_sum, b->correct, b->host_sums,
                                   b->host_correct, count, samples, b->cfg.fitness, fitness,
                                   &b->traffic);
@@ -289,6 +296,6 @@ devo_status cuda_forward(void *ctx, const float *x, size_t rows, float *y)
         CUDA_TRY_LAUNCH();
     }
     DEVO_TRY(cuda_download(b, y, b->forward_y, P * rows * b->outputs * sizeof(float)));
-    CUDA_TRY(cudaStreamSynchronize(b->stream));
+    CUDA_TRY(devo_cuda_wait(b->stream));
     return DEVO_OK;
 }

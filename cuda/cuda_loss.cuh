@@ -84,7 +84,7 @@ static inline devo_status devo_cuda_read_fitness(cudaStream_t stream, const doub
     CUDA_TRY(cudaMemcpyAsync(host_correct, correct, count * sizeof(unsigned long long),
                              cudaMemcpyDeviceToHost, stream));
     traffic->to_host += count * (sizeof(double) + sizeof(unsigned long long));
-    CUDA_TRY(cudaStreamSynchronize(stream));
+    CUDA_TRY(devo_cuda_wait(stream));
     for (size_t p = 0; p < count; p++)
         fitness[p] = kind == DEVO_FITNESS_ACCURACY ? (double)host_correct[p] / (double)samples
                                                    : -host_loss[p] / (double)samples;

@@ -345,7 +345,7 @@ extern "C" devo_status devo_cuda_lowrank_bind(devo_cuda_lowrank *g, const float 
     CUDA_TRY(cudaMemcpyAsync(g->y, y, n * g->width * sizeof(float), cudaMemcpyHostToDevice,
                              g->stream));
     g->traffic.to_device += n * (g->inputs + g->width) * sizeof(float);
-    CUDA_TRY(cudaStreamSynchronize(g->stream));
+    CUDA_TRY(devo_cuda_wait(g->stream));
     g->n = n;
     return DEVO_OK;
 }
@@ -386,7 +386,7 @@ extern "C" devo_status devo_cuda_lowrank_perturb(devo_cuda_lowrank *g, const flo
                                  cudaMemcpyDeviceToHost, g->stream));
         g->traffic.to_host += g->dirs * g->F * sizeof(float);
     }
-    CUDA_TRY(cudaStreamSynchronize(g->stream));
+    CUDA_TRY(devo_cuda_wait(g->stream));
     return DEVO_OK;
 }
 

@@ -78,6 +78,7 @@ devo_status cuda_perturb_full(cuda_device *b, const float *center, const float *
             b->center, b->sigma, b->eps, b->population, b->P, D, dirs, b->cfg.antithetic,
             b->cfg.seed, generation, operands<float>(b));
     CUDA_TRY_LAUNCH();
+    cuda_population_changed(b, 0);
     b->perturbed = true;
     return DEVO_OK;
 }
@@ -122,6 +123,6 @@ devo_status cuda_update_sums_full(cuda_device *b, const float *w, const float *v
     CUDA_TRY_LAUNCH();
     DEVO_TRY(cuda_download(b, s1, b->s1, D * sizeof(float)));
     DEVO_TRY(cuda_download(b, s2, b->s2, D * sizeof(float)));
-    CUDA_TRY(cudaStreamSynchronize(b->stream));
+    CUDA_TRY(devo_cuda_wait(b->stream));
     return DEVO_OK;
 }

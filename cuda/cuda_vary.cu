@@ -120,7 +120,8 @@ devo_status cuda_init_population(void *ctx, const float *w0)
         init_population_kernel<<<grid, DEVO_VARY_THREADS, 0, b->stream>>>(
             b->next, b->population, b->P, b->D, b->cfg.seed, b->cfg.init_std, operands<float>(b));
     CUDA_TRY_LAUNCH();
-    CUDA_TRY(cudaStreamSynchronize(b->stream));
+    cuda_population_changed(b, 0);
+    CUDA_TRY(devo_cuda_wait(b->stream));
     return DEVO_OK;
 }
 
@@ -148,7 +149,7 @@ static devo_status vary(cuda_device *b, const float *pop, float *next, size_t fi
  * a generation's evaluation waited for the stream since). */
 static devo_status sources_writable(cuda_device *b)
 {
-    CUDA_TRY(cudaEventSynchronize(b->sources_copied));
+    CUDA_TRY(devo_cuda_wait_event(b->sources_copied));
     return DEVO_OK;
 }
 
@@ -174,6 +175,7 @@ devo_status cuda_vary(void *ctx, const size_t *order, const uint32_t *pairs, uin
                              (end[i] - begin[i]) * sizeof(int2)));
     }
     CUDA_TRY(cudaEventRecord(b->sources_copied, b->stream));
+    DEVO_TRY(cuda_carry_elite_fitness(b));
     // The operand copies are overwritten in place: nothing reads them while the kernel runs.
     // No wait here: what comes next on the stream (evaluation, a download) runs after it.
     for (int i = 0; i < ranges; i++)
@@ -199,7 +201,8 @@ devo_status cuda_load_rows(void *ctx, const float *rows, size_t first, size_t co
         b->host_sources[slot] = make_int2((int)slot, (int)slot);
     DEVO_TRY(cuda_upload(b, b->sources + first, b->host_sources + first, count * sizeof(int2)));
     DEVO_TRY(vary(b, b->next, b->population, first, end, end, 0));
-    CUDA_TRY(cudaStreamSynchronize(b->stream));
+    cuda_population_changed(b, 0);
+    CUDA_TRY(devo_cuda_wait(b->stream));
     return DEVO_OK;
 }
 

@@ -138,7 +138,7 @@ say "Cuda.* tests: $ran run of $listed listed, $skipped skipped, $failed failed"
 # mutation and crossover; cuRAND's layout; low-rank pack/thin/correct/draw; ES perturb and
 # update sums); only the bench's ceiling kernel (fill_uniform) is left out. `short` is
 # evaluation, selection and variation.
-every='Cuda.EvaluationIsEquivalentToRef:Cuda.EvaluationOfSubsetsAndChildrenIsEquivalentToRef:Cuda.NanPropagatesThroughEveryActivation:Cuda.ForwardIsEquivalentToRef:Cuda.SelectionIsEquivalentToRef:Cuda.FirstPopulationIsEquivalentToRef:Cuda.MutationIsEquivalentToRef:Cuda.CrossoverMasksAreBitIdenticalToRef:Cuda.CurandPhiloxUsesTheDocumentedLayout:Cuda.ResumedRunIsEquivalentToRef:Cuda.LowRankEvaluationIsEquivalentToRef:Cuda.PerturbationAndUpdateSumsAreEquivalentToRef:Cuda.EmptyRangeIsANoOp'
+every='Cuda.EvaluationIsEquivalentToRef:Cuda.EvaluationOfSubsetsAndChildrenIsEquivalentToRef:Cuda.NanPropagatesThroughEveryActivation:Cuda.ForwardIsEquivalentToRef:Cuda.SelectionIsEquivalentToRef:Cuda.FirstPopulationIsEquivalentToRef:Cuda.MutationIsEquivalentToRef:Cuda.CrossoverMasksAreBitIdenticalToRef:Cuda.CurandPhiloxUsesTheDocumentedLayout:Cuda.ResumedRunIsEquivalentToRef:Cuda.LowRankEvaluationIsEquivalentToRef:Cuda.PerturbationAndUpdateSumsAreEquivalentToRef:Cuda.EmptyRangeIsANoOp:Cuda.RankTakesTheFitnessItIsGivenAfterAnEvaluation'
 short='Cuda.EvaluationIsBitwiseReproducible:Cuda.SelectionIsEquivalentToRef:Cuda.MutationIsEquivalentToRef'
 # sanitize KEY TOOL LIMIT FILTER: one compute-sanitizer run, judged by sanitizer_verdict.
 sanitize() {

@@ -452,6 +452,69 @@ devo_evolve_options run_options(devo_backend backend, size_t generations, size_t
     return o;
 }
 
+/* Waits counted at each generation's on_generation (cuda_hooks.h's devo_cuda_waits). */
+int record_waits(const devo_generation_stats *stats, void *user)
+{
+    (void)stats;
+    static_cast<std::vector<uint64_t> *>(user)->push_back(devo_cuda_waits());
+    return 0;
+}
+
+TEST_F(Cuda, GaGenerationWaitsOnce)
+{
+    // The evaluation ranks at once and brings the order and the best row up with its sums:
+    // the host waits for the GPU once a generation, with every sample or a subset of them.
+    devo_model *m = build(nets[0], 12);
+    Data d = make_data(m, 2048, 12);
+    for (size_t fitness_samples : {(size_t)0, (size_t)700}) {
+        devo_evolve_options o = run_options(DEVO_BACKEND_CUDA, 6, 24, 5);
+        o.fitness_samples = fitness_samples;
+        std::vector<uint64_t> waits;
+        o.on_generation = record_waits;
+        o.on_generation_user = &waits;
+        ASSERT_EQ(devo_fit_evolve(m, d.x.data(), d.y.data(), d.n, &o, nullptr), DEVO_OK)
+            << devo_last_error();
+        ASSERT_EQ(waits.size(), 6u);
+        for (size_t g = 1; g < waits.size(); g++)
+            EXPECT_EQ(waits[g] - waits[g - 1], 1u) << "generation " << g + 1 << " samples "
+                                                   << fitness_samples;
+    }
+    devo_model_free(m);
+}
+
+TEST_F(Cuda, RankTakesTheFitnessItIsGivenAfterAnEvaluation)
+{
+    // The order ranked ahead after an evaluation is used only for the fitness it ranked;
+    // another one (a custom fitness, a share gathered) is ranked as given. The best row that
+    // came up with it is the population's row.
+    devo_model *m = build(nets[0], 13);
+    Data d = make_data(m, 1500, 13);
+    const size_t P = 40, D = m->param_count;
+    auto cfg = config(m, P, 6, DEVO_PRECISION_FP32);
+    void *ctx = open_ctx(devo_device_cuda(), cfg, m, d);
+    const devo_device_i *be = devo_device_cuda();
+    std::vector<double> f(P), other(P);
+    ASSERT_EQ(be->evaluate(ctx, nullptr, 0, 0, P, f.data()), DEVO_OK) << devo_last_error();
+    for (size_t i = 0; i < P; i++) other[i] = -f[i];
+    other[3] = NAN;
+    std::vector<size_t> order(P), expected(P), scratch(P);
+    for (const std::vector<double> *given : {&other, &f}) {
+        ASSERT_EQ(be->evaluate(ctx, nullptr, 0, 0, P, f.data()), DEVO_OK) << devo_last_error();
+        ASSERT_EQ(be->rank(ctx, given->data(), order.data()), DEVO_OK) << devo_last_error();
+        devo_rank(given->data(), P, expected.data(), scratch.data());
+        EXPECT_EQ(order, expected) << (given == &f ? "the fitness evaluated" : "another one");
+    }
+    const float *view = nullptr;
+    ASSERT_EQ(be->view(ctx, &view), DEVO_OK);
+    std::vector<float> best(D);
+    ASSERT_EQ(be->copy_row(ctx, order[0], best.data()), DEVO_OK);
+    EXPECT_EQ(0, memcmp(best.data(), view + order[0] * D, D * sizeof(float)));
+    ASSERT_EQ(be->copy_row(ctx, order[1], best.data()), DEVO_OK);
+    EXPECT_EQ(0, memcmp(best.data(), view + order[1] * D, D * sizeof(float)));
+    be->destroy(ctx);
+    devo_model_free(m);
+}
+
 struct Bred {
     std::vector<float> population; /* (P, D) after the breed */
     std::vector<double> fitness;   /* (P): the bred slots [first, first + count) evaluated */
