@@ -34,7 +34,7 @@ file(RELATIVE_PATH DEVO_PC_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/
 string(REGEX REPLACE "/$" "" DEVO_PC_PREFIX "${DEVO_PC_PREFIX}")
 set(DEVO_PC_CUDA_LIBS "")
 if(DEVO_CUDA)
-  set(DEVO_PC_CUDA_LIBS "-L${CUDAToolkit_LIBRARY_DIR} -lcublas -lcudart_static -ldl -lrt")
+  set(DEVO_PC_CUDA_LIBS "-L${CUDAToolkit_LIBRARY_DIR} -lcublas -lcublasLt -lcudart_static -ldl -lrt")
 endif()
 set(DEVO_PC_ONEDNN_LIBS "")
 if(DEVO_HAVE_ONEDNN)

@@ -77,9 +77,12 @@ static void cuda_destroy(void *ctx)
                       b->rows,       b->gathered_x, b->gathered_y,     b->forward_x,
                       b->forward_y,  b->forward_x_bf16, b->center,     b->sigma,
                       b->eps,        b->w,         b->v,               b->s1,
-                      b->s2,         b->tail,      b->fitness_spare,   b->best_row};
+                      b->s2,         b->tail,      b->fitness_spare,   b->best_row,
+                      b->biases};
     for (void *p : device) cudaFree(p);
     devo_cuda_lowrank_free(b->lowrank);
+    cuda_lt_destroy(b->lt);
+    free(b->bias_at);
     devo_es_noise_release(&b->host_noise);
     free(b->host_center);
     free(b->host_sigma);
@@ -113,7 +116,8 @@ static double planned_bytes(const cuda_device *b, size_t sort_temp_bytes)
            S * (double)devo_tail_stride(b->tail_size) * ob +
            activations * 4.0 + (bf16 ? activations * 2.0 : 0.0) +
            P * (8.0 + 8.0 + 4 * 8.0 + 2 * 4.0 + 8.0) + D * 4.0 + (double)sort_temp_bytes +
-           (double)b->batch * ((double)b->inputs * ob + (double)b->width * 4.0);
+           (double)b->batch * ((double)b->inputs * ob + (double)b->width * 4.0) +
+           (double)b->bias_at[b->cfg.arch->layer_count] * 4.0 + 32.0 * 1048576.0; // cuBLASLt
 }
 
 static devo_status check_fits(double needed, const char *what)
@@ -167,6 +171,25 @@ static devo_status allocate(cuda_device *b)
     CUDA_TRY(cudaMallocHost((void **)&b->host_fitness, P * sizeof(double)));
     CUDA_TRY(cudaMallocHost((void **)&b->host_best, D * sizeof(float)));
     CUDA_TRY(cudaEventCreateWithFlags(&b->sources_copied, cudaEventDisableTiming));
+    DEVO_TRY(cuda_alloc(b, (void **)&b->biases,
+                        b->bias_at[b->cfg.arch->layer_count] * sizeof(float)));
+    return cuda_lt_create(b);
+}
+
+/* Each layer's region of the gathered biases (devo_bias_region), and their total. */
+static devo_status plan_biases(cuda_device *b)
+{
+    const devo_model *arch = b->cfg.arch;
+    size_t L = arch->layer_count;
+    size_t *units = static_cast<size_t *>(malloc(L * sizeof(size_t)));
+    b->bias_at = static_cast<size_t *>(malloc((L + 1) * sizeof(size_t)));
+    if (!units || !b->bias_at) {
+        free(units);
+        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda device: out of host memory");
+    }
+    for (size_t l = 0; l < L; l++) units[l] = arch->layers[l].units;
+    for (size_t l = 0; l <= L; l++) b->bias_at[l] = devo_bias_region(units, l, b->slots);
+    free(units);
     return DEVO_OK;
 }
 
@@ -176,6 +199,7 @@ static devo_status create_in(cuda_device *b)
     CUDA_TRY(cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking));
     CUBLAS_TRY(cublasCreate(&b->blas));
     CUBLAS_TRY(cublasSetStream(b->blas, b->stream));
+    DEVO_TRY(plan_biases(b));
     // The memory first (an absurd population is refused with the numbers), then the int
     // dimensions cuBLAS and CUB take, then the sort's temp storage, which needs them.
     DEVO_TRY(check_fits(planned_bytes(b, 0), "the population and work space"));

@@ -20,6 +20,8 @@ extern "C" {
 #include "es_noise.h"
 }
 
+struct cuda_lt; /* cuda_epilogue.cu: cuBLASLt's handle, plans and what its probe found */
+
 struct cuda_device {
     devo_device_config cfg;
     size_t P, D, k;
@@ -40,6 +42,10 @@ struct cuda_device {
                               written with the population; NULL for one layer */
     size_t tail_offset, tail_size; /* layer 1's kernel_offset, D - it (0, 0: one layer) */
     float *pre[2];         /* ping-pong (P, batch, max_units) GEMM outputs */
+    cuda_lt *lt;           /* the fused epilogues, or NULL (full rank only) */
+    float *biases;         /* each layer's biases of the individuals evaluated, at
+                              devo_bias_region, gathered per evaluation (cuda_evaluate.cu) */
+    size_t *bias_at;       /* (layers + 1) host: each layer's region in biases, then the total */
     __nv_bfloat16 *act_bf16[2]; /* the activations as BF16 operands, BF16 only */
     double *loss_sum;      /* (P) */
     unsigned long long *correct; /* (P) */
@@ -124,6 +130,40 @@ devo_status cuda_evaluate(void *ctx, const size_t *rows, size_t row_count, size_
 devo_status cuda_evaluate_slots(cuda_device *b, const size_t *rows, size_t row_count,
                                 size_t first, size_t count, double *fitness);
 devo_status cuda_forward(void *ctx, const float *x, size_t rows, float *y);
+
+/* cuda_epilogue.cu: one dense layer's GEMM, C (m x n, column-major, ldc) = A (m x k, lda) .
+ * B (k x n, ldb) for `batch` matrices at the given strides (operands FP32 or BF16 by
+ * precision, FP32 accumulation), with the layer's bias (FP32, one per row of C, matrix i's at
+ * bias + i * bias_stride) and activation fused where cuBLASLt does them as devo does. */
+struct cuda_layer_gemm {
+    int m, n, k;
+    const void *A;
+    int lda;
+    long long stride_a;
+    const void *B;
+    int ldb;
+    long long stride_b;
+    float *C;
+    int ldc;
+    long long stride_c;
+    int batch;
+    const float *bias;         /* 16-byte aligned, as is every matrix's */
+    long long bias_stride;
+    devo_activation act;
+    bool last;                 /* the output layer: bias only (the loss activates) */
+    __nv_bfloat16 *operand;    /* BF16 hidden layer: the next GEMM's operand, at C's offsets */
+};
+/* What the fused GEMM did beyond the product: nothing (none fused: the caller runs it all),
+ * the bias added, the activation applied, the result written to operand (BF16) not C. */
+struct cuda_fused {
+    bool bias, activation, operand;
+};
+devo_status cuda_layer_gemm_run(cuda_device *b, const cuda_layer_gemm *g, cuda_fused *done);
+/* cuBLASLt's handle and work space for b, and the probe of what its epilogues do. */
+devo_status cuda_lt_create(cuda_device *b);
+void cuda_lt_destroy(cuda_lt *lt); /* accepts NULL */
+/* One line on what the probe allowed to fuse, e.g. "bias and ReLU fused in cuBLASLt's ...". */
+void cuda_lt_describe(const cuda_device *b, char *out, size_t size);
 
 /* cuda_select.cu */
 devo_status cuda_sort_temp_bytes(size_t P, size_t *bytes);

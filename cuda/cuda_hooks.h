@@ -28,6 +28,10 @@ devo_status devo_cuda_philox_blocks(uint64_t seed, devo_rng_stream stream, uint3
  * removes the cap. Set it between runs, not while another thread creates a context. */
 void devo_cuda_set_chunk_cap(size_t samples);
 
+/* Tests only: what the epilogue probe (cuda_epilogue.cu) let the last full-rank context made
+ * fuse into its GEMMs, in one line (empty before any). */
+void devo_cuda_epilogue_verdict(char *out, size_t size);
+
 /* Tests only: how many times the CUDA device's calls have blocked the host until the GPU's
  * work was done, since the process began (every context; a GA generation blocks once). */
 uint64_t devo_cuda_waits(void);

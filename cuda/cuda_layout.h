@@ -109,6 +109,26 @@ static inline devo_grid3 devo_bias_grid(size_t count, size_t rows, size_t units)
     return g;
 }
 
+/* The biases of the individuals an evaluation runs, gathered from the population for the fused
+ * GEMM epilogues (cuda_epilogue.cu): layer l's of individual first + i at
+ * devo_bias_region(l) + i * devo_bias_stride(units_l, packed). A row starts 16-byte aligned
+ * (units rounded up to 4 floats), as cuBLASLt's epilogue reads it, except layer 0's of the
+ * shared-input GEMM (packed): one matrix whose bias vector is every individual's side by side.
+ * Regions hold `slots` rows of the padded stride and start at multiples of 64 floats. */
+DEVO_HD size_t devo_bias_stride(size_t units, int packed)
+{
+    return packed ? units : (units + 3) / 4 * 4;
+}
+
+/* The start of layer `layer`'s region (units: each layer's units); of layer `layers`: the
+ * floats all regions take. */
+static inline size_t devo_bias_region(const size_t *units, size_t layer, size_t slots)
+{
+    size_t at = 0;
+    for (size_t l = 0; l < layer; l++) at = (at + slots * devo_bias_stride(units[l], 0) + 63) / 64 * 64;
+    return at;
+}
+
 /* A chunk under a test's cap (devo_cuda_set_chunk_cap): at most cap samples in whole batches,
  * never below one batch; the chunk as it is when cap is 0 or does not bind. */
 static inline size_t devo_cuda_capped_chunk(size_t chunk, size_t batch_size, size_t cap)

@@ -129,16 +129,18 @@ step tests "Cuda.* tests ($listed)" 45 "$out/tests.log" "$tests" --gtest_filter=
   --gtest_output="xml:$out/tests.xml" || fail "Cuda.* tests"
 read -r ran skipped failed <<< "$(gtest_counts "$out/tests.xml")"
 say "Cuda.* tests: $ran run of $listed listed, $skipped skipped, $failed failed"
+# What the epilogue probe let each precision fuse into its GEMMs (cuda_epilogue.cu).
+grep -F '[ epilogue ]' "$out/tests.log" 2>/dev/null | sort -u | while read -r line; do say "$line"; done
 [[ "$skipped" == 0 && "$failed" == 0 && "$ran" == "$listed" ]] ||
   fail "Cuda.* tests were skipped, failed or not run (a skip means no GPU was used)"
 
 # Filters: `every` launches each kernel the tests can reach (evaluation in three precisions:
-# to_bf16, bias + activation, hidden softmax, loss; gather in FP32 and BF16 (subsets, the
+# to_bf16, bias + activation, the fused epilogues, BF16 ReLU, bias gathering, hidden softmax, loss; gather in FP32 and BF16 (subsets, the
 # resumed BF16 run); forward's output; selection's keys and CUB sort; first population,
 # mutation and crossover; cuRAND's layout; low-rank pack/thin/correct/draw; ES perturb and
 # update sums); only the bench's ceiling kernel (fill_uniform) is left out. `short` is
 # evaluation, selection and variation.
-every='Cuda.EvaluationIsEquivalentToRef:Cuda.EvaluationOfSubsetsAndChildrenIsEquivalentToRef:Cuda.NanPropagatesThroughEveryActivation:Cuda.ForwardIsEquivalentToRef:Cuda.SelectionIsEquivalentToRef:Cuda.FirstPopulationIsEquivalentToRef:Cuda.MutationIsEquivalentToRef:Cuda.CrossoverMasksAreBitIdenticalToRef:Cuda.CurandPhiloxUsesTheDocumentedLayout:Cuda.ResumedRunIsEquivalentToRef:Cuda.LowRankEvaluationIsEquivalentToRef:Cuda.PerturbationAndUpdateSumsAreEquivalentToRef:Cuda.EmptyRangeIsANoOp:Cuda.RankTakesTheFitnessItIsGivenAfterAnEvaluation'
+every='Cuda.EvaluationIsEquivalentToRef:Cuda.EvaluationOfSubsetsAndChildrenIsEquivalentToRef:Cuda.NanPropagatesThroughEveryActivation:Cuda.ForwardIsEquivalentToRef:Cuda.SelectionIsEquivalentToRef:Cuda.FirstPopulationIsEquivalentToRef:Cuda.MutationIsEquivalentToRef:Cuda.CrossoverMasksAreBitIdenticalToRef:Cuda.CurandPhiloxUsesTheDocumentedLayout:Cuda.ResumedRunIsEquivalentToRef:Cuda.LowRankEvaluationIsEquivalentToRef:Cuda.PerturbationAndUpdateSumsAreEquivalentToRef:Cuda.EmptyRangeIsANoOp:Cuda.RankTakesTheFitnessItIsGivenAfterAnEvaluation:Cuda.FusedEpiloguesAreEquivalentToRefAndReported'
 short='Cuda.EvaluationIsBitwiseReproducible:Cuda.SelectionIsEquivalentToRef:Cuda.MutationIsEquivalentToRef'
 # sanitize KEY TOOL LIMIT FILTER: one compute-sanitizer run, judged by sanitizer_verdict.
 sanitize() {

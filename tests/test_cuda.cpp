@@ -724,6 +724,32 @@ TEST_F(Cuda, PredictIsEquivalentToRef)
     expect_outputs_equivalent(512, 20, devo_evolver_predict); // 3 chunks, the last partial
 }
 
+TEST_F(Cuda, FusedEpiloguesAreEquivalentToRefAndReported)
+{
+    // Every precision on a ReLU, a linear and a tanh hidden layer (the bias fused, the ReLU
+    // too where the probe allows, tanh after it), whole and from slot k: the CPU's fitness to
+    // each precision's tolerance; and what the probe allowed, printed for the device's log.
+    const Net net = {24, {{20, DEVO_ACT_RELU}, {12, DEVO_ACT_LINEAR}, {9, DEVO_ACT_TANH},
+                          {4, DEVO_ACT_SOFTMAX}}, DEVO_LOSS_CATEGORICAL_CROSSENTROPY};
+    devo_model *m = build(net, 21);
+    Data d = make_data(m, 3000, 21);
+    for (const Precision &pr : precisions) {
+        auto cfg = config(m, 37, 5, pr.precision);
+        std::vector<double> cpu = evaluate(devo_device_cpu(), cfg, m, d);
+        std::vector<double> gpu = evaluate(devo_device_cuda(), cfg, m, d);
+        char verdict[160];
+        devo_cuda_epilogue_verdict(verdict, sizeof verdict);
+        std::printf("[ epilogue ] %s: %s\n", pr.name, verdict);
+        RecordProperty(std::string("epilogue_") + pr.name, verdict);
+        EXPECT_NE(verdict[0], '\0');
+        expect_equivalent(gpu, cpu, pr.tolerance, pr.name);
+        std::vector<double> from_k = evaluate(devo_device_cuda(), cfg, m, d, nullptr, 0, 5);
+        expect_equivalent(std::vector<double>(from_k.begin() + 5, from_k.end()),
+                          std::vector<double>(cpu.begin() + 5, cpu.end()), pr.tolerance, pr.name);
+    }
+    devo_model_free(m);
+}
+
 TEST_F(Cuda, RefusesAnAbsurdPopulationWithTheNumbers)
 {
     devo_model *m = build(nets[0], 1);
@@ -1164,6 +1190,26 @@ TEST(CudaHost, PackedIndexIsTheCpuPackingOfTheWholePopulation)
         for (size_t c = 0; c < (P - first) * units; c++)
             ASSERT_EQ(kernel[row * (P * units) + first * units + c], part[row * ((P - first) * units) + c]);
     devo_model_free(m);
+}
+
+TEST(CudaHost, BiasRowsAreAlignedAndRegionsDisjoint)
+{
+    // The fused epilogues read each matrix's bias from a 16-byte boundary: every padded row
+    // starts at a multiple of 4 floats, regions at multiples of 64, and no region reaches the
+    // next one, packed or padded.
+    const size_t units[] = {30, 7, 1, 256, 10}, L = 5;
+    for (size_t slots : {(size_t)1, (size_t)5, (size_t)257}) {
+        for (size_t l = 0; l < L; l++) {
+            size_t at = devo_bias_region(units, l, slots), next = devo_bias_region(units, l + 1, slots);
+            EXPECT_EQ(at % 64, 0u);
+            EXPECT_EQ(devo_bias_stride(units[l], 0) % 4, 0u);
+            EXPECT_GE(devo_bias_stride(units[l], 0), units[l]);
+            EXPECT_EQ(devo_bias_stride(units[l], 1), units[l]);
+            EXPECT_LE(at + (slots - 1) * devo_bias_stride(units[l], 0) + units[l], next)
+                << "layer " << l << " slots " << slots;
+            EXPECT_LE(at + slots * devo_bias_stride(units[l], 1), next);
+        }
+    }
 }
 
 TEST(CudaHost, GpuChunkIsAWholeNumberOfBatchesWithinItsBudget)
