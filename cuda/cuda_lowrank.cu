@@ -34,7 +34,7 @@ struct devo_cuda_lowrank {
     float *gathered_x, *gathered_y; /* (batch, inputs), (batch, width) */
     float *packed, *shared;      /* (inputs, cols), (batch, cols): cols = units0 + dirs r */
     float *act[2];               /* (P, batch, max units) each */
-    float *thin;                 /* (P, batch, r) */
+    float *thin[2];              /* (P, batch, r) each: a layer's thin term, and the next's */
     double *loss, *host_loss;    /* (P) */
     unsigned long long *correct, *host_correct; /* (P) */
     devo_device_traffic traffic;
@@ -79,7 +79,11 @@ __global__ void pack_kernel(const float *__restrict__ center, size_t kernel_offs
 // for individuals first + p, where base and thin are read through strides: layer 0 takes both
 // from the shared product (base: the first `units` columns, thin: direction d's r columns
 // after them), later layers from out itself (x W) and the thin buffer. centre: base + the
-// centre's bias alone.
+// centre's bias alone. One warp per row (p, row). When next_thin is not NULL, the warp then
+// also makes the next layer's thin term from the row it wrote: next_thin (count, rows, r) =
+// out row . A_d of the next layer (units x r at eps + d F + next_a_offset), each of the r sums
+// lane-strided then reduced by the warp in a fixed order (the same result on every run). The
+// row is read back at once, from cache: the next layer's GEMM is its only read from memory.
 __global__ void correct_kernel(float *out, const float *base,
                                size_t base_row_stride, size_t base_individual_stride,
                                const float *__restrict__ thin, size_t thin_row_stride,
@@ -89,51 +93,44 @@ __global__ void correct_kernel(float *out, const float *base,
                                size_t kernel_offset, size_t bias_offset,
                                const float *__restrict__ eps, size_t F, size_t bt_offset,
                                size_t bias_eps_offset, int antithetic, int centre,
-                               devo_activation act, int last)
-{
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count * rows * units;
-         i += (size_t)gridDim.x * blockDim.x) {
-        size_t k = i % units, pr = i / units, row = pr % rows, p = pr / rows;
-        float z = base[p * base_individual_stride + row * base_row_stride + k] +
-                  center[bias_offset + k];
-        if (!centre) {
-            float sign, scale = sigma[kernel_offset] * rsqrtf((float)r);
-            size_t d = direction_of(first + p, antithetic, &sign);
-            const float *factors = eps + d * F;
-            z += sign * sigma[bias_offset + k] * factors[bias_eps_offset + k];
-            const float *t = thin + p * thin_individual_stride + d * thin_direction_stride +
-                             row * thin_row_stride;
-            float low = 0.0f;
-            for (size_t q = 0; q < r; q++) low += t[q] * factors[bt_offset + q * units + k];
-            z += sign * scale * low;
-        }
-        out[i] = last ? z : devo_activate(act, z);
-    }
-}
-
-// thin (count, rows, r) = in_p (rows, inputs) A_d (inputs, r) for individuals first + p,
-// A_d at eps + d F + a_offset. One warp per row (p, row): its lanes read the row's inputs side
-// by side (coalesced; a thread per row read them `inputs` floats apart), and each of the r
-// sums is reduced across the warp in a fixed order, so the result is the same on every run.
-// Blocks of a multiple of 32 threads; a warp's lanes loop together.
-__global__ void thin_kernel(const float *__restrict__ in, size_t first, size_t count, size_t rows,
-                            size_t inputs, const float *__restrict__ eps, size_t F,
-                            size_t a_offset, size_t r, int antithetic, float *__restrict__ thin)
+                               devo_activation act, int last, float *__restrict__ next_thin,
+                               size_t next_a_offset)
 {
     unsigned lane = threadIdx.x % 32;
     size_t warps = (size_t)gridDim.x * blockDim.x / 32;
     for (size_t pr = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) / 32; pr < count * rows;
          pr += warps) {
-        float sign;
-        const float *a =
-            eps + direction_of(first + pr / rows, antithetic, &sign) * F + a_offset;
-        const float *h = in + pr * inputs;
+        size_t row = pr % rows, p = pr / rows;
+        float sign = 1.0f, scale = 0.0f;
+        const float *factors = nullptr, *t = nullptr;
+        if (!centre) {
+            scale = sigma[kernel_offset] * rsqrtf((float)r);
+            size_t d = direction_of(first + p, antithetic, &sign);
+            factors = eps + d * F;
+            t = thin + p * thin_individual_stride + d * thin_direction_stride +
+                row * thin_row_stride;
+        }
+        const float *in = base + p * base_individual_stride + row * base_row_stride;
+        float *o = out + pr * units;
+        for (size_t k = lane; k < units; k += 32) {
+            float z = in[k] + center[bias_offset + k];
+            if (!centre) {
+                z += sign * sigma[bias_offset + k] * factors[bias_eps_offset + k];
+                float low = 0.0f;
+                for (size_t q = 0; q < r; q++) low += t[q] * factors[bt_offset + q * units + k];
+                z += sign * scale * low;
+            }
+            o[k] = last ? z : devo_activate(act, z);
+        }
+        if (!next_thin) continue; // the same in every lane: the warp stays together
+        __syncwarp();             // the row's every element written, and seen by every lane
+        const float *a = factors + next_a_offset;
         for (size_t q = 0; q < r; q++) {
             float sum = 0.0f;
-            for (size_t j = lane; j < inputs; j += 32) sum += h[j] * a[j * r + q];
+            for (size_t j = lane; j < units; j += 32) sum += o[j] * a[j * r + q];
             for (unsigned offset = 16; offset > 0; offset /= 2)
                 sum += __shfl_down_sync(0xffffffffu, sum, offset);
-            if (lane == 0) thin[pr * r + q] = sum;
+            if (lane == 0) next_thin[pr * r + q] = sum;
         }
     }
 }
@@ -167,13 +164,15 @@ static devo_status forward(devo_cuda_lowrank *g, const lowrank_pass *s, const fl
                            (int)first->inputs, &one, g->packed, (int)cols, x,
                            (int)first->inputs, &zero, g->shared, (int)cols));
     // Layer 0: base = shared's first units columns (no individual stride), thin = direction
-    // d's r columns after them.
+    // d's r columns after them; it makes layer 1's thin term (thin[0]) as it goes.
     size_t at = factors_at(s, 0);
-    correct_kernel<<<cuda_grid_for(count * rows * first->units), 256, 0, g->stream>>>(
+    float *next_thin = !centre && L > 1 ? g->thin[0] : nullptr;
+    unsigned warps_grid = cuda_grid_for(count * rows * 32);
+    correct_kernel<<<warps_grid, 256, 0, g->stream>>>(
         g->act[0], g->shared, cols, 0, g->shared + first->units, cols, 0, r, s->first, count,
         rows, first->units, r, g->center, g->sigma, first->kernel_offset, first->bias_offset,
         g->eps, g->F, at + r * first->inputs, at + r * (first->inputs + first->units),
-        s->antithetic, centre, first->act, L == 1);
+        s->antithetic, centre, first->act, L == 1, next_thin, L > 1 ? factors_at(s, 1) : 0);
     CUDA_TRY_LAUNCH();
     int in = 0;
     for (size_t l = 1; l < L; l++) {
@@ -187,18 +186,15 @@ static devo_status forward(devo_cuda_lowrank *g, const lowrank_pass *s, const fl
                                (int)(count * rows), (int)layer->inputs, &one,
                                g->center + layer->kernel_offset, (int)layer->units, src,
                                (int)layer->inputs, &zero, dst, (int)layer->units));
-        if (!centre) {
-            thin_kernel<<<cuda_grid_for(count * rows * 32), 256, 0, g->stream>>>(
-                src, s->first, count, rows, layer->inputs, g->eps, g->F, at, r, s->antithetic,
-                g->thin);
-            CUDA_TRY_LAUNCH();
-        }
-        correct_kernel<<<cuda_grid_for(count * rows * layer->units), 256, 0, g->stream>>>(
-            dst, dst, layer->units, rows * layer->units, g->thin, r, rows * r, 0, s->first,
-            count, rows, layer->units, r, g->center, g->sigma, layer->kernel_offset,
+        // This layer's thin term came from the layer before (thin[(l - 1) % 2]); it makes the
+        // next one's in the other buffer.
+        next_thin = !centre && l + 1 < L ? g->thin[l % 2] : nullptr;
+        correct_kernel<<<warps_grid, 256, 0, g->stream>>>(
+            dst, dst, layer->units, rows * layer->units, g->thin[(l - 1) % 2], r, rows * r, 0,
+            s->first, count, rows, layer->units, r, g->center, g->sigma, layer->kernel_offset,
             layer->bias_offset, g->eps, g->F, at + r * layer->inputs,
             at + r * (layer->inputs + layer->units), s->antithetic, centre, layer->act,
-            l + 1 == L);
+            l + 1 == L, next_thin, l + 1 < L ? factors_at(s, l + 1) : 0);
         CUDA_TRY_LAUNCH();
         in = 1 - in;
     }
@@ -269,13 +265,12 @@ static devo_status create_in(devo_cuda_lowrank *g, int device)
     DEVO_TRY(device_alloc(g, &g->packed, g->inputs * g->cols));
     DEVO_TRY(device_alloc(g, &g->shared, g->batch * g->cols));
     for (float *&a : g->act) DEVO_TRY(device_alloc(g, &a, g->P * g->batch * widest));
-    DEVO_TRY(device_alloc(g, &g->thin, g->P * g->batch * g->r));
+    for (float *&t : g->thin) DEVO_TRY(device_alloc(g, &t, g->P * g->batch * g->r));
     DEVO_TRY(device_alloc(g, &g->loss, g->P));
     DEVO_TRY(device_alloc(g, &g->correct, g->P));
-    g->host_loss = static_cast<double *>(malloc(g->P * sizeof(double)));
-    g->host_correct = static_cast<unsigned long long *>(malloc(g->P * sizeof(unsigned long long)));
-    if (!g->host_loss || !g->host_correct)
-        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda low rank: out of host memory");
+    // Pinned staging: the sums come up without a bounce through a driver buffer.
+    CUDA_TRY(cudaMallocHost((void **)&g->host_loss, g->P * sizeof(double)));
+    CUDA_TRY(cudaMallocHost((void **)&g->host_correct, g->P * sizeof(unsigned long long)));
     return DEVO_OK;
 }
 
@@ -284,12 +279,12 @@ extern "C" void devo_cuda_lowrank_free(devo_cuda_lowrank *g)
     if (!g) return;
     void *device[] = {g->center, g->sigma,  g->eps,    g->x,      g->y,      g->rows,
                       g->gathered_x, g->gathered_y, g->packed, g->shared, g->act[0],
-                      g->act[1], g->thin,   g->loss,   g->correct};
+                      g->act[1], g->thin[0], g->thin[1], g->loss,   g->correct};
     for (void *p : device) cudaFree(p);
     if (g->blas) cublasDestroy(g->blas);
     if (g->stream) cudaStreamDestroy(g->stream);
-    free(g->host_loss);
-    free(g->host_correct);
+    cudaFreeHost(g->host_loss);
+    cudaFreeHost(g->host_correct);
     free(g);
 }
 

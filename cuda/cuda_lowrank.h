@@ -3,7 +3,8 @@
  * the device counterpart of lowrank.c with the same factors and the same
  * population: layer 0 as one cuBLAS GEMM x [W_0 | A_1 .. A_dirs] plus a fused
  * kernel for the thin per-individual terms, bias and activation; later layers
- * as one GEMM over all individuals' stacked rows plus the thin (H A) B^T kernels.
+ * as one GEMM over all individuals' stacked rows plus the thin (H A) B^T terms, H A
+ * made by the kernel that wrote H, warp by row, while the row is in cache.
  * A context keeps its stream, cuBLAS handle, bound data, the factors and work
  * space across generations: the factors are drawn on the device (rng.h's
  * LOW_RANK stream, bitwise the CPU's), and only the centre and sigma go down.
