@@ -249,6 +249,16 @@ static float probe_expected(int i, int j, bool relu)
     return relu && z < 0.0f ? 0.0f : z;
 }
 
+/* Element `index` of a host operand array: v as FP32, or rounded to BF16. */
+static void put_operand(unsigned char *array, int index, float v, bool bf16)
+{
+    if (bf16) {
+        __nv_bfloat16 h = __float2bfloat16(v);
+        memcpy(array + (size_t)index * 2, &h, 2);
+    } else
+        memcpy(array + (size_t)index * 4, &v, 4);
+}
+
 /* Runs the probe GEMM for out and epilogue; *ok when every element is devo's bit for bit
  * (rounded once to BF16 for a BF16 out; NaN where devo has NaN). */
 static devo_status probe(cuda_device *b, cudaDataType out, bool relu, bool *ok)
@@ -260,24 +270,10 @@ static devo_status probe(cuda_device *b, cudaDataType out, bool relu, bool *ok)
     float host_bias[M];
     for (int i = 0; i < M; i++) {
         host_bias[i] = probe_bias(i);
-        for (int k = 0; k < K; k++) {
-            float v = probe_a(i, k);
-            if (bf16_operands) {
-                __nv_bfloat16 h = __float2bfloat16(v);
-                memcpy(host_a + (k * M + i) * ob, &h, ob);
-            } else
-                memcpy(host_a + (k * M + i) * ob, &v, ob);
-        }
+        for (int k = 0; k < K; k++) put_operand(host_a, k * M + i, probe_a(i, k), bf16_operands);
     }
     for (int k = 0; k < K; k++)
-        for (int j = 0; j < N; j++) {
-            float v = probe_b(k, j);
-            if (bf16_operands) {
-                __nv_bfloat16 h = __float2bfloat16(v);
-                memcpy(host_b + (j * K + k) * ob, &h, ob);
-            } else
-                memcpy(host_b + (j * K + k) * ob, &v, ob);
-        }
+        for (int j = 0; j < N; j++) put_operand(host_b, j * K + k, probe_b(k, j), bf16_operands);
     cuda_layer_gemm g = {};
     g.m = M;
     g.n = N;
