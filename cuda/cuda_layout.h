@@ -29,6 +29,28 @@ DEVO_HD uint32_t devo_vary_crossover_word(devo_philox_block b, uint64_t base)
     return word == 0 ? b.w[0] : word == 1 ? b.w[1] : word == 2 ? b.w[2] : b.w[3];
 }
 
+/* The variation kernel's walk (cuda_vary.cu), shared with the host test that runs it: thread
+ * `thread` of block (bx, by) owns elements devo_vary_base .. + 3 of every slot it visits; the
+ * y blocks take groups of DEVO_VARY_GROUP slots from `first`, devo_vary_group_step apart, each
+ * group ending at devo_vary_group_end; slot s of a group takes the crossover block lane
+ * s - group drew. The grid: DEVO_VARY_THREADS-thread blocks over D / 4 in x, `rows` (slots or
+ * slot groups) in y, at most `most_y` of them (the device's 65,535; the loop strides over the
+ * rest). */
+DEVO_HD size_t devo_vary_base(size_t bx, size_t thread) { return (bx * DEVO_VARY_THREADS + thread) * 4; }
+DEVO_HD size_t devo_vary_first_group(size_t first, size_t by) { return first + by * DEVO_VARY_GROUP; }
+DEVO_HD size_t devo_vary_group_step(size_t grid_y) { return grid_y * DEVO_VARY_GROUP; }
+DEVO_HD size_t devo_vary_group_end(size_t group, size_t end)
+{
+    return group + DEVO_VARY_GROUP < end ? group + DEVO_VARY_GROUP : end;
+}
+
+static inline void devo_vary_grid(size_t rows, size_t D, size_t most_y, size_t *grid_x,
+                                  size_t *grid_y)
+{
+    *grid_x = ((D + 3) / 4 + DEVO_VARY_THREADS - 1) / DEVO_VARY_THREADS;
+    *grid_y = rows < most_y ? rows : most_y;
+}
+
 /* Nonzero when element base + q (q in 0..3) takes parent i: devo_crossover_bit's bit. */
 DEVO_HD int devo_vary_takes_first(uint32_t word, uint64_t base, unsigned q)
 {

@@ -62,11 +62,12 @@ template <typename T> static inline operand_out<T> operands(cuda_device *b)
     return op;
 }
 
-/* Blocks of DEVO_VARY_THREADS threads over D / 4 in x; `rows` (slots or slot groups) in y. */
+/* devo_vary_grid's blocks for `rows` (slots or slot groups) over D elements, y at most 65,535. */
 static inline dim3 vary_grid(size_t rows, size_t D)
 {
-    size_t blocks = CEIL_DIV(CEIL_DIV(D, (size_t)4), (size_t)DEVO_VARY_THREADS);
-    return dim3((unsigned)blocks, (unsigned)(rows < 65535 ? rows : 65535));
+    size_t x = 0, y = 0;
+    devo_vary_grid(rows, D, 65535, &x, &y);
+    return dim3((unsigned)x, (unsigned)y);
 }
 
 #endif /* DEVO_CUDA_OPERANDS_CUH */

@@ -30,13 +30,13 @@ __global__ void vary_kernel(const float *__restrict__ pop, float *__restrict__ n
                             size_t D, uint64_t seed, uint32_t generation,
                             unsigned long long threshold, float mutation_std, operand_out<T> op)
 {
-    size_t base = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) * 4;
+    size_t base = devo_vary_base(blockIdx.x, threadIdx.x); // blockDim.x is DEVO_VARY_THREADS
     unsigned lane = threadIdx.x % 32;
-    for (size_t group = first + (size_t)blockIdx.y * DEVO_VARY_GROUP; group < end;
-         group += (size_t)gridDim.y * DEVO_VARY_GROUP) {
+    for (size_t group = devo_vary_first_group(first, blockIdx.y); group < end;
+         group += devo_vary_group_step(gridDim.y)) {
         devo_philox_block drawn = curand_block(seed, DEVO_STREAM_CROSSOVER, generation,
                                                (uint32_t)(group + lane), (uint32_t)(base / 128));
-        size_t last = group + DEVO_VARY_GROUP < end ? group + DEVO_VARY_GROUP : end;
+        size_t last = devo_vary_group_end(group, end);
         for (size_t slot = group; slot < last; slot++) { // the same trip count in every lane
             unsigned from = (unsigned)(slot - group);
             devo_philox_block bits = {{__shfl_sync(FULL_WARP, drawn.w[0], from),

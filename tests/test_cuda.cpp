@@ -1021,36 +1021,32 @@ TEST(CudaHost, CrossoverWordAndBitAreTheCpuLayouts)
 
 TEST(CudaHost, VaryKernelWritesEverySlotAndElementOnceWithItsWarpsDraw)
 {
-    // The loops of vary_kernel over slots [first, end), run on the host for a grid whose y
-    // dimension is capped low (the device caps it at 65535) so that the group loop strides:
-    // each (slot, element) of the range is written exactly once, nothing outside it; a slot's
-    // crossover block comes from the lane that drew it for that slot; the 32 lanes of a warp
-    // share one crossover block index.
+    // vary_kernel's walk (cuda_layout.h's devo_vary_*, which the kernel calls) run on the host
+    // for a grid whose y dimension is capped low (the device caps it at 65535) so that the
+    // group loop strides: each (slot, element) of the range is written exactly once, nothing
+    // outside it; a slot's crossover block comes from a lane of its warp (slot - group < 32);
+    // the 32 lanes of a warp share one crossover block index.
     for (size_t P : {1, 5, 32, 33, 70})
         for (size_t D : {1, 127, 128, 129, 1030})
             for (auto range : {std::make_pair((size_t)0, P), std::make_pair(P / 3, P),
                                std::make_pair(P / 2, P / 2 + 1)}) {
-                size_t first = range.first, end = range.second;
-                size_t blocks_x = ceil_div(ceil_div(D, 4), DEVO_VARY_THREADS);
-                size_t groups = ceil_div(end - first, DEVO_VARY_GROUP);
-                size_t grid_y = std::min<size_t>(groups, 2);
+                size_t first = range.first, end = range.second, grid_x = 0, grid_y = 0;
+                devo_vary_grid(ceil_div(end - first, DEVO_VARY_GROUP), D, 2, &grid_x, &grid_y);
                 std::vector<int> writes(P * D, 0);
                 for (size_t by = 0; by < grid_y; by++)
-                    for (size_t bx = 0; bx < blocks_x; bx++)
-                        for (size_t warp = 0; warp < DEVO_VARY_THREADS / 32; warp++) {
-                            size_t warp_base = ((bx * DEVO_VARY_THREADS) + warp * 32) * 4;
-                            for (size_t group = first + by * DEVO_VARY_GROUP; group < end;
-                                 group += grid_y * DEVO_VARY_GROUP) {
-                                size_t last = std::min(group + DEVO_VARY_GROUP, end);
-                                for (size_t slot = group; slot < last; slot++)
-                                    for (unsigned lane = 0; lane < 32; lane++) {
-                                        size_t base = warp_base + lane * 4;
-                                        // one block per warp
-                                        ASSERT_EQ(base / 128, warp_base / 128);
-                                        ASSERT_LT(slot - group, 32u); // lane slot - group drew it
-                                        for (unsigned q = 0; q < 4 && base < D; q++)
-                                            if (base + q < D) writes[slot * D + base + q]++;
-                                    }
+                    for (size_t bx = 0; bx < grid_x; bx++)
+                        for (size_t thread = 0; thread < DEVO_VARY_THREADS; thread++) {
+                            size_t base = devo_vary_base(bx, thread);
+                            // one crossover block per warp
+                            ASSERT_EQ(base / 128, devo_vary_base(bx, thread / 32 * 32) / 128);
+                            for (size_t group = devo_vary_first_group(first, by); group < end;
+                                 group += devo_vary_group_step(grid_y)) {
+                                size_t last = devo_vary_group_end(group, end);
+                                for (size_t slot = group; slot < last; slot++) {
+                                    ASSERT_LT(slot - group, 32u); // a lane of the warp drew it
+                                    for (unsigned q = 0; q < 4 && base < D; q++)
+                                        if (base + q < D) writes[slot * D + base + q]++;
+                                }
                             }
                         }
                 for (size_t i = 0; i < P * D; i++)
