@@ -162,8 +162,11 @@ devo_status cuda_layer_gemm_run(cuda_device *b, const cuda_layer_gemm *g, cuda_f
 /* cuBLASLt's handle and work space for b, and the probe of what its epilogues do. */
 devo_status cuda_lt_create(cuda_device *b);
 void cuda_lt_destroy(cuda_lt *lt); /* accepts NULL */
-/* One line on what the probe allowed to fuse, e.g. "bias and ReLU fused in cuBLASLt's ...". */
+/* One line on what the probe allowed to fuse per output type, e.g. "cuBLASLt epilogues:
+ * FP32 out: bias and ReLU fused;". */
 void cuda_lt_describe(const cuda_device *b, char *out, size_t size);
+/* Whether any epilogue may be fused (the biases are then gathered for it). */
+bool cuda_lt_fuses(const cuda_device *b);
 
 /* cuda_select.cu */
 devo_status cuda_sort_temp_bytes(size_t P, size_t *bytes);

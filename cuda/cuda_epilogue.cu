@@ -18,6 +18,7 @@
 
 #include <cublasLt.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -35,11 +36,12 @@ struct plan_key {
     long long stride_a, stride_b, stride_c, bias_stride;
     cudaDataType out;
     cublasLtEpilogue_t epilogue;
-    int align_a, align_b, align_c; /* the pointers' alignment, up to 256 bytes */
+    int align_a, align_b, align_c, align_bias; /* the pointers' alignment, up to 256 bytes */
 };
 
 struct plan {
     bool used, usable;
+    uint64_t last_used; /* the plan clock when it last ran: the oldest is replaced */
     plan_key key;
     cublasLtMatmulDesc_t op;
     cublasLtMatrixLayout_t a, b, c;
@@ -60,13 +62,16 @@ struct cuda_lt {
     cublasLtHandle_t handle;
     void *workspace;
     plan plans[PLAN_SLOTS];
-    unsigned next_victim;
+    uint64_t clock;
     /* The probe's verdicts, per output type (0: FP32, 1: BF16): the bias epilogue gives devo's
      * bits; the ReLU epilogue too, NaN kept. */
     bool bias_ok[2], relu_ok[2];
 };
 
 static char last_verdict[160]; /* the last context's cuda_lt_describe, for the tests */
+static std::atomic<uint64_t> fused_gemms; /* GEMMs run with a fused epilogue, for the tests */
+
+extern "C" uint64_t devo_cuda_fused_gemms(void) { return fused_gemms.load(); }
 
 static int out_index(cudaDataType out) { return out == CUDA_R_16BF ? 1 : 0; }
 
@@ -96,7 +101,7 @@ static cudaDataType operand_type(const cuda_device *b)
 
 /* Makes p's descriptors for key and asks the heuristic for an algorithm; p->usable says whether
  * one was found (a refusal is not an error: the caller runs the unfused path). */
-static devo_status make_plan(cuda_device *b, const plan_key &key, plan *p)
+static devo_status make_plan(cuda_device *b, const plan_key &key, const float *bias, plan *p)
 {
     cuda_lt *lt = b->lt;
     memset(p, 0, sizeof *p);
@@ -114,6 +119,9 @@ static devo_status make_plan(cuda_device *b, const plan_key &key, plan *p)
                                           sizeof bias_type));
     LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE,
                                           &key.bias_stride, sizeof key.bias_stride));
+    // The heuristic judges the bias's alignment from the pointer it is given.
+    LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                          sizeof bias));
     LT_TRY(cublasLtMatrixLayoutCreate(&p->a, operand, key.m, key.k, key.lda));
     LT_TRY(cublasLtMatrixLayoutCreate(&p->b, operand, key.k, key.n, key.ldb));
     LT_TRY(cublasLtMatrixLayoutCreate(&p->c, key.out, key.m, key.n, key.ldc));
@@ -135,8 +143,14 @@ static devo_status make_plan(cuda_device *b, const plan_key &key, plan *p)
     cublasLtMatmulPreferenceAttributes_t which[] = {
         CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
         CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
+    // No split-K reduction: the bias is added once, after the whole sum, and the sums are the
+    // same on every run (a reduction across blocks may be neither).
+    uint32_t reduction = CUBLASLT_REDUCTION_SCHEME_NONE;
     cublasStatus_t status = cublasLtMatmulPreferenceSetAttribute(
         pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof workspace);
+    if (status == CUBLAS_STATUS_SUCCESS)
+        status = cublasLtMatmulPreferenceSetAttribute(
+            pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &reduction, sizeof reduction);
     for (int i = 0; i < 4 && status == CUBLAS_STATUS_SUCCESS; i++)
         status = cublasLtMatmulPreferenceSetAttribute(pref, which[i], &aligned[i],
                                                       sizeof aligned[i]);
@@ -152,20 +166,24 @@ static devo_status make_plan(cuda_device *b, const plan_key &key, plan *p)
     return DEVO_OK;
 }
 
-/* The plan for key: kept, or made in the slot used longest ago. */
-static devo_status find_plan(cuda_device *b, const plan_key &key, plan **out)
+/* The plan for key: kept, or made in a free slot or the one used longest ago. */
+static devo_status find_plan(cuda_device *b, const plan_key &key, const float *bias, plan **out)
 {
     cuda_lt *lt = b->lt;
-    for (plan &p : lt->plans)
+    plan *oldest = &lt->plans[0];
+    for (plan &p : lt->plans) {
         if (p.used && memcmp(&p.key, &key, sizeof key) == 0) {
+            p.last_used = ++lt->clock;
             *out = &p;
             return DEVO_OK;
         }
-    plan *p = &lt->plans[lt->next_victim++ % PLAN_SLOTS];
-    release(p);
-    DEVO_TRY(make_plan(b, key, p));
-    *out = p;
-    return DEVO_OK;
+        if (!p.used || (oldest->used && p.last_used < oldest->last_used)) oldest = &p;
+    }
+    release(oldest);
+    devo_status status = make_plan(b, key, bias, oldest);
+    oldest->last_used = ++lt->clock;
+    *out = oldest;
+    return status;
 }
 
 /* D = epilogue(A . B + bias) through plan p, on b's stream. */
@@ -201,6 +219,7 @@ static plan_key key_of(const cuda_layer_gemm &g, cudaDataType out, cublasLtEpilo
     key.align_a = alignment(g.A);
     key.align_b = alignment(g.B);
     key.align_c = alignment(D);
+    key.align_bias = alignment(g.bias);
     return key;
 }
 
@@ -220,9 +239,18 @@ devo_status cuda_layer_gemm_run(cuda_device *b, const cuda_layer_gemm *g, cuda_f
     cublasLtEpilogue_t epilogue = fuse_relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
     void *D = to_operand ? (void *)g->operand : (void *)g->C;
     plan *p = nullptr;
-    DEVO_TRY(find_plan(b, key_of(*g, out, epilogue, D), &p));
-    if (!p->usable) return DEVO_OK;
-    DEVO_TRY(run_plan(b, p, g->A, g->B, D, g->bias));
+    // A cuBLASLt error here launched nothing: the plan is dropped and the layer runs unfused.
+    if (find_plan(b, key_of(*g, out, epilogue, D), g->bias, &p) != DEVO_OK) {
+        if (p) p->usable = false;
+        return DEVO_OK;
+    }
+    if (!p->usable) return DEVO_OK; // no algorithm for this shape
+    if (run_plan(b, p, g->A, g->B, D, g->bias) != DEVO_OK) {
+        p->usable = false;
+        cudaGetLastError();
+        return DEVO_OK;
+    }
+    fused_gemms++;
     done->bias = true;
     done->activation = fuse_relu || g->act == DEVO_ACT_LINEAR || g->last;
     done->operand = to_operand;
@@ -292,22 +320,26 @@ static devo_status probe(cuda_device *b, cudaDataType out, bool relu, bool *ok)
     g.bias = reinterpret_cast<float *>(base + 3 * part);
     devo_status status = DEVO_OK;
     plan *p = nullptr;
-    if (cudaMemcpy(base, host_a, M * K * ob, cudaMemcpyHostToDevice) != cudaSuccess ||
-        cudaMemcpy(base + part, host_b, K * N * ob, cudaMemcpyHostToDevice) != cudaSuccess ||
-        cudaMemcpy(base + 3 * part, host_bias, sizeof host_bias, cudaMemcpyHostToDevice) !=
-            cudaSuccess)
+    // Copies on the GEMM's stream, so it runs after them (a plain cudaMemcpy from pageable
+    // memory may return before its data lands, and b->stream does not wait for it).
+    if (cudaMemcpyAsync(base, host_a, M * K * ob, cudaMemcpyHostToDevice, b->stream) != cudaSuccess ||
+        cudaMemcpyAsync(base + part, host_b, K * N * ob, cudaMemcpyHostToDevice, b->stream) !=
+            cudaSuccess ||
+        cudaMemcpyAsync(base + 3 * part, host_bias, sizeof host_bias, cudaMemcpyHostToDevice,
+                        b->stream) != cudaSuccess)
         status = devo_fail(DEVO_ERR_BACKEND, "cuda device: the epilogue probe's upload failed");
     if (status == DEVO_OK)
         status = find_plan(b, key_of(g, out, relu ? CUBLASLT_EPILOGUE_RELU_BIAS
-                                                   : CUBLASLT_EPILOGUE_BIAS, D), &p);
+                                                   : CUBLASLT_EPILOGUE_BIAS, D), g.bias, &p);
     bool ran = false;
     if (status == DEVO_OK && p->usable) {
         ran = run_plan(b, p, g.A, g.B, D, g.bias) == DEVO_OK &&
-              cudaStreamSynchronize(b->stream) == cudaSuccess &&
-              cudaMemcpy(host_d, D, M * N * (bf16_out ? 2 : 4), cudaMemcpyDeviceToHost) ==
-                  cudaSuccess;
+              cudaMemcpyAsync(host_d, D, M * N * (bf16_out ? 2 : 4), cudaMemcpyDeviceToHost,
+                              b->stream) == cudaSuccess &&
+              cudaStreamSynchronize(b->stream) == cudaSuccess;
         if (!ran) cudaGetLastError(); // a refusal at run time: unfused, not an error
     }
+    cudaStreamSynchronize(b->stream); // the uploads have left the host arrays
     if (p) release(p); // the probe's shape is never evaluated
     cudaFree(dev);
     DEVO_TRY(status);
@@ -355,15 +387,19 @@ extern "C" void devo_cuda_epilogue_verdict(char *out, size_t size)
     snprintf(out, size, "%s", last_verdict);
 }
 
+bool cuda_lt_fuses(const cuda_device *b)
+{
+    return b->lt && (b->lt->bias_ok[0] || b->lt->bias_ok[1]);
+}
+
 void cuda_lt_describe(const cuda_device *b, char *out, size_t size)
 {
     const cuda_lt *lt = b->lt;
-    bool bf16 = operand_type(b) == CUDA_R_16BF;
-    if (!lt || !lt->bias_ok[0]) {
-        snprintf(out, size, "bias and activation unfused (cuBLASLt's epilogue refused)");
-        return;
-    }
-    snprintf(out, size, "bias%s fused in cuBLASLt's epilogue%s",
-             lt->relu_ok[bf16 ? 1 : 0] ? " and ReLU" : " (ReLU apart: the epilogue loses NaN)",
-             bf16 ? (lt->bias_ok[1] ? ", BF16 written directly" : ", BF16 rounded apart") : "");
+    const char *names[] = {"FP32 out", "BF16 out"};
+    int n = snprintf(out, size, "cuBLASLt epilogues:");
+    for (int o = 0; o < (operand_type(b) == CUDA_R_16BF ? 2 : 1) && n > 0 && (size_t)n < size; o++)
+        n += snprintf(out + n, size - (size_t)n, " %s: %s;", names[o],
+                      !lt || !lt->bias_ok[o] ? "unfused"
+                      : lt->relu_ok[o]       ? "bias and ReLU fused"
+                                             : "bias fused, ReLU apart (the epilogue loses NaN)");
 }

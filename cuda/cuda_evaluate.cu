@@ -189,7 +189,7 @@ static devo_status dense_layer(cuda_device *b, const cuda_layer_gemm &g, cuda_vi
  * packed for the shared-input GEMM (devo_bias_stride). */
 static devo_status gather_biases(cuda_device *b, size_t first, size_t count, bool packed0)
 {
-    if (!b->lt) return DEVO_OK;
+    if (!cuda_lt_fuses(b)) return DEVO_OK;
     const devo_model *arch = b->cfg.arch;
     for (size_t l = 0; l < arch->layer_count; l++) {
         const devo_layer *layer = &arch->layers[l];
@@ -226,7 +226,7 @@ static devo_status forward_chunk(cuda_device *b, size_t first, size_t count, siz
     g.B = in.x;
     g.ldb = (int)b->inputs;
     g.C = b->pre[0];
-    g.bias = b->lt ? b->biases + b->bias_at[0] : nullptr; // gathered by the caller
+    g.bias = cuda_lt_fuses(b) ? b->biases + b->bias_at[0] : nullptr; // gathered by the caller
     cuda_view v;
     if (packed0) {
         // Row-major h (rows, count*u0) = x (rows, inputs) . packed[:, first*u0 ..] (inputs,
@@ -281,7 +281,7 @@ static devo_status forward_chunk(cuda_device *b, size_t first, size_t count, siz
         g.ldc = (int)layer->units;
         g.stride_c = (long long)(rows * layer->units);
         g.batch = (int)count;
-        g.bias = b->lt ? b->biases + b->bias_at[l] : nullptr;
+        g.bias = cuda_lt_fuses(b) ? b->biases + b->bias_at[l] : nullptr;
         g.bias_stride = (long long)devo_bias_stride(layer->units, 0);
         g.act = layer->act;
         g.last = l + 1 == L;

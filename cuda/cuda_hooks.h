@@ -32,6 +32,9 @@ void devo_cuda_set_chunk_cap(size_t samples);
  * fuse into its GEMMs, in one line (empty before any). */
 void devo_cuda_epilogue_verdict(char *out, size_t size);
 
+/* Tests only: how many GEMMs ran with a fused cuBLASLt epilogue since the process began. */
+uint64_t devo_cuda_fused_gemms(void);
+
 /* Tests only: how many times the CUDA device's calls have blocked the host until the GPU's
  * work was done, since the process began (every context; a GA generation blocks once). */
 uint64_t devo_cuda_waits(void);

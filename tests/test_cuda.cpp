@@ -616,9 +616,17 @@ TEST_F(Cuda, RankTakesTheFitnessItIsGivenAfterAnEvaluation)
     std::vector<size_t> order(P), expected(P), scratch(P);
     for (const std::vector<double> *given : {&other, &f}) {
         ASSERT_EQ(be->evaluate(ctx, nullptr, 0, 0, P, f.data()), DEVO_OK) << devo_last_error();
+        uint64_t waits = devo_cuda_waits();
         ASSERT_EQ(be->rank(ctx, given->data(), order.data()), DEVO_OK) << devo_last_error();
         devo_rank(given->data(), P, expected.data(), scratch.data());
         EXPECT_EQ(order, expected) << (given == &f ? "the fitness evaluated" : "another one");
+        if (given == &f) { // ranked ahead: neither the ranking nor its best row waits
+            std::vector<float> row(D);
+            ASSERT_EQ(be->copy_row(ctx, order[0], row.data()), DEVO_OK);
+            EXPECT_EQ(devo_cuda_waits(), waits);
+        } else {
+            EXPECT_EQ(devo_cuda_waits(), waits + 1); // uploaded and sorted
+        }
     }
     const float *view = nullptr;
     ASSERT_EQ(be->view(ctx, &view), DEVO_OK);
@@ -852,12 +860,19 @@ TEST_F(Cuda, FusedEpiloguesAreEquivalentToRefAndReported)
     for (const Precision &pr : precisions) {
         auto cfg = config(m, 37, 5, pr.precision);
         std::vector<double> cpu = evaluate(devo_device_cpu(), cfg, m, d);
+        uint64_t fused_before = devo_cuda_fused_gemms();
         std::vector<double> gpu = evaluate(devo_device_cuda(), cfg, m, d);
+        uint64_t fused = devo_cuda_fused_gemms() - fused_before;
         char verdict[160];
         devo_cuda_epilogue_verdict(verdict, sizeof verdict);
-        std::printf("[ epilogue ] %s: %s\n", pr.name, verdict);
+        std::printf("[ epilogue ] %s: %s %llu GEMMs fused\n", pr.name, verdict,
+                    (unsigned long long)fused);
         RecordProperty(std::string("epilogue_") + pr.name, verdict);
         EXPECT_NE(verdict[0], '\0');
+        // What the probe allows is used: every layer here has an epilogue to fuse.
+        if (std::strstr(verdict, " fused")) {
+            EXPECT_GT(fused, 0u) << verdict;
+        }
         expect_equivalent(gpu, cpu, pr.tolerance, pr.name);
         std::vector<double> from_k = evaluate(devo_device_cuda(), cfg, m, d, nullptr, 0, 5);
         expect_equivalent(std::vector<double>(from_k.begin() + 5, from_k.end()),
