@@ -911,9 +911,10 @@ TEST_F(Cuda, FusedEpiloguesAreEquivalentToRefAndReported)
                           {4, DEVO_ACT_SOFTMAX}}, DEVO_LOSS_CATEGORICAL_CROSSENTROPY};
     devo_model *m = build(net, 21);
     Data d = make_data(m, 3000, 21);
+    // The CPU's FP32 fitness is the reference of every precision (EvaluationIsEquivalentToRef).
+    std::vector<double> cpu = evaluate(devo_device_cpu(), config(m, 37, 5, DEVO_PRECISION_FP32), m, d);
     for (const Precision &pr : precisions) {
         auto cfg = config(m, 37, 5, pr.precision);
-        std::vector<double> cpu = evaluate(devo_device_cpu(), cfg, m, d);
         uint64_t fused_before = devo_cuda_fused_gemms();
         std::vector<double> gpu = evaluate(devo_device_cuda(), cfg, m, d);
         uint64_t fused = devo_cuda_fused_gemms() - fused_before;
