@@ -904,11 +904,13 @@ TEST_F(Cuda, PredictIsEquivalentToRef)
 
 TEST_F(Cuda, FusedEpiloguesAreEquivalentToRefAndReported)
 {
-    // Every precision on a ReLU, a linear and a tanh hidden layer (the bias fused, the ReLU
-    // too where the probe allows, tanh after it), whole and from slot k: the CPU's fitness to
-    // each precision's tolerance; and what the probe allowed, printed for the device's log.
-    const Net net = {24, {{20, DEVO_ACT_RELU}, {12, DEVO_ACT_LINEAR}, {9, DEVO_ACT_TANH},
-                          {4, DEVO_ACT_SOFTMAX}}, DEVO_LOSS_CATEGORICAL_CROSSENTROPY};
+    // Every precision on a ReLU and a linear hidden layer (the bias fused, the ReLU too where
+    // the probe allows, in BF16 the next operand written by the GEMM) and the output layer,
+    // whole and from slot k: the CPU's fitness to each precision's tolerance; and what the
+    // probe allowed, printed for the device's log. Tanh, sigmoid and a hidden softmax (the bias
+    // fused, the activation after it) are EvaluationIsEquivalentToRef's nets[1] and nets[3].
+    const Net net = {24, {{20, DEVO_ACT_RELU}, {12, DEVO_ACT_LINEAR}, {4, DEVO_ACT_SOFTMAX}},
+                     DEVO_LOSS_CATEGORICAL_CROSSENTROPY};
     devo_model *m = build(net, 21);
     Data d = make_data(m, 3000, 21);
     // The CPU's FP32 fitness is the reference of every precision (EvaluationIsEquivalentToRef).
