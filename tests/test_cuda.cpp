@@ -426,30 +426,36 @@ int record_seen(const devo_generation_stats *stats, void *user)
 
 /* A CPU run and a CUDA run of the engine compared every generation while they can be: the
  * statistics to `tolerance`, the answers within `answer_bound` (0: bit for bit). Runs that rank
- * alike keep equal answers; a near tie (best fitnesses within the tolerance) may part them,
- * after which nothing more is compared, but never in generation 1 (the seed is fixed: such a
- * tie would be there on every run). Returns how many generations were compared. */
-size_t expect_runs_alike(const Seen &cpu, const Seen &gpu, double tolerance, double answer_bound)
+ * alike keep equal answers and so evaluate the same populations; a near tie may rank them
+ * apart, and the generations after it are compared no further, but never in generation 1 (the
+ * seed is fixed: such a tie would be there on every run). True when every generation was
+ * compared and the last answers are alike (the caller then compares the final weights). */
+bool expect_runs_alike(const Seen &cpu, const Seen &gpu, double tolerance, double answer_bound)
 {
     EXPECT_EQ(cpu.stats.size(), gpu.stats.size());
     size_t G = std::min(cpu.stats.size(), gpu.stats.size());
+    auto apart = [&](size_t g) {
+        double worst = 0.0;
+        for (size_t e = 0; e < cpu.answers[g].size(); e++)
+            worst = std::max(worst, (double)std::fabs(gpu.answers[g][e] - cpu.answers[g][e]));
+        return worst > answer_bound;
+    };
     for (size_t g = 0; g < G; g++) {
         SCOPED_TRACE("generation " + std::to_string(g + 1));
         const devo_generation_stats &c = cpu.stats[g], &n = gpu.stats[g];
         EXPECT_LE(relative(n.best, c.best), tolerance) << n.best << " vs " << c.best;
-        double worst = 0.0;
-        for (size_t e = 0; e < cpu.answers[g].size(); e++)
-            worst = std::max(worst, (double)std::fabs(gpu.answers[g][e] - cpu.answers[g][e]));
-        if (worst > answer_bound) { // a different best, or a different step: a near tie only
-            EXPECT_GT(g, 0u) << "the runs part in generation 1 (answers " << worst << " apart)";
-            return g;
-        }
         EXPECT_LE(relative(n.mean, c.mean), tolerance) << n.mean << " vs " << c.mean;
         if (!std::isnan(c.center)) {
             EXPECT_LE(relative(n.center, c.center), tolerance) << n.center << " vs " << c.center;
         }
+        if (apart(g)) { // ranked apart: the next populations differ
+            EXPECT_GT(g, 0u) << "the runs' answers part in generation 1";
+            std::printf("note: a near tie parts the runs' answers in generation %zu; later "
+                        "generations are not compared\n", g + 1);
+            return false;
+        }
     }
-    return G;
+    return G > 0;
 }
 
 TEST_F(Cuda, ShortRunIsEquivalentToRef)
@@ -473,7 +479,7 @@ TEST_F(Cuda, ShortRunIsEquivalentToRef)
     }
     size_t G = o.max_generations;
     // The mutation noise agrees to rounding (1e-6 a draw, MutationIsEquivalentToRef).
-    if (expect_runs_alike(seen[0], seen[1], 1e-5, 1e-6 * (double)G) == G) {
+    if (expect_runs_alike(seen[0], seen[1], 1e-5, 1e-6 * (double)G)) {
         const size_t D = cpu_model->param_count;
         expect_rows_near(std::vector<float>(gpu_model->weights, gpu_model->weights + D),
                          std::vector<float>(cpu_model->weights, cpu_model->weights + D),
@@ -930,10 +936,13 @@ TEST_F(Cuda, FusedEpiloguesAreEquivalentToRefAndReported)
         if (std::strstr(verdict, " fused")) {
             EXPECT_GT(fused, 0u) << verdict;
         }
-        expect_equivalent(gpu, cpu, pr.tolerance, pr.name);
+        // TF32 that truncates (sm_90 may) biases three layers' logits: up to 0.25% was
+        // emulated here, against the table's 1/256.
+        double tolerance = pr.precision == DEVO_PRECISION_TF32 ? 1.0 / 128 : pr.tolerance;
+        expect_equivalent(gpu, cpu, tolerance, pr.name);
         std::vector<double> from_k = evaluate(devo_device_cuda(), cfg, m, d, nullptr, 0, 5);
         expect_equivalent(std::vector<double>(from_k.begin() + 5, from_k.end()),
-                          std::vector<double>(cpu.begin() + 5, cpu.end()), pr.tolerance, pr.name);
+                          std::vector<double>(cpu.begin() + 5, cpu.end()), tolerance, pr.name);
     }
     devo_model_free(m);
 }
@@ -1619,7 +1628,7 @@ TEST_F(Cuda, EsShortRunIsEquivalentToRef)
     // The same population on the same rows: fitness to LowRankEvaluationIsEquivalentToRef's
     // bound; the update from the ranks and the run's draws, so the centres are equal bit for
     // bit while the runs rank alike, the final one too.
-    if (expect_runs_alike(seen[0], seen[1], 1e-4, 0.0) == o.max_generations) {
+    if (expect_runs_alike(seen[0], seen[1], 1e-4, 0.0)) {
         EXPECT_EQ(0, std::memcmp(models[0]->weights, models[1]->weights,
                                  models[0]->param_count * sizeof(float)));
     }
