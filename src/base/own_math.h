@@ -14,13 +14,14 @@
 #include <stdint.h>
 #include <string.h>
 
+/* A function for host and device alike (CUDA C), or a plain static inline one (C). */
 #ifdef __CUDACC__
-#define DEVO_MATH_HD static __host__ __device__ inline
+#define DEVO_HD static __host__ __device__ inline
 #else
-#define DEVO_MATH_HD static inline
+#define DEVO_HD static inline
 #endif
 
-DEVO_MATH_HD uint32_t devo_float_bits(float f)
+DEVO_HD uint32_t devo_float_bits(float f)
 {
 #ifdef __CUDA_ARCH__
     return __float_as_uint(f);
@@ -31,7 +32,7 @@ DEVO_MATH_HD uint32_t devo_float_bits(float f)
 #endif
 }
 
-DEVO_MATH_HD float devo_bits_float(uint32_t u)
+DEVO_HD float devo_bits_float(uint32_t u)
 {
 #ifdef __CUDA_ARCH__
     return __uint_as_float(u);
@@ -45,7 +46,7 @@ DEVO_MATH_HD float devo_bits_float(uint32_t u)
 /* Natural log of a positive normal float u, within 1 ulp (a finite value for NaN: no select,
  * so that the normals' vector loops stay branch-free): u = 2^k m with m in [2/3, 4/3),
  * log(1 + f) for f = m - 1 a minimax polynomial (N. Juffa's logf). */
-DEVO_MATH_HD float devo_log_positive(float u)
+DEVO_HD float devo_log_positive(float u)
 {
     uint32_t offset = devo_float_bits(u) - 0x3f2aaaabu; // 2/3's bits
     int32_t k = (int32_t)((offset >> 23) ^ 0x100u) - 0x100; // 9-bit exponent, sign-extended
@@ -68,7 +69,7 @@ DEVO_MATH_HD float devo_log_positive(float u)
  * with j the nearest integer to x / log(2), r by Cody and Waite's two-part log(2), so
  * |r| <= log(2) / 2; e^r by its Taylor polynomial of degree 7 (truncation below 0.1 ulp);
  * 2^j (j in [-126, 0]) from its exponent bits. */
-DEVO_MATH_HD float devo_exp_nonpositive(float x)
+DEVO_HD float devo_exp_nonpositive(float x)
 {
     float clamped = x < -87.0f ? -87.0f : x; // NaN compares false and stays NaN
     float shifted = fmaf(clamped, 0x1.715476p+0f, 0x1.8p+23f); // 1.5 * 2^23 + j

@@ -47,13 +47,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "own_math.h"
-
-#ifdef __CUDACC__
-#define DEVO_HD static __host__ __device__ inline
-#else
-#define DEVO_HD static inline
-#endif
+#include "own_math.h" /* and DEVO_HD */
 
 typedef enum devo_rng_stream {
     DEVO_STREAM_INIT_NOISE = 1,
