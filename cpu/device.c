@@ -183,10 +183,7 @@ static devo_status allocate(cpu_device *b)
 
 static devo_status cpu_create(void **ctx, const devo_device_config *cfg)
 {
-    if (cfg->precision == DEVO_PRECISION_TF32)
-        return devo_fail(DEVO_ERR_UNSUPPORTED,
-                         "cpu device: no TF32 on the CPU (DEVO_PRECISION_FP32 or _BF16)");
-    if (cfg->precision == DEVO_PRECISION_BF16) DEVO_TRY(devo_bf16_available());
+    DEVO_TRY(devo_cpu_precision_available(cfg->precision, "cpu device"));
     size_t P = cfg->population, D = cfg->arch->param_count;
     if (P > SIZE_MAX / sizeof(float) / D)
         return devo_fail(DEVO_ERR_OUT_OF_MEMORY,
@@ -572,9 +569,7 @@ static void big_copy(void *state)
 static devo_status cpu_measure_ceiling(int threads, devo_precision precision, double *gemm_flops,
                                        double *copy_bytes_per_second, size_t *gemm_size)
 {
-    if (precision == DEVO_PRECISION_TF32)
-        return devo_fail(DEVO_ERR_UNSUPPORTED, "cpu ceiling: no TF32 on the CPU");
-    if (precision == DEVO_PRECISION_BF16) DEVO_TRY(devo_bf16_available());
+    DEVO_TRY(devo_cpu_precision_available(precision, "cpu ceiling"));
     devo_blas_select(); // done at load already; the ceiling's sgemm runs without a forward
     ceiling_buffers s = {.n = 2048};
     size_t elements = (size_t)s.n * (size_t)s.n;

@@ -20,6 +20,7 @@
 #include "blas.h"
 #include "error.h"
 #include "forward.h"
+#include "gemm_bf16.h"
 #include "metrics.h"
 #include "parallel.h"
 
@@ -97,9 +98,7 @@ devo_status devo_cpu_evaluator_create(devo_cpu_evaluator **out, const devo_model
                                       size_t population, size_t batch_size, int threads,
                                       devo_precision precision)
 {
-    if (precision == DEVO_PRECISION_TF32)
-        return devo_fail(DEVO_ERR_UNSUPPORTED, "cpu device: no TF32 on the CPU (FP32 or BF16)");
-    if (precision == DEVO_PRECISION_BF16) DEVO_TRY(devo_bf16_available());
+    DEVO_TRY(devo_cpu_precision_available(precision, "cpu device"));
     int bf16 = precision == DEVO_PRECISION_BF16;
     devo_cpu_evaluator *e = calloc(1, sizeof *e);
     if (!e) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cpu evaluator: out of memory");

@@ -13,11 +13,21 @@
 
 #include "bf16.h"
 #include "devo.h"
+#include "error.h"
 
 /* DEVO_OK when the BF16 GEMMs run here on BF16 instructions; else DEVO_ERR_UNSUPPORTED with
  * a message naming what is missing (the CPU feature, or oneDNN in this build). oneDNN's own
  * ONEDNN_MAX_CPU_ISA caps the instructions it may use, and this check with them. */
 devo_status devo_bf16_available(void);
+
+/* DEVO_OK when the CPU computes in `precision`: FP32 always, BF16 when devo_bf16_available,
+ * TF32 never (a CUDA format); else DEVO_ERR_UNSUPPORTED naming `who`. */
+static inline devo_status devo_cpu_precision_available(devo_precision precision, const char *who)
+{
+    if (precision == DEVO_PRECISION_TF32)
+        return devo_fail(DEVO_ERR_UNSUPPORTED, "%s: no TF32 on the CPU (FP32 or BF16)", who);
+    return precision == DEVO_PRECISION_BF16 ? devo_bf16_available() : DEVO_OK;
+}
 
 /* The kernels the BF16 GEMMs run, e.g. "oneDNN 2.6.3 brg:avx512_core_bf16" (the library,
  * its implementation and ISA for a first-layer shape), or why there are none. */

@@ -86,9 +86,7 @@ devo_status devo_lowrank_create(devo_lowrank_eval **out, const devo_model *arch,
                                 devo_precision precision)
 {
     int bf16 = precision == DEVO_PRECISION_BF16;
-    if (precision == DEVO_PRECISION_TF32)
-        return devo_fail(DEVO_ERR_UNSUPPORTED, "low-rank evaluator: no TF32 on the CPU");
-    if (bf16) DEVO_TRY(devo_bf16_available());
+    DEVO_TRY(devo_cpu_precision_available(precision, "low-rank evaluator"));
     devo_lowrank_eval *e = calloc(1, sizeof *e);
     if (!e) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "low-rank evaluator: out of memory");
     e->arch = arch;
