@@ -117,7 +117,7 @@ static double planned_bytes(const cuda_device *b, size_t sort_temp_bytes)
            activations * 4.0 + (bf16 ? activations * 2.0 : 0.0) +
            P * (8.0 + 8.0 + 4 * 8.0 + 2 * 4.0 + 8.0) + D * 4.0 + (double)sort_temp_bytes +
            (double)b->batch * ((double)b->inputs * ob + (double)b->width * 4.0) +
-           (double)b->bias_at[b->cfg.arch->layer_count] * 4.0 + 32.0 * 1048576.0; // cuBLASLt
+           (double)b->bias_at[b->cfg.arch->layer_count] * 4.0 + (double)CUDA_LT_WORKSPACE_BYTES;
 }
 
 static devo_status check_fits(double needed, const char *what)
@@ -176,20 +176,16 @@ static devo_status allocate(cuda_device *b)
     return cuda_lt_create(b);
 }
 
-/* Each layer's region of the gathered biases (devo_bias_region), and their total. */
+/* Each layer's region of the gathered biases (cuda_layout.h), and their total. */
 static devo_status plan_biases(cuda_device *b)
 {
     const devo_model *arch = b->cfg.arch;
     size_t L = arch->layer_count;
-    size_t *units = static_cast<size_t *>(malloc(L * sizeof(size_t)));
     b->bias_at = static_cast<size_t *>(malloc((L + 1) * sizeof(size_t)));
-    if (!units || !b->bias_at) {
-        free(units);
-        return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda device: out of host memory");
-    }
-    for (size_t l = 0; l < L; l++) units[l] = arch->layers[l].units;
-    for (size_t l = 0; l <= L; l++) b->bias_at[l] = devo_bias_region(units, l, b->slots);
-    free(units);
+    if (!b->bias_at) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda device: out of host memory");
+    b->bias_at[0] = 0;
+    for (size_t l = 0; l < L; l++)
+        b->bias_at[l + 1] = devo_bias_region_after(b->bias_at[l], arch->layers[l].units, b->slots);
     return DEVO_OK;
 }
 

@@ -44,7 +44,7 @@ struct cuda_device {
     float *pre[2];         /* ping-pong (P, batch, max_units) GEMM outputs */
     cuda_lt *lt;           /* the fused epilogues, or NULL (full rank only) */
     float *biases;         /* each layer's biases of the individuals evaluated, at
-                              devo_bias_region, gathered per evaluation (cuda_evaluate.cu) */
+                              bias_at, gathered per evaluation (cuda_evaluate.cu) */
     size_t *bias_at;       /* (layers + 1) host: each layer's region in biases, then the total */
     __nv_bfloat16 *act_bf16[2]; /* the activations as BF16 operands, BF16 only */
     double *loss_sum;      /* (P) */
@@ -159,12 +159,11 @@ struct cuda_fused {
     bool bias, activation, operand;
 };
 devo_status cuda_layer_gemm_run(cuda_device *b, const cuda_layer_gemm *g, cuda_fused *done);
+/* cuBLASLt's work space, allocated with the context (cuBLASLt's recommendation for Hopper). */
+#define CUDA_LT_WORKSPACE_BYTES ((size_t)32 << 20)
 /* cuBLASLt's handle and work space for b, and the probe of what its epilogues do. */
 devo_status cuda_lt_create(cuda_device *b);
 void cuda_lt_destroy(cuda_lt *lt); /* accepts NULL */
-/* One line on what the probe allowed to fuse per output type, e.g. "cuBLASLt epilogues:
- * FP32 out: bias and ReLU fused;". */
-void cuda_lt_describe(const cuda_device *b, char *out, size_t size);
 /* Whether any epilogue may be fused (the biases are then gathered for it). */
 bool cuda_lt_fuses(const cuda_device *b);
 

@@ -26,7 +26,6 @@
 
 #define LT_TRY(call) CUBLAS_TRY(call)
 #define PLAN_SLOTS 32                       /* shapes kept: layers x chunk sizes x ranges */
-#define WORKSPACE_BYTES ((size_t)32 << 20) /* cuBLASLt's recommendation for Hopper */
 
 namespace {
 
@@ -137,7 +136,7 @@ static devo_status make_plan(cuda_device *b, const plan_key &key, const float *b
     }
     cublasLtMatmulPreference_t pref = nullptr;
     LT_TRY(cublasLtMatmulPreferenceCreate(&pref));
-    size_t workspace = WORKSPACE_BYTES;
+    size_t workspace = CUDA_LT_WORKSPACE_BYTES;
     uint32_t aligned[] = {(uint32_t)key.align_a, (uint32_t)key.align_b, (uint32_t)key.align_c,
                           (uint32_t)key.align_c};
     cublasLtMatmulPreferenceAttributes_t which[] = {
@@ -194,7 +193,7 @@ static devo_status run_plan(cuda_device *b, plan *p, const void *A, const void *
     LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
                                           sizeof bias));
     LT_TRY(cublasLtMatmul(b->lt->handle, p->op, &alpha, A, p->a, B, p->b, &beta, D, p->c, D, p->c,
-                          &p->algo, b->lt->workspace, WORKSPACE_BYTES, b->stream));
+                          &p->algo, b->lt->workspace, CUDA_LT_WORKSPACE_BYTES, b->stream));
     return DEVO_OK;
 }
 
@@ -362,13 +361,27 @@ static devo_status probe(cuda_device *b, cudaDataType out, bool relu, bool *ok)
     return DEVO_OK;
 }
 
+/* One line on what the probe allowed to fuse per output type, e.g. "cuBLASLt epilogues:
+ * FP32 out: bias and ReLU fused;". */
+static void cuda_lt_describe(const cuda_device *b, char *out, size_t size)
+{
+    const cuda_lt *lt = b->lt;
+    const char *names[] = {"FP32 out", "BF16 out"};
+    int n = snprintf(out, size, "cuBLASLt epilogues:");
+    for (int o = 0; o < (operand_type(b) == CUDA_R_16BF ? 2 : 1) && n > 0 && (size_t)n < size; o++)
+        n += snprintf(out + n, size - (size_t)n, " %s: %s;", names[o],
+                      !lt || !lt->bias_ok[o] ? "unfused"
+                      : lt->relu_ok[o]       ? "bias and ReLU fused"
+                                             : "bias fused, ReLU apart (the epilogue loses NaN)");
+}
+
 devo_status cuda_lt_create(cuda_device *b)
 {
     cuda_lt *lt = static_cast<cuda_lt *>(calloc(1, sizeof(cuda_lt)));
     if (!lt) return devo_fail(DEVO_ERR_OUT_OF_MEMORY, "cuda device: out of host memory");
     b->lt = lt;
     LT_TRY(cublasLtCreate(&lt->handle));
-    DEVO_TRY(cuda_alloc(b, &lt->workspace, WORKSPACE_BYTES));
+    DEVO_TRY(cuda_alloc(b, &lt->workspace, CUDA_LT_WORKSPACE_BYTES));
     bool bf16 = operand_type(b) == CUDA_R_16BF;
     for (cudaDataType out : {CUDA_R_32F, CUDA_R_16BF}) {
         if (out == CUDA_R_16BF && !bf16) continue; // BF16 outputs feed BF16 operands only
@@ -392,14 +405,3 @@ bool cuda_lt_fuses(const cuda_device *b)
     return b->lt && (b->lt->bias_ok[0] || b->lt->bias_ok[1]);
 }
 
-void cuda_lt_describe(const cuda_device *b, char *out, size_t size)
-{
-    const cuda_lt *lt = b->lt;
-    const char *names[] = {"FP32 out", "BF16 out"};
-    int n = snprintf(out, size, "cuBLASLt epilogues:");
-    for (int o = 0; o < (operand_type(b) == CUDA_R_16BF ? 2 : 1) && n > 0 && (size_t)n < size; o++)
-        n += snprintf(out + n, size - (size_t)n, " %s: %s;", names[o],
-                      !lt || !lt->bias_ok[o] ? "unfused"
-                      : lt->relu_ok[o]       ? "bias and ReLU fused"
-                                             : "bias fused, ReLU apart (the epilogue loses NaN)");
-}

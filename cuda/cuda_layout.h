@@ -12,7 +12,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devo.h"
 #include "rng.h"
+
+/* A fitness from its sums over `samples` samples: the accuracy, or minus the mean loss. One
+ * formula for the host's reading of the sums and the device's ranking made ahead, which must
+ * agree bit for bit (cuda_select.cu). */
+DEVO_HD double devo_cuda_fitness(devo_fitness kind, double loss_sum, unsigned long long correct,
+                                 size_t samples)
+{
+    return kind == DEVO_FITNESS_ACCURACY ? (double)correct / (double)samples
+                                         : -loss_sum / (double)samples;
+}
 
 /* Threads per block of the variation kernels: a thread owns 4 consecutive elements, so a warp
  * owns 128 = one crossover block, and a block of 256 never splits a warp's block. */
@@ -133,22 +144,21 @@ static inline devo_grid3 devo_bias_grid(size_t count, size_t rows, size_t units)
 
 /* The biases of the individuals an evaluation runs, gathered from the population for the fused
  * GEMM epilogues (cuda_epilogue.cu): layer l's of individual first + i at
- * devo_bias_region(l) + i * devo_bias_stride(units_l, packed). A row starts 16-byte aligned
+ * region_l + i * devo_bias_stride(units_l, packed). A row starts 16-byte aligned
  * (units rounded up to 4 floats), as cuBLASLt's epilogue reads it, except layer 0's of the
  * shared-input GEMM (packed): one matrix whose bias vector is every individual's side by side.
- * Regions hold `slots` rows of the padded stride and start at multiples of 64 floats. */
+ * Regions hold `slots` rows of the padded stride and start at multiples of 64 floats: region_0
+ * at 0, region_(l+1) at devo_bias_region_after(region_l, units_l, slots). */
 DEVO_HD size_t devo_bias_stride(size_t units, int packed)
 {
     return packed ? units : (units + 3) / 4 * 4;
 }
 
-/* The start of layer `layer`'s region (units: each layer's units); of layer `layers`: the
- * floats all regions take. */
-static inline size_t devo_bias_region(const size_t *units, size_t layer, size_t slots)
+/* Where the region after one of `units` units starting at `at` starts (after the last layer's:
+ * the floats all regions take). */
+static inline size_t devo_bias_region_after(size_t at, size_t units, size_t slots)
 {
-    size_t at = 0;
-    for (size_t l = 0; l < layer; l++) at = (at + slots * devo_bias_stride(units[l], 0) + 63) / 64 * 64;
-    return at;
+    return (at + slots * devo_bias_stride(units, 0) + 63) / 64 * 64;
 }
 
 /* A chunk under a test's cap (devo_cuda_set_chunk_cap): at most cap samples in whole batches,

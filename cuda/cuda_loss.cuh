@@ -9,6 +9,7 @@
 
 #include "cuda_device.h"
 #include "cuda_check.h"
+#include "cuda_layout.h"
 
 extern "C" {
 #include "nn_math.h"
@@ -86,8 +87,7 @@ static inline devo_status devo_cuda_read_fitness(cudaStream_t stream, const doub
     traffic->to_host += count * (sizeof(double) + sizeof(unsigned long long));
     CUDA_TRY(devo_cuda_wait(stream));
     for (size_t p = 0; p < count; p++)
-        fitness[p] = kind == DEVO_FITNESS_ACCURACY ? (double)host_correct[p] / (double)samples
-                                                   : -host_loss[p] / (double)samples;
+        fitness[p] = devo_cuda_fitness(kind, host_loss[p], host_correct[p], samples);
     return DEVO_OK;
 }
 

@@ -18,6 +18,7 @@
 
 #include "cuda_device.h"
 #include "cuda_check.h"
+#include "cuda_layout.h"
 
 __global__ void rank_keys_kernel(const double *__restrict__ fitness, double *__restrict__ keys,
                                  int *__restrict__ values, size_t P)
@@ -30,15 +31,14 @@ __global__ void rank_keys_kernel(const double *__restrict__ fitness, double *__r
     }
 }
 
-// fitness[first + i] (i < count) from the sums, as devo_cuda_read_fitness computes it.
+// fitness[i] (i < count) from the sums, as devo_cuda_read_fitness computes it.
 __global__ void fitness_kernel(const double *__restrict__ loss_sum,
                                const unsigned long long *__restrict__ correct, size_t count,
-                               size_t samples, int accuracy, double *__restrict__ fitness)
+                               size_t samples, devo_fitness kind, double *__restrict__ fitness)
 {
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count;
          i += (size_t)gridDim.x * blockDim.x)
-        fitness[i] = accuracy ? (double)correct[i] / (double)samples
-                              : -loss_sum[i] / (double)samples;
+        fitness[i] = devo_cuda_fitness(kind, loss_sum[i], correct[i], samples);
 }
 
 // spare[r] = fitness[sources[r].x] for the elites r < k.
@@ -111,8 +111,7 @@ devo_status cuda_fitness_known(cuda_device *b, size_t first, size_t count, size_
     size_t P = b->P;
     if (first + count > P) return DEVO_OK; // an ES's centre (slot P) is not ranked
     fitness_kernel<<<cuda_grid_for(count), 256, 0, b->stream>>>(
-        b->loss_sum, b->correct, count, samples, b->cfg.fitness == DEVO_FITNESS_ACCURACY,
-        b->fitness + first);
+        b->loss_sum, b->correct, count, samples, b->cfg.fitness, b->fitness + first);
     CUDA_TRY_LAUNCH();
     if (first > b->fitness_known) return DEVO_OK; // a gap before the range stays unknown
     if (first + count > b->fitness_known) b->fitness_known = first + count;

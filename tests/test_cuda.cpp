@@ -1392,8 +1392,10 @@ TEST(CudaHost, BiasRowsAreAlignedAndRegionsDisjoint)
     // next one, packed or padded.
     const size_t units[] = {30, 7, 1, 256, 10}, L = 5;
     for (size_t slots : {(size_t)1, (size_t)5, (size_t)257}) {
+        size_t next = 0;
         for (size_t l = 0; l < L; l++) {
-            size_t at = devo_bias_region(units, l, slots), next = devo_bias_region(units, l + 1, slots);
+            size_t at = next;
+            next = devo_bias_region_after(at, units[l], slots);
             EXPECT_EQ(at % 64, 0u);
             EXPECT_EQ(devo_bias_stride(units[l], 0) % 4, 0u);
             EXPECT_GE(devo_bias_stride(units[l], 0), units[l]);
