@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "devo.h"
+#include "test_models.h"
 extern "C" {
 #include "gemm_bf16.h"
 }
@@ -42,13 +43,8 @@ Data data(size_t n, size_t inputs, size_t classes)
 
 devo_model *network(size_t inputs, size_t hidden, size_t outputs)
 {
-    devo_model *m = nullptr;
-    EXPECT_EQ(devo_model_create(&m, inputs), DEVO_OK);
-    EXPECT_EQ(devo_model_add_dense(m, hidden, DEVO_ACT_TANH), DEVO_OK);
-    EXPECT_EQ(devo_model_add_dense(m, outputs, DEVO_ACT_SOFTMAX), DEVO_OK);
-    EXPECT_EQ(devo_model_compile(m, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY), DEVO_OK);
-    EXPECT_EQ(devo_model_init_weights(m, 7), DEVO_OK);
-    return m;
+    return test_model(inputs, {{hidden, DEVO_ACT_TANH}, {outputs, DEVO_ACT_SOFTMAX}},
+                      DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 7);
 }
 
 devo_evolve_options options(devo_strategy strategy, size_t rank = 0)

@@ -19,6 +19,7 @@ extern "C" {
 #include "rng.h"
 #include "selection.h"
 }
+#include "test_models.h"
 
 namespace {
 
@@ -32,13 +33,8 @@ const double bound = 1e-4;
 
 devo_model *network(size_t inputs, size_t hidden)
 {
-    devo_model *m = nullptr;
-    EXPECT_EQ(devo_model_create(&m, inputs), DEVO_OK);
-    EXPECT_EQ(devo_model_add_dense(m, hidden, DEVO_ACT_RELU), DEVO_OK);
-    EXPECT_EQ(devo_model_add_dense(m, 10, DEVO_ACT_SOFTMAX), DEVO_OK);
-    EXPECT_EQ(devo_model_compile(m, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY), DEVO_OK);
-    EXPECT_EQ(devo_model_init_weights(m, 5), DEVO_OK);
-    return m;
+    return test_model(inputs, {{hidden, DEVO_ACT_RELU}, {10, DEVO_ACT_SOFTMAX}},
+                      DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 5);
 }
 
 struct Samples {

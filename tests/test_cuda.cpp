@@ -32,6 +32,7 @@ extern "C" {
 #include "cuda_layout.h"
 #include "cuda_lowrank.h"
 #include "share.h"
+#include "test_models.h"
 #include "test_paths.h"
 
 namespace {
@@ -58,12 +59,7 @@ struct Net {
 
 devo_model *build(const Net &net, uint64_t seed)
 {
-    devo_model *m = nullptr;
-    EXPECT_EQ(devo_model_create(&m, net.inputs), DEVO_OK);
-    for (auto &l : net.layers) EXPECT_EQ(devo_model_add_dense(m, l.first, l.second), DEVO_OK);
-    EXPECT_EQ(devo_model_compile(m, net.loss), DEVO_OK);
-    EXPECT_EQ(devo_model_init_weights(m, seed), DEVO_OK);
-    return m;
+    return test_model(net.inputs, net.layers, net.loss, seed);
 }
 
 struct Data {

@@ -12,19 +12,15 @@
 #include <vector>
 
 #include "devo.h"
+#include "test_models.h"
 #include "test_paths.h"
 
 namespace {
 
 devo_model *model(size_t inputs, size_t hidden = 6)
 {
-    devo_model *m = nullptr;
-    EXPECT_EQ(devo_model_create(&m, inputs), DEVO_OK);
-    EXPECT_EQ(devo_model_add_dense(m, hidden, DEVO_ACT_RELU), DEVO_OK);
-    EXPECT_EQ(devo_model_add_dense(m, 3, DEVO_ACT_SOFTMAX), DEVO_OK);
-    EXPECT_EQ(devo_model_compile(m, DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY), DEVO_OK);
-    EXPECT_EQ(devo_model_init_weights(m, 3), DEVO_OK);
-    return m;
+    return test_model(inputs, {{hidden, DEVO_ACT_RELU}, {3, DEVO_ACT_SOFTMAX}},
+                      DEVO_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 3);
 }
 
 devo_evolve_options options(devo_strategy strategy, size_t rank = 0)
