@@ -15,12 +15,17 @@
 
 namespace {
 
-// mpirun with a time limit (a hang fails the test instead of stalling the suite).
-std::string mpirun(int ranks)
+// mpirun with a time limit (a hang fails the test instead of stalling the suite) and its own
+// session directory (tests/mpi/own_session_dir.sh: concurrent mpiruns race for a shared one),
+// starting `ranks` ranks of what follows.
+std::string mpi_launch(int seconds, int ranks)
 {
-    return "ASAN_OPTIONS=detect_leaks=0 timeout 120 " DEVO_MPIEXEC
-           " --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " ";
+    return "ASAN_OPTIONS=detect_leaks=0 " DEVO_MPI_OWN_SESSION_DIR " timeout " +
+           std::to_string(seconds) + " " DEVO_MPIEXEC " --allow-run-as-root --oversubscribe -np " +
+           std::to_string(ranks) + " ";
 }
+
+std::string mpirun(int ranks) { return mpi_launch(120, ranks); }
 
 // A 30-unit first layer, the seed's: rank shares of P = 10 cut the CPU's 8-slot GEMM blocks.
 std::string args(const std::string &data, size_t generations)
@@ -142,9 +147,7 @@ class MpiMismatch : public MpiCli, public ::testing::WithParamInterface<Mismatch
 // mpirun with rank 0 running `a` and rank 1 running `b` (devo's arguments), 60 s at most.
 Result run_two(const std::string &a, const std::string &b)
 {
-    return run_program("ASAN_OPTIONS=detect_leaks=0 timeout 60 " DEVO_MPIEXEC
-                       " --allow-run-as-root --oversubscribe -np 1 " DEVO_CLI_PATH,
-                       a + " : -np 1 " DEVO_CLI_PATH " " + b);
+    return run_program(mpi_launch(60, 1) + DEVO_CLI_PATH, a + " : -np 1 " DEVO_CLI_PATH " " + b);
 }
 
 TEST_P(MpiMismatch, RanksRunningDifferentRunsAllFailNamingTheDifference)
@@ -214,8 +217,7 @@ TEST_F(MpiCli, SigtermToOneRankStopsAllAndRankZeroSaysHowToResume)
     std::string run_args = "evolve --data " + data + " --layers 30:relu,10:softmax --population "
                            "10 --top-k 3 --seed 8 --threads 1 --verbose 1 --generations 100000 "
                            "--checkpoint " + ckpt;
-    FILE *p = start_program("ASAN_OPTIONS=detect_leaks=0 timeout 60 " DEVO_MPIEXEC
-                            " --allow-run-as-root --oversubscribe -np 1 " DEVO_CLI_PATH,
+    FILE *p = start_program(mpi_launch(60, 1) + DEVO_CLI_PATH,
                             run_args + " : -np 1 sh -c 'echo $$ > " + pid_file + "; exec " +
                                 DEVO_CLI_PATH + " " + run_args + "'");
     ASSERT_NE(p, nullptr);

@@ -50,7 +50,8 @@ for run in "${runs[@]}"; do
   if [[ $name == mpi:* ]]; then
     name=${name#mpi:}
     if [[ -z $mpiexec ]]; then echo "golden: $name needs mpirun; none given"; exit 1; fi
-    launcher=(timeout 120 "$mpiexec" --allow-run-as-root --oversubscribe -np 2)
+    launcher=("$here/../mpi/own_session_dir.sh" timeout 120 "$mpiexec" --allow-run-as-root
+              --oversubscribe -np 2)
   fi
   out="$work/$name"
   # shellcheck disable=SC2086  # the arguments are words
